@@ -1,0 +1,39 @@
+// The contract between the tape and whatever runs kernels (WGSL today, WebAssembly later).
+// Ops speak only in kernel names, buffers and scalar parameters, never in GPU objects.
+
+/** An opaque f32 buffer owned by a backend. */
+export interface Storage {
+  readonly length: number;
+}
+
+export interface KernelCall {
+  /** "family/entry": the WGSL file in shaders/ and its entry point. */
+  kernel: string;
+  inputs: Storage[];
+  /** Written (and possibly read) by the kernel. */
+  outputs: Storage[];
+  /** Integer parameters, in the order of the kernel's Params struct, followed by `f`. */
+  u?: number[];
+  f?: number[];
+  /** Invocations wanted along x (and y, z); the backend picks the grid. */
+  threads: [number, number?, number?];
+}
+
+export interface MemoryStats {
+  liveBytes: number;
+  pooledBytes: number;
+  liveBuffers: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  alloc(length: number): Storage;
+  /** Returns the storage to the pool; work already recorded that uses it still sees its data. */
+  release(storage: Storage): void;
+  write(storage: Storage, data: Float32Array, offset?: number): void;
+  read(storage: Storage): Promise<Float32Array>;
+  run(call: KernelCall): void;
+  /** Sends recorded work and waits for it; rethrows the first error any kernel raised. */
+  sync(): Promise<void>;
+  memory(): MemoryStats;
+}

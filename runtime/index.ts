@@ -1,0 +1,28 @@
+// The engine's public surface: open a backend, make tensors, run ops, step optimizers.
+import type { Backend } from './backend.ts';
+import { openDevice, type DeviceOptions } from './device.ts';
+import { WebGpuBackend } from './webgpuBackend.ts';
+
+export type { Backend, Storage, KernelCall, MemoryStats } from './backend.ts';
+export { Tensor, sizeOf, type Shape } from './tensor.ts';
+export { Tape } from './tape.ts';
+export { GpuError, ShapeError } from './errors.ts';
+export * from './ops/elementwise.ts';
+export * from './ops/matmul.ts';
+export * from './ops/reduce.ts';
+export * from './ops/softmax.ts';
+export * from './ops/crossEntropy.ts';
+export * from './ops/linear.ts';
+export { Sgd, type SgdOptions } from './optim/sgd.ts';
+export { Adam, type AdamOptions } from './optim/adam.ts';
+export { clipGradNorm } from './optim/clip.ts';
+export { Optimizer, type SavedOptimizerState } from './optim/optimizer.ts';
+export { WebGpuBackend } from './webgpuBackend.ts';
+
+export async function createWebGpuBackend(options: DeviceOptions = {}): Promise<WebGpuBackend> {
+  return new WebGpuBackend(await openDevice(options));
+}
+
+export async function createBackend(options: DeviceOptions = {}): Promise<Backend> {
+  return createWebGpuBackend(options);
+}

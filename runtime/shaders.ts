@@ -1,0 +1,22 @@
+// Every WGSL family, bundled as text (esbuild's text loader; scripts/wgsl-hook.mjs under Node).
+import common from '../shaders/common.wgsl';
+import elementwise from '../shaders/elementwise.wgsl';
+import clip from '../shaders/clip.wgsl';
+import matmul from '../shaders/matmul.wgsl';
+import optim from '../shaders/optim.wgsl';
+import reduce from '../shaders/reduce.wgsl';
+import softmax from '../shaders/softmax.wgsl';
+
+const families: Record<string, string> = { clip, elementwise, matmul, optim, reduce, softmax };
+
+/** Registers a kernel family at run time (tests use it to feed a broken shader). */
+export function registerShader(family: string, source: string): void {
+  families[family] = source;
+}
+
+export function shaderSource(family: string): string {
+  const source = families[family];
+  if (source === undefined) throw new Error(`unknown kernel family '${family}' (no shaders/${family}.wgsl registered in runtime/shaders.ts)`);
+  // Appended, not prepended, so compiler line numbers still match the family's own file.
+  return `${source}\n${common}`;
+}

@@ -1,0 +1,123 @@
+// Reverse-mode autograd. Ops record a backward closure here while a tape is current; every
+// tensor made while it is current is owned by it and released by dispose(), so a training
+// step leaves nothing behind but parameters, their gradients and what the caller keeps.
+import type { Tensor } from './tensor.ts';
+
+export type Grads = (Tensor | null)[];
+
+interface Node {
+  op: string;
+  inputs: readonly Tensor[];
+  outputs: readonly Tensor[];
+  backward: (outputGrads: Grads) => Grads;
+}
+
+/** How a gradient is added to another one; supplied by runtime/ops so the tape stays kernel-free. */
+export interface GradAccumulator {
+  add(a: Tensor, b: Tensor): Tensor;
+  /** Copies g into the parameter's gradient buffer, or adds it when the gradient already exists. */
+  accumulateInto(param: Tensor, g: Tensor): void;
+  ones(like: Tensor): Tensor;
+}
+
+export class Tape {
+  static current: Tape | null = null;
+  private static gradEnabled = true;
+  static accumulator: GradAccumulator;
+
+  private readonly nodes: Node[] = [];
+  private readonly owned = new Set<Tensor>();
+  private readonly produced = new Set<Tensor>();
+
+  static get recording(): boolean {
+    return Tape.current !== null && Tape.gradEnabled;
+  }
+
+  /** Runs fn with this tape current; ops inside it are recorded and their outputs owned. */
+  run<T>(fn: () => T): T {
+    const previous = Tape.current;
+    Tape.current = this;
+    try {
+      return fn();
+    } finally {
+      Tape.current = previous;
+    }
+  }
+
+  /** Runs fn without recording gradients (tensors made inside are still owned by the tape). */
+  static noGrad<T>(fn: () => T): T {
+    const previous = Tape.gradEnabled;
+    Tape.gradEnabled = false;
+    try {
+      return fn();
+    } finally {
+      Tape.gradEnabled = previous;
+    }
+  }
+
+  /** Runs fn with no current tape: what it makes belongs to the caller (parameters, state). */
+  static outside<T>(fn: () => T): T {
+    const previous = Tape.current;
+    Tape.current = null;
+    try {
+      return fn();
+    } finally {
+      Tape.current = previous;
+    }
+  }
+
+  own(t: Tensor): void {
+    this.owned.add(t);
+  }
+
+  /** Hands a tensor over to the caller: dispose() will not release it. */
+  keep(t: Tensor): Tensor {
+    this.owned.delete(t);
+    return t;
+  }
+
+  static record(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], backward: (g: Grads) => Grads): void {
+    const tape = Tape.current;
+    if (!tape || !Tape.gradEnabled || !inputs.some((t) => t.requiresGrad)) return;
+    for (const o of outputs) {
+      o.requiresGrad = true;
+      tape.produced.add(o);
+    }
+    tape.nodes.push({ op, inputs, outputs, backward });
+  }
+
+  /** Accumulates d(loss)/d(parameter) into every reachable parameter's .grad. */
+  backward(loss: Tensor, seed?: Tensor): void {
+    this.run(() =>
+      Tape.noGrad(() => {
+        const grads = new Map<Tensor, Tensor>([[loss, seed ?? Tape.accumulator.ones(loss)]]);
+        for (let n = this.nodes.length - 1; n >= 0; n--) {
+          const node = this.nodes[n]!;
+          const outputGrads = node.outputs.map((o) => grads.get(o) ?? null);
+          if (outputGrads.every((g) => g === null)) continue;
+          const inputGrads = node.backward(outputGrads);
+          node.inputs.forEach((input, i) => {
+            const g = inputGrads[i];
+            if (!g || !input.requiresGrad) return;
+            if (!this.produced.has(input)) return Tape.accumulator.accumulateInto(input, g);
+            const previous = grads.get(input);
+            grads.set(input, previous ? Tape.accumulator.add(previous, g) : g);
+          });
+        }
+      }),
+    );
+  }
+
+  /** Releases every tensor the tape owns except `keep`, and forgets the recorded ops. */
+  dispose(keep: readonly Tensor[] = []): void {
+    for (const t of keep) this.owned.delete(t);
+    for (const t of this.owned) t.release();
+    this.owned.clear();
+    this.produced.clear();
+    this.nodes.length = 0;
+  }
+
+  get size(): { nodes: number; owned: number } {
+    return { nodes: this.nodes.length, owned: this.owned.size };
+  }
+}

@@ -1,0 +1,184 @@
+// Runs kernels on a GPUDevice. Work is recorded into one compute pass and submitted only
+// when data must cross to the host (read, write, sync), so a training step is a handful of submits.
+import type { Backend, KernelCall, MemoryStats, Storage } from './backend.ts';
+import { BufferPool, type PooledBuffer } from './bufferPool.ts';
+import { GpuError } from './errors.ts';
+import { KernelCache } from './kernelCache.ts';
+import type { OpenedDevice } from './device.ts';
+
+class GpuStorage implements Storage {
+  constructor(
+    readonly length: number,
+    readonly entry: PooledBuffer,
+  ) {}
+  released = false;
+}
+
+// Dynamic-offset-free uniform arena: one slot per dispatch, 256-byte aligned as WebGPU requires.
+const UNIFORM_SLOT = 256;
+const UNIFORM_SLOTS = 4096;
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly device: GPUDevice;
+  private readonly pool: BufferPool;
+  private readonly kernels: KernelCache;
+  private readonly maxGroups: number;
+  private readonly arena: GPUBuffer;
+  private readonly arenaData = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+  private arenaSlots = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly pendingChecks: Promise<GpuError | null>[] = [];
+  private failure: GpuError | null = null;
+  private recordedKernels = new Set<string>();
+
+  constructor(readonly opened: OpenedDevice) {
+    this.device = opened.device;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.pool = new BufferPool(this.device, usage);
+    this.kernels = new KernelCache(this.device, (check) => this.pendingChecks.push(check));
+    this.maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    this.arena = this.device.createBuffer({
+      label: 'uniform arena',
+      size: this.arenaData.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    opened.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.failure ??= new GpuError(`WebGPU device lost (${info.reason}): ${info.message}`);
+    });
+    this.device.addEventListener('uncapturederror', (event) => {
+      this.failure ??= new GpuError(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+    });
+  }
+
+  alloc(length: number): Storage {
+    this.throwIfFailed();
+    return new GpuStorage(length, this.pool.acquire(length * 4));
+  }
+
+  release(storage: Storage): void {
+    const s = storage as GpuStorage;
+    if (s.released) return;
+    s.released = true;
+    this.pool.release(s.entry);
+  }
+
+  write(storage: Storage, data: Float32Array, offset = 0): void {
+    const s = this.live(storage, 'write');
+    if (offset + data.length > s.length) throw new GpuError(`write of ${data.length} floats at ${offset} overflows a buffer of ${s.length}`);
+    // Recorded work may still read this buffer's previous contents: send it first,
+    // because queue writes land before any later submit.
+    this.submit();
+    this.device.queue.writeBuffer(s.entry.buffer, offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async read(storage: Storage): Promise<Float32Array> {
+    const s = this.live(storage, 'read');
+    const bytes = Math.max(4, s.length * 4);
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(s.entry.buffer, 0, staging, 0, bytes);
+    this.submit();
+    await this.checkErrors();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0, s.length * 4));
+    staging.unmap();
+    staging.destroy();
+    this.throwIfFailed();
+    return out;
+  }
+
+  run(call: KernelCall): void {
+    this.throwIfFailed();
+    const kernel = this.kernels.get(call.kernel, call.inputs.length, call.outputs.length);
+    if (this.arenaSlots === UNIFORM_SLOTS) this.submit();
+    const slot = this.arenaSlots++;
+    const u = call.u ?? [];
+    const f = call.f ?? [];
+    const view = new DataView(this.arenaData, slot * UNIFORM_SLOT, UNIFORM_SLOT);
+    u.forEach((v, i) => view.setUint32(i * 4, v, true));
+    f.forEach((v, i) => view.setFloat32((u.length + i) * 4, v, true));
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.arena, offset: slot * UNIFORM_SLOT, size: Math.max(16, Math.ceil((u.length + f.length) / 4) * 16) } },
+    ];
+    [...call.inputs, ...call.outputs].forEach((storage, i) => {
+      const s = this.live(storage, call.kernel);
+      entries.push({ binding: i + 1, resource: { buffer: s.entry.buffer, size: Math.max(4, s.length * 4) } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: kernel.pipeline.getBindGroupLayout(0), entries });
+    const groups = kernel.workgroup.map((w, i) => Math.ceil((call.threads[i] ?? 1) / w)) as [number, number, number];
+    // 1D kernels longer than the grid limit fold into y; they index with flat_index().
+    if (groups[0] > this.maxGroups && groups[1] === 1) {
+      groups[1] = Math.ceil(groups[0] / this.maxGroups);
+      groups[0] = Math.ceil(groups[0] / groups[1]);
+    }
+    if (groups.some((g) => g > this.maxGroups)) {
+      throw new GpuError(`kernel ${call.kernel}: grid ${groups.join('x')} exceeds ${this.maxGroups} workgroups per dimension`);
+    }
+    if (groups.some((g) => g === 0)) return;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(kernel.pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(...groups);
+    this.recordedKernels.add(call.kernel);
+  }
+
+  async sync(): Promise<void> {
+    this.submit();
+    await this.checkErrors();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+
+  memory(): MemoryStats {
+    return { liveBytes: this.pool.liveBytes, pooledBytes: this.pool.pooledBytes, liveBuffers: this.pool.liveBuffers };
+  }
+
+  trim(): void {
+    this.pool.trim();
+  }
+
+  destroy(): void {
+    this.submit();
+    this.device.destroy();
+  }
+
+  private live(storage: Storage, user: string): GpuStorage {
+    const s = storage as GpuStorage;
+    if (s.released) throw new GpuError(`${user}: buffer used after it was released`);
+    return s;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private submit(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaSlots) this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, this.arenaSlots * UNIFORM_SLOT);
+    const kernels = [...this.recordedKernels].join(', ');
+    this.device.pushErrorScope('validation');
+    this.device.queue.submit([this.encoder.finish()]);
+    this.pendingChecks.push(
+      this.device.popErrorScope().then((e) => (e ? new GpuError(`validation error in a batch running [${kernels}]: ${e.message}`) : null)),
+    );
+    this.encoder = null;
+    this.arenaSlots = 0;
+    this.recordedKernels = new Set();
+  }
+
+  private async checkErrors(): Promise<void> {
+    const checks = this.pendingChecks.splice(0);
+    for (const error of await Promise.all(checks)) if (error) this.failure ??= error;
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}

@@ -1,0 +1,55 @@
+// Batched strided GEMM: C[b, m, n] (+)= sum_k A(b, m, k) * B(b, k, n).
+// Every operand is addressed through strides, so transposes, NCHW pointwise convolutions and
+// their weight gradients (k running over batch and pixels, k = ko * KI + ki) need no copies.
+// Each invocation owns a 4x4 block of C in registers; no workgroup memory, no barriers
+// (barriers are very slow on software Vulkan, and register blocking is what real GPUs like too).
+struct Params {
+  M: u32, N: u32, KI: u32, KO: u32,
+  a_b: u32, a_m: u32, a_ki: u32, a_ko: u32,
+  b_b: u32, b_k: u32, b_n: u32, b_ko: u32,
+  c_b: u32, c_m: u32, accumulate: u32, pad0: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+@compute @workgroup_size(16, 8, 1) fn gemm(@builtin(global_invocation_id) gid: vec3u) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  let batch = gid.z;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  // Out-of-range rows and columns read a valid clamped address and are simply not stored.
+  let mr = vec4u(min(m0, p.M - 1u), min(m0 + 1u, p.M - 1u), min(m0 + 2u, p.M - 1u), min(m0 + 3u, p.M - 1u));
+  let nc = vec4u(min(n0, p.N - 1u), min(n0 + 1u, p.N - 1u), min(n0 + 2u, p.N - 1u), min(n0 + 3u, p.N - 1u));
+  let a_rows = batch * p.a_b + mr * p.a_m;
+  let b_cols = batch * p.b_b + nc * p.b_n;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var ko = 0u; ko < p.KO; ko++) {
+    let a_o = a_rows + ko * p.a_ko;
+    let b_o = b_cols + ko * p.b_ko;
+    for (var ki = 0u; ki < p.KI; ki++) {
+      let ai = a_o + ki * p.a_ki;
+      let bi = b_o + ki * p.b_k;
+      let bv = vec4f(B[bi.x], B[bi.y], B[bi.z], B[bi.w]);
+      acc0 += A[ai.x] * bv;
+      acc1 += A[ai.y] * bv;
+      acc2 += A[ai.z] * bv;
+      acc3 += A[ai.w] * bv;
+    }
+  }
+  let rows = array<vec4f, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < 4u; r++) {
+    let m = m0 + r;
+    if (m >= p.M) { break; }
+    let base = batch * p.c_b + m * p.c_m + n0;
+    for (var c = 0u; c < 4u; c++) {
+      if (n0 + c >= p.N) { break; }
+      let prior = select(0.0, C[base + c], p.accumulate != 0u);
+      C[base + c] = prior + rows[r][c];
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// The first ops, forward and backward, against float64 finite differences at random shapes.
+import { test } from 'node:test';
+import {
+  add, crossEntropy, linear, matmul, mean, mul, relu, reshape, scale, softmax, sum, Tensor,
+} from '../runtime/index.ts';
+import * as ref from './ref/ops64.ts';
+import { mulberry32, random, scalar, type T64 } from './ref/tensor64.ts';
+import { gpu } from './helpers/gpu.ts';
+import { gradCheck } from './helpers/gradcheck.ts';
+
+const rng = mulberry32(1234);
+const dim = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+const SHAPES = [[1], [7], [3, 5], [2, 3, 4, 5], [65, 33]];
+
+const map2 = (a: T64, b: T64, f: (x: number, y: number) => number): T64 => ({
+  shape: a.shape, data: a.data.map((v, i) => f(v, b.data[i]!)),
+});
+const total = (x: T64) => scalar(x.data.reduce((s, v) => s + v, 0));
+
+for (const shape of SHAPES) {
+  test(`elementwise ops at [${shape}]`, async () => {
+    const be = await gpu();
+    const a = random(shape, rng);
+    const b = random(shape, rng);
+    await gradCheck(be, { name: 'add', gpuOp: ([x, y]) => add(x!, y!), refOp: ([x, y]) => map2(x!, y!, (p, q) => p + q), inputs: [a, b] });
+    await gradCheck(be, { name: 'mul', gpuOp: ([x, y]) => mul(x!, y!), refOp: ([x, y]) => map2(x!, y!, (p, q) => p * q), inputs: [a, b] });
+    await gradCheck(be, { name: 'scale', gpuOp: ([x]) => scale(x!, -1.7), refOp: ([x]) => ({ shape: x!.shape, data: x!.data.map((v) => v * -1.7) }), inputs: [a] });
+    await gradCheck(be, { name: 'relu', gpuOp: ([x]) => relu(x!), refOp: ([x]) => ref.relu(x!), inputs: [a] });
+    await gradCheck(be, { name: 'sum', gpuOp: ([x]) => sum(x!), refOp: ([x]) => ({ shape: [1], data: total(x!).data }), inputs: [a] });
+    await gradCheck(be, {
+      name: 'mean', gpuOp: ([x]) => mean(x!),
+      refOp: ([x]) => ({ shape: [1], data: total(x!).data.map((v) => v / x!.data.length) }), inputs: [a],
+    });
+  });
+}
+
+test('sum of a long vector goes through the two-level reduction', async () => {
+  const be = await gpu();
+  const a = random([3, 10007], rng);
+  await gradCheck(be, { name: 'sum-long', gpuOp: ([x]) => sum(reshape(x!, [30021])), refOp: ([x]) => ({ shape: [1], data: total(x!).data }), inputs: [a], atol: 1e-3 });
+});
+
+for (let trial = 0; trial < 4; trial++) {
+  const [M, K, N] = [dim(1, 9), dim(1, 13), dim(1, 11)];
+  test(`matmul and linear at M=${M} K=${K} N=${N}`, async () => {
+    const be = await gpu();
+    const a = random([M, K], rng);
+    const b = random([K, N], rng);
+    const refMatmul = ([x, y]: T64[]) => ref.linear(x!, { shape: [N, K], data: transpose(y!, K, N) });
+    await gradCheck(be, { name: 'matmul', gpuOp: ([x, y]) => matmul(x!, y!), refOp: refMatmul, inputs: [a, b] });
+    const w = random([N, K], rng);
+    const bias = random([N], rng);
+    await gradCheck(be, {
+      name: 'linear', gpuOp: ([x, ww, bb]) => linear(x!, ww!, bb!), refOp: ([x, ww, bb]) => ref.linear(x!, ww!, bb!), inputs: [a, w, bias],
+    });
+  });
+}
+
+function transpose(t: T64, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c]!;
+  return out;
+}
+
+for (const [rows, cols] of [[1, 1], [14, 8], [5, 37]] as const) {
+  test(`softmax and cross-entropy at [${rows}, ${cols}]`, async () => {
+    const be = await gpu();
+    const x = random([rows, cols], rng, 3);
+    await gradCheck(be, { name: 'softmax', gpuOp: ([t]) => softmax(t!), refOp: ([t]) => ref.softmax(t!), inputs: [x] });
+    const labels = Array.from({ length: rows }, () => Math.floor(rng() * cols));
+    await gradCheck(be, {
+      name: 'cross_entropy',
+      gpuOp: ([t]) => crossEntropy(t!, Tensor.from(be, labels, [rows])),
+      refOp: ([t]) => ({ shape: [1], data: ref.crossEntropy(t!, labels).data }),
+      inputs: [x],
+    });
+  });
+}
