@@ -6,6 +6,7 @@ import { shaderSource } from './shaders.ts';
 export interface CompiledKernel {
   name: string;
   pipeline: GPUComputePipeline;
+  bindGroupLayout: GPUBindGroupLayout;
   workgroup: [number, number, number];
 }
 
@@ -27,7 +28,7 @@ export function workgroupSize(source: string, entry: string): [number, number, n
 export class KernelCache {
   private readonly kernels = new Map<string, CompiledKernel>();
   private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly layouts = new Map<string, GPUPipelineLayout>();
+  private readonly layouts = new Map<string, { pipelineLayout: GPUPipelineLayout; bindGroupLayout: GPUBindGroupLayout }>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -41,18 +42,19 @@ export class KernelCache {
     if (cached) return cached;
     const [family, entry] = name.split('/') as [string, string];
     const source = shaderSource(family);
-    const module = this.module(family, source);
     const workgroup = workgroupSize(source, entry);
     this.device.pushErrorScope('validation');
+    const module = this.module(family, source);
+    const { pipelineLayout, bindGroupLayout } = this.layout(inputs, outputs);
     const pipeline = this.device.createComputePipeline({
       label: name,
-      layout: this.layout(inputs, outputs),
+      layout: pipelineLayout,
       compute: { module, entryPoint: entry },
     });
     this.report(
-      this.device.popErrorScope().then((e) => (e ? new GpuError(`kernel ${name}: pipeline creation failed: ${e.message}`) : null)),
+      this.device.popErrorScope().then((e) => (e ? new GpuError(`kernel ${name} (shaders/${family}.wgsl): ${e.message}`) : null)),
     );
-    const kernel = { name, pipeline, workgroup };
+    const kernel = { name, pipeline, bindGroupLayout, workgroup };
     this.kernels.set(key, kernel);
     return kernel;
   }
@@ -73,7 +75,7 @@ export class KernelCache {
     return module;
   }
 
-  layout(inputs: number, outputs: number): GPUPipelineLayout {
+  private layout(inputs: number, outputs: number): { pipelineLayout: GPUPipelineLayout; bindGroupLayout: GPUBindGroupLayout } {
     const key = `${inputs}:${outputs}`;
     let layout = this.layouts.get(key);
     if (layout) return layout;
@@ -88,7 +90,7 @@ export class KernelCache {
       });
     }
     const bindGroupLayout = this.device.createBindGroupLayout({ entries });
-    layout = this.device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] });
+    layout = { pipelineLayout: this.device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] }), bindGroupLayout };
     this.layouts.set(key, layout);
     return layout;
   }

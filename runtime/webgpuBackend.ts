@@ -30,7 +30,10 @@ export class WebGpuBackend implements Backend {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly pendingChecks: Promise<GpuError | null>[] = [];
+  /** A lost device: every later call fails with it. */
   private failure: GpuError | null = null;
+  /** An error no scope caught; reported at the next check unless a named one comes first. */
+  private stray: GpuError | null = null;
   private recordedKernels = new Set<string>();
 
   constructor(readonly opened: OpenedDevice) {
@@ -48,7 +51,7 @@ export class WebGpuBackend implements Backend {
       if (info.reason !== 'destroyed') this.failure ??= new GpuError(`WebGPU device lost (${info.reason}): ${info.message}`);
     });
     this.device.addEventListener('uncapturederror', (event) => {
-      this.failure ??= new GpuError(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+      this.stray ??= new GpuError(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
     });
   }
 
@@ -107,7 +110,7 @@ export class WebGpuBackend implements Backend {
       const s = this.live(storage, call.kernel);
       entries.push({ binding: i + 1, resource: { buffer: s.entry.buffer, size: Math.max(4, s.length * 4) } });
     });
-    const bindGroup = this.device.createBindGroup({ layout: kernel.pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout: kernel.bindGroupLayout, entries });
     const groups = kernel.workgroup.map((w, i) => Math.ceil((call.threads[i] ?? 1) / w)) as [number, number, number];
     // 1D kernels longer than the grid limit fold into y; they index with flat_index().
     if (groups[0] > this.maxGroups && groups[1] === 1) {
@@ -172,10 +175,13 @@ export class WebGpuBackend implements Backend {
     this.recordedKernels = new Set();
   }
 
+  /** Throws the first compile or validation error reported since the last check. */
   private async checkErrors(): Promise<void> {
     const checks = this.pendingChecks.splice(0);
-    for (const error of await Promise.all(checks)) if (error) this.failure ??= error;
+    const error = (await Promise.all(checks)).find((e) => e !== null) ?? this.stray;
+    this.stray = null;
     this.throwIfFailed();
+    if (error) throw error;
   }
 
   private throwIfFailed(): void {
