@@ -1,0 +1,31 @@
+// Two bundles from one source: the CLI for Node and the engine + search for the browser.
+// WGSL files are bundled as text in both; the browser bundle swaps the Node GPU loader for a stub.
+import { build } from 'esbuild';
+
+const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning' };
+
+const browserGpuStub = {
+  name: 'browser-gpu-stub',
+  setup(b) {
+    b.onResolve({ filter: /\/nodeGpu\.ts$/ }, (args) => ({ path: new URL('./runtime/browserGpu.ts', import.meta.url).pathname }));
+  },
+};
+
+await build({
+  ...common,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/sgas.mjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['webgpu'],
+  banner: { js: '#!/usr/bin/env node' },
+});
+
+await build({
+  ...common,
+  entryPoints: ['runtime/index.ts'],
+  outfile: 'dist/browser/runtime.js',
+  platform: 'browser',
+  target: 'es2022',
+  plugins: [browserGpuStub],
+});

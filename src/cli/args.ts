@@ -1,0 +1,28 @@
+// Flag parsing shared by every command: node's strict parseArgs, with one-line errors.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseFlags<T extends Options>(command: string, argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]} (see sgas ${command} --help)`);
+  }
+}
+
+/** A numeric flag: must parse as a finite number within [min, max] (and be an integer if asked). */
+export function numberFlag(name: string, value: string | undefined, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  const { min = -Infinity, max = Infinity, integer = false } = range;
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new UsageError(`--${name} ${value}: expected ${kind}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` and <= ${max}` : ''}`);
+  }
+  return n;
+}
