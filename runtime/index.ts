@@ -13,6 +13,7 @@ export * from './ops/reduce.ts';
 export * from './ops/softmax.ts';
 export * from './ops/crossEntropy.ts';
 export * from './ops/linear.ts';
+export * from './ops/slice.ts';
 export { Sgd, type SgdOptions } from './optim/sgd.ts';
 export { Adam, type AdamOptions } from './optim/adam.ts';
 export { clipGradNorm } from './optim/clip.ts';

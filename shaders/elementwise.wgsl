@@ -57,3 +57,17 @@ const WG = 64u;
   let i = flat_index(gid, nwg, WG);
   if (i < p.n) { out2[i] = a[i] + b[i % p.cols]; }
 }
+
+// out = a[cols .. cols + n): a contiguous slice (a row block of a row-major matrix).
+@compute @workgroup_size(WG) fn slice_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg, WG);
+  if (i < p.n) { out1[i] = a[p.cols + i]; }
+}
+
+// The slice's gradient: out (length n) is zero except g placed at offset cols; s = length of g.
+@compute @workgroup_size(WG) fn slice_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg, WG);
+  if (i >= p.n) { return; }
+  let inside = i >= p.cols && i < p.cols + u32(p.s);
+  out1[i] = select(0.0, a[min(i - p.cols, u32(p.s) - 1u)], inside);
+}

@@ -1,7 +1,7 @@
 // The first ops, forward and backward, against float64 finite differences at random shapes.
 import { test } from 'node:test';
 import {
-  add, crossEntropy, linear, matmul, mean, mul, relu, reshape, scale, softmax, sum, Tensor,
+  add, crossEntropy, linear, matmul, mean, mul, relu, reshape, scale, sliceRows, softmax, sum, Tensor,
 } from '../runtime/index.ts';
 import * as ref from './ref/ops64.ts';
 import { mulberry32, random, scalar, type T64 } from './ref/tensor64.ts';
@@ -76,3 +76,12 @@ for (const [rows, cols] of [[1, 1], [14, 8], [5, 37]] as const) {
     });
   });
 }
+
+test('slicing rows passes gradients back to the sliced rows only', async () => {
+  const be = await gpu();
+  const x = random([6, 5], rng);
+  await gradCheck(be, {
+    name: 'slice_rows', gpuOp: ([t]) => sliceRows(t!, 2, 3),
+    refOp: ([t]) => ({ shape: [3, 5], data: t!.data.slice(10, 25) }), inputs: [x],
+  });
+});
