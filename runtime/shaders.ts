@@ -1,13 +1,16 @@
 // Every WGSL family, bundled as text (esbuild's text loader; scripts/wgsl-hook.mjs under Node).
 import common from '../shaders/common.wgsl';
 import elementwise from '../shaders/elementwise.wgsl';
+import batchnorm from '../shaders/batchnorm.wgsl';
 import clip from '../shaders/clip.wgsl';
+import layout from '../shaders/layout.wgsl';
 import matmul from '../shaders/matmul.wgsl';
 import optim from '../shaders/optim.wgsl';
+import pool from '../shaders/pool.wgsl';
 import reduce from '../shaders/reduce.wgsl';
 import softmax from '../shaders/softmax.wgsl';
 
-const families: Record<string, string> = { clip, elementwise, matmul, optim, reduce, softmax };
+const families: Record<string, string> = { batchnorm, clip, elementwise, layout, matmul, optim, pool, reduce, softmax };
 
 /** Registers a kernel family at run time (tests use it to feed a broken shader). */
 export function registerShader(family: string, source: string): void {
