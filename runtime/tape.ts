@@ -86,11 +86,17 @@ export class Tape {
     tape.nodes.push({ op, inputs, outputs, backward });
   }
 
-  /** Accumulates d(loss)/d(parameter) into every reachable parameter's .grad. */
-  backward(loss: Tensor, seed?: Tensor): void {
-    this.run(() =>
+  /**
+   * Accumulates d(loss)/d(parameter) into every reachable parameter's .grad, and returns the
+   * gradients of the intermediate tensors in `retain` (owned by the tape, null if unreached).
+   */
+  backward(loss: Tensor, seed?: Tensor, retain: readonly Tensor[] = []): (Tensor | null)[] {
+    return this.run(() =>
       Tape.noGrad(() => {
-        const grads = new Map<Tensor, Tensor>([[loss, seed ?? Tape.accumulator.ones(loss)]]);
+        const start = seed ?? Tape.accumulator.ones(loss);
+        const grads = new Map<Tensor, Tensor>([[loss, start]]);
+        // A loss that is itself a parameter (an identity op) gets the seed directly.
+        if (loss.requiresGrad && !this.produced.has(loss)) Tape.accumulator.accumulateInto(loss, start);
         for (let n = this.nodes.length - 1; n >= 0; n--) {
           const node = this.nodes[n]!;
           const outputGrads = node.outputs.map((o) => grads.get(o) ?? null);
@@ -104,6 +110,7 @@ export class Tape {
             grads.set(input, previous ? Tape.accumulator.add(previous, g) : g);
           });
         }
+        return retain.map((t) => grads.get(t) ?? null);
       }),
     );
   }

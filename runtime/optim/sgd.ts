@@ -21,6 +21,11 @@ export class Sgd extends Optimizer {
     this.weightDecay = options.weightDecay ?? 0;
   }
 
+  /** The momentum buffer of a parameter, once it has stepped (DARTS' unrolled step reads it). */
+  momentumBuffer(param: Tensor): Tensor | null {
+    return this.state.get(param)?.buffers[0] ?? null;
+  }
+
   protected update(param: Tensor, grad: Tensor, state: ParamState): void {
     const [buf] = state.buffers as [Tensor];
     launch('optim/sgd', [grad], [param, buf], {

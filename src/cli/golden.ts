@@ -35,7 +35,11 @@ export async function goldenCommand(backend: Backend, argv: string[], log = cons
     // network_* files come as a set read through the weights file; the others in the set are its parts.
     if (kindFamily(golden.kind) === 'network' && !file.endsWith('_weights.json')) continue;
     if (!kindRunners[kindFamily(golden.kind)]) throw new GoldenFileError(`${file}: kind '${golden.kind}' is not supported yet`);
-    for (const r of await runGolden(backend, golden, path)) {
+    const readSibling = async (suffix: string) => {
+      const sibling = path.replace(/_weights\.json$/, suffix);
+      return parseGoldenFile(readFileSync(sibling, 'utf8'), basename(sibling));
+    };
+    for (const r of await runGolden(backend, golden, path, readSibling)) {
       log(formatResult({ ...r, file }));
       if (r.pass) passed++;
       else failed++;

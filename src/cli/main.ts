@@ -3,12 +3,15 @@ import { createBackend, type Backend } from '../../runtime/index.ts';
 import { UsageError } from './args.ts';
 import { goldenCommand } from './golden.ts';
 import { mlpCommand } from './mlp.ts';
+import { searchCommand } from './search.ts';
 
-type Command = (backend: Backend, argv: string[]) => Promise<number>;
+/** Commands get the backend lazily, so bad flags and bad data fail before any GPU work. */
+type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
-  mlp: { run: mlpCommand, help: 'train a 2-layer perceptron (runtime smoke check)' },
-  golden: { run: goldenCommand, help: 'check kernels against golden vectors: sgas golden DIR' },
+  search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
+  golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
+  mlp: { run: async (argv, backend) => mlpCommand(await backend(), argv), help: 'train a 2-layer perceptron (runtime smoke check)' },
 };
 
 function usage(): string {
@@ -24,8 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-  const backend = await createBackend({ log: (line) => process.stderr.write(line + '\n') });
-  return command.run(backend, rest);
+  let backend: Promise<Backend> | null = null;
+  return command.run(rest, () => (backend ??= createBackend({ log: (line) => process.stderr.write(line + '\n') })));
 }
 
 main(process.argv.slice(2)).then(

@@ -1,9 +1,12 @@
 // Runs every case of a golden file and reports one line per stored tensor.
 import type { Backend } from '../../runtime/index.ts';
 import { blockForwards } from './blocks.ts';
+import { runEdgeDecision } from './edgeDecision.ts';
+import { runNetworkSet } from './network.ts';
 import { compare } from './compare.ts';
 import { f32, GoldenFileError, kindFamily, type GoldenHeader } from './goldenFile.ts';
 import { runOpCase, type ForwardBuilder, type OpCase } from './opCases.ts';
+import { cellBlockForwards, mixedOpForward, primitiveForwards } from './primitives.ts';
 
 export interface TensorResult {
   file: string;
@@ -16,13 +19,18 @@ export interface TensorResult {
   error?: string;
 }
 
-export type KindRunner = (backend: Backend, golden: GoldenHeader & Record<string, unknown>, file: string) => Promise<TensorResult[]>;
+/** Reads the file that shares the golden file's stem with another suffix (network sets). */
+export type ReadSibling = (suffix: string) => Promise<unknown>;
+
+export type KindRunner = (
+  backend: Backend, golden: GoldenHeader & Record<string, unknown>, file: string, readSibling: ReadSibling,
+) => Promise<TensorResult[]>;
 
 /** Forward builders by case op, for the per-op kinds; later layers add theirs. */
 export const opForwards: Record<string, Record<string, ForwardBuilder>> = {
-  blocks: { ...blockForwards },
-  primitives: {},
-  mixedop: {},
+  blocks: { ...blockForwards, ...cellBlockForwards },
+  primitives: primitiveForwards,
+  mixedop: { mixedop: mixedOpForward },
 };
 
 async function runOpCases(backend: Backend, golden: GoldenHeader & Record<string, unknown>, file: string): Promise<TensorResult[]> {
@@ -58,15 +66,23 @@ async function runOpCases(backend: Backend, golden: GoldenHeader & Record<string
 }
 
 export const kindRunners: Record<string, KindRunner> = {
+  edge_decision: runEdgeDecision,
+  network: (backend, golden, file, readSibling) => runNetworkSet(backend, golden as never, file, readSibling),
   primitives: runOpCases,
   blocks: runOpCases,
   mixedop: runOpCases,
 };
 
-export async function runGolden(backend: Backend, golden: GoldenHeader & Record<string, unknown>, file: string): Promise<TensorResult[]> {
+export async function runGolden(
+  backend: Backend, golden: GoldenHeader & Record<string, unknown>, file: string, readSibling: ReadSibling = noSiblings,
+): Promise<TensorResult[]> {
   const runner = kindRunners[kindFamily(golden.kind)];
   if (!runner) throw new GoldenFileError(`${file}: kind '${golden.kind}' has no runner yet`);
-  return runner(backend, golden, file);
+  return runner(backend, golden, file, readSibling);
+}
+
+async function noSiblings(suffix: string): Promise<never> {
+  throw new GoldenFileError(`no sibling file '*${suffix}' available here`);
 }
 
 export function formatResult(r: TensorResult): string {

@@ -1,0 +1,154 @@
+// `sgas search`: runs SGAS on a dataset folder (default: the embedded Fashion-MNIST) and writes
+// genotype.json, log.jsonl, plots and an atomic checkpoint after every epoch to --out.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../../runtime/index.ts';
+import { loadDataset } from '../data/load.ts';
+import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
+import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
+import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
+import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { JsonLines, writeFileAtomic } from './files.ts';
+import { Progress } from './progress.ts';
+import { writeSearchPlots } from './searchPlots.ts';
+
+type NumericKey = { [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig];
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Every numeric hyperparameter is a flag named after its config key (initChannels → --init-channels). */
+const NUMERIC_KEYS = (Object.keys(PRESETS[DEFAULT_PRESET]!.config) as (keyof SearchConfig)[]).filter(
+  (k) => typeof PRESETS[DEFAULT_PRESET]!.config[k] === 'number' && k !== 'criterion',
+) as NumericKey[];
+
+const INTEGER_KEYS = new Set<string>([
+  'initChannels', 'layers', 'stemMultiplier', 'maxImages', 'imageSize', 'cropPadding', 'batchSize', 'batchIncrease',
+  'warmupDecEpoch', 'decisionFreq', 'historySize', 'postTrain', 'maxValidImages', 'seed',
+]);
+
+export const SEARCH_HELP = `usage: sgas search [--preset ${Object.keys(PRESETS).join('|')}] [--data DIR] [--out DIR] [--seed S] [--criterion 1|2] [flags]
+       sgas search --resume DIR
+
+presets:
+${Object.entries(PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.description}`).join('\n')}
+
+hyperparameter flags (override the preset):
+  ${NUMERIC_KEYS.map((k) => `--${kebab(k)} N`).join('  ')}
+  --arch-beta1 B  --arch-beta2 B  --unrolled  --flip / --no-flip
+`;
+
+export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
+  const numericFlags = Object.fromEntries(NUMERIC_KEYS.map((k) => [kebab(k), { type: 'string' as const }]));
+  const { values } = parseFlags('search', argv, {
+    ...numericFlags,
+    preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+    criterion: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
+    unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
+    backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(SEARCH_HELP);
+    return 0;
+  }
+  const flags = values as Record<string, string | boolean | undefined>;
+  if (flags.backend !== undefined && flags.backend !== 'webgpu' && flags.backend !== 'auto') {
+    throw new UsageError(`--backend ${flags.backend}: this build has the webgpu backend (use webgpu or auto)`);
+  }
+  if (flags.resume) return resume(String(flags.resume), flags, backend);
+
+  const presetName = String(flags.preset ?? DEFAULT_PRESET);
+  if (!PRESETS[presetName]) throw new UsageError(`--preset ${presetName}: unknown preset (presets: ${Object.keys(PRESETS).join(', ')})`);
+  const config = presetConfig(presetName);
+  for (const key of NUMERIC_KEYS) {
+    const v = flags[kebab(key)];
+    if (v !== undefined) (config[key] as number) = numberFlag(kebab(key), String(v), config[key], { integer: INTEGER_KEYS.has(key) });
+  }
+  if (flags.criterion !== undefined) {
+    if (flags.criterion !== '1' && flags.criterion !== '2') throw new UsageError(`--criterion ${flags.criterion}: expected 1 or 2`);
+    config.criterion = Number(flags.criterion) as 1 | 2;
+  }
+  config.archBetas = [
+    numberFlag('arch-beta1', flags['arch-beta1'] as string | undefined, config.archBetas[0], { min: 0, max: 0.999999 }),
+    numberFlag('arch-beta2', flags['arch-beta2'] as string | undefined, config.archBetas[1], { min: 0, max: 0.999999 }),
+  ];
+  if (flags.unrolled) config.unrolled = true;
+  if (flags.flip) config.flip = true;
+  if (flags['no-flip']) config.flip = false;
+  try {
+    validateConfig(config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const out = String(flags.out ?? join('runs', `search-${presetName}-seed${config.seed}`));
+  if (existsSync(join(out, 'checkpoint.bin'))) {
+    throw new UsageError(`${out} already holds a search checkpoint: resume it with --resume ${out}, or choose another --out`);
+  }
+  const train = loadDataset(flags.data as string | undefined, 'train');
+  const data = prepareSearchData(train, config);
+  const search = new Search(await backend(), config, data);
+  mkdirSync(out, { recursive: true });
+  writeFileAtomic(join(out, 'run.json'), JSON.stringify({ data: flags.data ?? 'embedded fashion-mnist', preset: presetName, config }, null, 2));
+  return drive(search, out, `${presetName} preset, ${searchEpochs(config)} epochs, seed ${config.seed}, criterion ${config.criterion}`);
+}
+
+async function resume(dir: string, flags: Record<string, unknown>, backend: () => Promise<Backend>): Promise<number> {
+  const path = join(dir, 'checkpoint.bin');
+  if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`);
+  const run = existsSync(join(dir, 'run.json')) ? JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) : {};
+  const dataDir = (flags.data as string | undefined) ?? (run.data === 'embedded fashion-mnist' ? undefined : run.data);
+  const search = Search.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), path);
+  if (search.finished) {
+    process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
+  }
+  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`);
+}
+
+async function drive(search: Search, out: string, what: string): Promise<number> {
+  const log = new JsonLines(join(out, 'log.jsonl'));
+  const stepsPerEpoch = Math.floor(search.data.train.length / search.config.batchSize);
+  const progress = new Progress(search.epochs * stepsPerEpoch);
+  progress.log(`sgas search: ${what}; writing to ${out}`);
+  const started = performance.now();
+  let done = search.epoch * stepsPerEpoch;
+  const result = await search.run({
+    step: (s) => {
+      done++;
+      progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
+    },
+    epoch: (r) => {
+      progress.log(epochLine(r));
+      log.write({ type: 'epoch', ...r });
+      writeSearchPlots(out, search.records);
+    },
+    checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
+  });
+  progress.done();
+  if (!result) return 1;
+  writeResult(out, search, result, (performance.now() - started) / 1000);
+  return 0;
+}
+
+function epochLine(r: EpochRecord): string {
+  const decided = (['normal', 'reduce'] as const)
+    .map((t) => (r.cells[t].decided ? `${t} edge ${r.cells[t].decided!.edge} → ${r.cells[t].decided!.op}` : ''))
+    .filter(Boolean);
+  return `epoch ${r.epoch + 1}/${r.epochs}  train loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAccuracy).toFixed(1)}%  ` +
+    `valid loss ${r.validLoss.toFixed(4)} acc ${(100 * r.validAccuracy).toFixed(1)}%  lr ${r.lr.toFixed(5)}  ${r.seconds.toFixed(1)}s` +
+    (decided.length ? `  decided: ${decided.join(', ')}` : '');
+}
+
+function writeResult(out: string, search: Search, result: SearchResult, seconds: number): void {
+  const genotype = {
+    genotype: genotypeToJson(result.genotype),
+    python: genotypeToPython(result.genotype),
+    config: search.config,
+    seed: search.config.seed,
+    alphas: result.alphas,
+    epochs: result.epochs,
+    seconds,
+  };
+  writeFileAtomic(join(out, 'genotype.json'), JSON.stringify(genotype, null, 2) + '\n');
+  writeSearchPlots(out, search.records, result.genotype);
+  process.stdout.write(`${genotype.python}\n`);
+  process.stderr.write(`genotype written to ${join(out, 'genotype.json')}\n`);
+}

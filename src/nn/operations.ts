@@ -1,0 +1,169 @@
+// The DARTS candidate operations (SGAS.md §1.1) and the cell preprocessing blocks, as modules.
+// `affine` is false in the search network and true in the evaluation network; the search
+// network also follows every pool with an affine-free BatchNorm (`poolBn`).
+import { avgPool2d, concatChannels, conv2d, crop, maxPool2d, relu, zero, type Backend, type Tensor } from '../../runtime/index.ts';
+import { Module } from '../../runtime/module.ts';
+import type { Rng } from '../../runtime/rng.ts';
+import type { OpName } from '../search/space.ts';
+import { BatchNorm2d, convWeight } from './layers.ts';
+
+export interface OpContext {
+  backend: Backend;
+  rng: Rng;
+  affine: boolean;
+}
+
+export abstract class Operation extends Module {
+  abstract forward(x: Tensor): Tensor;
+  /** Identity passes its input through (drop path skips it). */
+  get isIdentity(): boolean {
+    return false;
+  }
+}
+
+/** ReLU → depthwise k×k (stride, dilation) → pointwise → BN: one half of SepConv, or DilConv whole. */
+class ReluDwPwBn extends Operation {
+  private readonly bn: BatchNorm2d;
+
+  constructor(
+    ctx: OpContext,
+    C: number,
+    private readonly k: number,
+    private readonly stride: number,
+    private readonly dilation: number,
+    private readonly dw: Tensor,
+    private readonly pw: Tensor,
+    bnName: string,
+  ) {
+    super();
+    this.bn = this.child(bnName, new BatchNorm2d(ctx.backend, C, ctx.affine));
+  }
+
+  forward(x: Tensor): Tensor {
+    const pad = (this.dilation * (this.k - 1)) / 2;
+    const depthwise = conv2d(relu(x), this.dw, { stride: this.stride, pad, dilation: this.dilation, groups: this.dw.shape[0] });
+    return this.bn.forward(conv2d(depthwise, this.pw));
+  }
+}
+
+export class SepConv extends Operation {
+  private readonly first: ReluDwPwBn;
+  private readonly second: ReluDwPwBn;
+
+  constructor(ctx: OpContext, C: number, k: number, stride: number) {
+    super();
+    const w = (name: string, kk: number, inPer: number) => this.param(name, convWeight(ctx.backend, ctx.rng, C, inPer, kk, name));
+    const dw1 = w('dw1', k, 1);
+    const pw1 = w('pw1', 1, C);
+    const dw2 = w('dw2', k, 1);
+    const pw2 = w('pw2', 1, C);
+    this.first = this.child('half1', new ReluDwPwBn(ctx, C, k, stride, 1, dw1, pw1, 'bn'));
+    this.second = this.child('half2', new ReluDwPwBn(ctx, C, k, 1, 1, dw2, pw2, 'bn'));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.second.forward(this.first.forward(x));
+  }
+}
+
+export class DilConv extends Operation {
+  private readonly body: ReluDwPwBn;
+
+  constructor(ctx: OpContext, C: number, k: number, stride: number) {
+    super();
+    const dw = this.param('dw', convWeight(ctx.backend, ctx.rng, C, 1, k, 'dw'));
+    const pw = this.param('pw', convWeight(ctx.backend, ctx.rng, C, C, 1, 'pw'));
+    this.body = this.child('body', new ReluDwPwBn(ctx, C, k, stride, 2, dw, pw, 'bn'));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.body.forward(x);
+  }
+}
+
+/** ReLU → 1×1 conv → BN (cell preprocessing). */
+export class ReluConvBn extends Operation {
+  private readonly weight: Tensor;
+  private readonly bn: BatchNorm2d;
+
+  constructor(ctx: OpContext, cin: number, cout: number) {
+    super();
+    this.weight = this.param('conv', convWeight(ctx.backend, ctx.rng, cout, cin, 1, 'conv'));
+    this.bn = this.child('bn', new BatchNorm2d(ctx.backend, cout, ctx.affine));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.bn.forward(conv2d(relu(x), this.weight));
+  }
+}
+
+/** Halves H and W with two stride-2 1×1 convs, the second on the input shifted by one pixel. */
+export class FactorizedReduce extends Operation {
+  private readonly conv1: Tensor;
+  private readonly conv2: Tensor;
+  private readonly bn: BatchNorm2d;
+
+  constructor(ctx: OpContext, cin: number, cout: number) {
+    super();
+    if (cout % 2) throw new Error(`FactorizedReduce needs an even output channel count, got ${cout}`);
+    this.conv1 = this.param('conv1', convWeight(ctx.backend, ctx.rng, cout / 2, cin, 1, 'conv1'));
+    this.conv2 = this.param('conv2', convWeight(ctx.backend, ctx.rng, cout / 2, cin, 1, 'conv2'));
+    this.bn = this.child('bn', new BatchNorm2d(ctx.backend, cout, ctx.affine));
+  }
+
+  forward(x: Tensor): Tensor {
+    const [, , H, W] = x.shape as [number, number, number, number];
+    if (H % 2 || W % 2) throw new Error(`FactorizedReduce needs even spatial sizes (the reference requires them too), got ${H}×${W}`);
+    const r = relu(x);
+    const a = conv2d(r, this.conv1, { stride: 2 });
+    const b = conv2d(crop(r, 1, 1), this.conv2, { stride: 2 });
+    return this.bn.forward(concatChannels([a, b]));
+  }
+}
+
+class Pool extends Operation {
+  private readonly bn?: BatchNorm2d;
+
+  constructor(ctx: OpContext, C: number, private readonly kind: 'max' | 'avg', private readonly stride: number, withBn: boolean) {
+    super();
+    if (withBn) this.bn = this.child('bn', new BatchNorm2d(ctx.backend, C, false));
+  }
+
+  forward(x: Tensor): Tensor {
+    const window = { kernel: 3, stride: this.stride, pad: 1 };
+    const y = this.kind === 'max' ? maxPool2d(x, window) : avgPool2d(x, window);
+    return this.bn ? this.bn.forward(y) : y;
+  }
+}
+
+class Identity extends Operation {
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+  override get isIdentity(): boolean {
+    return true;
+  }
+}
+
+class Zero extends Operation {
+  constructor(private readonly stride: number) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return zero(x, this.stride);
+  }
+}
+
+/** Builds a candidate operation by name, as the OPS table of the reference does. */
+export function buildOperation(name: OpName, ctx: OpContext, C: number, stride: number, poolBn: boolean): Operation {
+  switch (name) {
+    case 'none': return new Zero(stride);
+    case 'max_pool_3x3': return new Pool(ctx, C, 'max', stride, poolBn);
+    case 'avg_pool_3x3': return new Pool(ctx, C, 'avg', stride, poolBn);
+    case 'skip_connect': return stride === 1 ? new Identity() : new FactorizedReduce(ctx, C, C);
+    case 'sep_conv_3x3': return new SepConv(ctx, C, 3, stride);
+    case 'sep_conv_5x5': return new SepConv(ctx, C, 5, stride);
+    case 'dil_conv_3x3': return new DilConv(ctx, C, 3, stride);
+    case 'dil_conv_5x5': return new DilConv(ctx, C, 5, stride);
+  }
+}
