@@ -1,0 +1,58 @@
+// `sgas search` end to end on the embedded data, and its refusals before any GPU work.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { searchCommand } from '../src/cli/search.ts';
+import { parseGenotype } from '../src/search/genotype.ts';
+import { gpu } from './helpers/gpu.ts';
+
+const noGpu = async () => {
+  throw new Error('the GPU must not be touched before the flags and data are checked');
+};
+
+test('bad flags, presets and data fail before any work, naming the problem', async () => {
+  await assert.rejects(searchCommand(['--bogus'], noGpu), /search: Unknown option '--bogus'/);
+  await assert.rejects(searchCommand(['--preset', 'huge'], noGpu), /--preset huge: unknown preset \(presets: sgas-cifar10, cpu, tiny\)/);
+  await assert.rejects(searchCommand(['--layers', 'two'], noGpu), /--layers two: expected an integer/);
+  await assert.rejects(searchCommand(['--criterion', '3'], noGpu), /--criterion 3: expected 1 or 2/);
+  await assert.rejects(searchCommand(['--layers', '2'], noGpu), /layers must be at least 3/);
+  const empty = mkdtempSync(join(tmpdir(), 'sgas-data-'));
+  try {
+    await assert.rejects(searchCommand(['--data', empty, '--out', join(empty, 'out')], noGpu), (e: Error) => e.message.includes(empty));
+    writeFileSync(join(empty, 'train-images-idx3-ubyte.gz'), 'not gzip');
+    writeFileSync(join(empty, 'train-labels-idx1-ubyte.gz'), 'not gzip');
+    await assert.rejects(searchCommand(['--data', empty, '--out', join(empty, 'out')], noGpu), /train-images-idx3-ubyte\.gz/);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+  await assert.rejects(searchCommand(['--resume', '/nonexistent/run'], noGpu), /no checkpoint\.bin there/);
+});
+
+test('sgas search --preset tiny writes the genotype, the log, the plots and a checkpoint', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'sgas-search-'));
+  try {
+    const backend = await gpu();
+    assert.equal(await searchCommand(['--preset', 'tiny', '--seed', '5', '--out', out], async () => backend), 0);
+    const result = JSON.parse(readFileSync(join(out, 'genotype.json'), 'utf8'));
+    const genotype = parseGenotype(readFileSync(join(out, 'genotype.json'), 'utf8'));
+    assert.equal(genotype.normal.length, 8);
+    assert.deepEqual(parseGenotype(result.python), genotype);
+    assert.equal(result.seed, 5);
+    assert.equal(result.alphas.normal.length, 14);
+    for (const row of result.alphas.reduce) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(log.length, 9);
+    assert.deepEqual(log.map((r) => r.epoch), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.ok(log.every((r) => r.cells.normal.score.length === 14 && Number.isFinite(r.trainLoss) && r.lr > 0));
+    assert.equal(log.filter((r) => r.cells.normal.decided).length, 8, 'eight normal edges are decided');
+    assert.ok(existsSync(join(out, 'checkpoint.bin')));
+    // Resuming a finished search rewrites the same result.
+    assert.equal(await searchCommand(['--resume', out], async () => backend), 0);
+    assert.deepEqual(parseGenotype(readFileSync(join(out, 'genotype.json'), 'utf8')), genotype);
+    await assert.rejects(searchCommand(['--preset', 'tiny', '--out', out], noGpu), /already holds a search checkpoint/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,84 @@
+// A whole seeded SGAS search (tiny preset): it ends with a complete genotype, runs the same
+// twice, resumes from a mid-way checkpoint to exactly the same result, and stops on NaN.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadDataset } from '../src/data/load.ts';
+import { presetConfig } from '../src/search/config.ts';
+import { edgeRange, STEPS } from '../src/search/space.ts';
+import { prepareSearchData, Search, SearchDivergedError, type SearchResult } from '../src/search/search.ts';
+import { gpu } from './helpers/gpu.ts';
+
+const train = loadDataset(undefined, 'train');
+
+const searches = new Map<number, Promise<SearchResult>>();
+
+/** A complete tiny search per seed, run once per file. */
+function fullSearch(seed: number): Promise<SearchResult> {
+  if (!searches.has(seed)) searches.set(seed, runSearch(seed));
+  return searches.get(seed)!;
+}
+
+async function runSearch(seed: number): Promise<SearchResult> {
+  const config = { ...presetConfig('tiny'), seed };
+  const search = new Search(await gpu(), config, prepareSearchData(train, config));
+  try {
+    return (await search.run())!;
+  } finally {
+    search.release();
+  }
+}
+
+test('a tiny seeded search ends with two inputs per node in both cells, and resumes exactly', async () => {
+  const reference = await fullSearch(7);
+  for (const gene of [reference.genotype.normal, reference.genotype.reduce]) {
+    assert.equal(gene.length, 2 * STEPS);
+    for (let node = 0; node < STEPS; node++) {
+      const inputs = gene.slice(2 * node, 2 * node + 2).map(([, j]) => j);
+      assert.notEqual(inputs[0], inputs[1], `node ${node} takes the same input twice`);
+      for (const j of inputs) assert.ok(j >= 0 && j < node + 2, `node ${node} input ${j} out of range`);
+      assert.equal(edgeRange(node).end - edgeRange(node).start, node + 2);
+    }
+  }
+
+  // Stop after epoch 4, keep the checkpoint bytes, resume in a fresh Search.
+  const config = { ...presetConfig('tiny'), seed: 7 };
+  const backend = await gpu();
+  const first = new Search(backend, config, prepareSearchData(train, config));
+  let saved: Uint8Array | null = null;
+  await first.run({
+    checkpoint: (bytes, epoch) => {
+      saved = bytes;
+      if (epoch === 3) first.requestStop();
+    },
+  });
+  assert.equal(first.epoch, 4);
+  first.release();
+  const resumed = Search.fromCheckpoint(backend, saved!, train, 'memory');
+  assert.equal(resumed.epoch, 4);
+  const result = (await resumed.run())!;
+  resumed.release();
+  assert.deepEqual(result.genotype, reference.genotype);
+  for (const type of ['normal', 'reduce'] as const) {
+    assert.deepEqual(result.alphas[type], reference.alphas[type], `${type} alphas differ after resuming`);
+  }
+});
+
+test('another seed explores differently (the seed reaches initialisation and data order)', async () => {
+  const a = await fullSearch(7);
+  const b = await fullSearch(8);
+  assert.notDeepEqual(a.alphas.normal, b.alphas.normal);
+});
+
+test('a NaN loss stops the search with a clear message and keeps the last good checkpoint', async () => {
+  const config = { ...presetConfig('tiny'), learningRate: 1e30, learningRateMin: 1e30, seed: 3 };
+  const search = new Search(await gpu(), config, prepareSearchData(train, config));
+  const checkpoints: number[] = [];
+  await assert.rejects(search.run({ checkpoint: (_b, epoch) => void checkpoints.push(epoch) }), (e: Error) => {
+    assert.ok(e instanceof SearchDivergedError, `expected SearchDivergedError, got ${e.name}: ${e.message}`);
+    assert.match(e.message, /became (NaN|Infinity|-Infinity)/);
+    assert.match(e.message, /last good checkpoint/);
+    return true;
+  });
+  assert.ok(checkpoints.every((epoch) => epoch < search.epoch), 'no checkpoint written for the diverged epoch');
+  search.release();
+});
