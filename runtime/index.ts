@@ -16,6 +16,7 @@ export * from './ops/linear.ts';
 export * from './ops/batchNorm.ts';
 export * from './ops/pool.ts';
 export * from './ops/layout.ts';
+export * from './ops/conv2d.ts';
 export * from './ops/slice.ts';
 export { Sgd, type SgdOptions } from './optim/sgd.ts';
 export { Adam, type AdamOptions } from './optim/adam.ts';
