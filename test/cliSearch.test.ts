@@ -48,6 +48,12 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
     assert.ok(log.every((r) => r.cells.normal.score.length === 14 && Number.isFinite(r.trainLoss) && r.lr > 0));
     assert.equal(log.filter((r) => r.cells.normal.decided).length, 8, 'eight normal edges are decided');
     assert.ok(existsSync(join(out, 'checkpoint.bin')));
+    for (const svg of ['curves_loss', 'curves_accuracy', 'scores_normal', 'scores_reduce', 'alphas_normal', 'alphas_reduce',
+      'alpha_trajectories_normal', 'cell_normal', 'cell_reduce']) {
+      const text = readFileSync(join(out, `${svg}.svg`), 'utf8');
+      assert.match(text, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, `${svg}.svg is an SVG document`);
+    }
+    assert.match(readFileSync(join(out, 'cell_normal.svg'), 'utf8'), new RegExp(genotype.normal[0]![0]));
     // Resuming a finished search rewrites the same result.
     assert.equal(await searchCommand(['--resume', out], async () => backend), 0);
     assert.deepEqual(parseGenotype(readFileSync(join(out, 'genotype.json'), 'utf8')), genotype);
