@@ -2,7 +2,7 @@
 // Alphas live apart from the weights (one [8] parameter per edge and cell type, so a decided
 // edge's alpha simply stops receiving gradients and Adam skips it, as in the reference).
 import {
-  add, concatChannels, conv2d, globalAvgPool, linear, Tensor, softmax, weightedSum, type Backend,
+  add, concatChannels, conv2d, globalAvgPool, linear, reshape, sliceRows, Tensor, softmax, weightedSum, type Backend,
 } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
@@ -33,7 +33,9 @@ export class MixedOp extends Module {
   /** selection −1 uses `weights` (a [1, 8] softmax row); a decided edge runs its op alone, unweighted. */
   forward(x: Tensor, selection: number, weights: Tensor | null): Tensor {
     if (selection > 0) return this.ops[selection]!.forward(x);
-    return weightedSum(this.ops.map((op) => op.forward(x)), weights!);
+    // 'none' adds w·0: it is left out, and its weight gets the zero gradient it would have had.
+    const others = sliceRows(reshape(weights!, [PRIMITIVES.length, 1]), 1, PRIMITIVES.length - 1);
+    return weightedSum(this.ops.slice(1).map((op) => op.forward(x)), others);
   }
 }
 
