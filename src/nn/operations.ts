@@ -1,7 +1,7 @@
 // The DARTS candidate operations (SGAS.md §1.1) and the cell preprocessing blocks, as modules.
 // `affine` is false in the search network and true in the evaluation network; the search
 // network also follows every pool with an affine-free BatchNorm (`poolBn`).
-import { avgPool2d, concatChannels, conv2d, crop, maxPool2d, relu, zero, type Backend, type Tensor } from '../../runtime/index.ts';
+import { avgPool2d, concatChannels, conv2d, maxPool2d, relu, zero, type Backend, type Tensor } from '../../runtime/index.ts';
 import { Module } from '../../runtime/module.ts';
 import type { Rng } from '../../runtime/rng.ts';
 import type { OpName } from '../search/space.ts';
@@ -116,7 +116,7 @@ export class FactorizedReduce extends Operation {
     if (H % 2 || W % 2) throw new Error(`FactorizedReduce needs even spatial sizes (the reference requires them too), got ${H}×${W}`);
     const r = relu(x);
     const a = conv2d(r, this.conv1, { stride: 2 });
-    const b = conv2d(crop(r, 1, 1), this.conv2, { stride: 2 });
+    const b = conv2d(r, this.conv2, { stride: 2, crop: [1, 1] });
     return this.bn.forward(concatChannels([a, b]));
   }
 }
