@@ -1,6 +1,7 @@
 // Two bundles from one source: the CLI for Node and the engine + search for the browser.
 // WGSL files are bundled as text in both; the browser bundle swaps the Node GPU loader for a stub.
 import { build } from 'esbuild';
+import './scripts/build-wasm.mjs';
 
 const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning' };
 

@@ -2,6 +2,7 @@
 import type { Backend } from './backend.ts';
 import { openDevice, type DeviceOptions } from './device.ts';
 import { WebGpuBackend } from './webgpuBackend.ts';
+import { createWasmBackend } from './wasm/backend.ts';
 
 export type { Backend, Storage, KernelCall, MemoryStats } from './backend.ts';
 export { Tensor, sizeOf, type Shape } from './tensor.ts';
@@ -23,11 +24,22 @@ export { Adam, type AdamOptions } from './optim/adam.ts';
 export { clipGradNorm } from './optim/clip.ts';
 export { Optimizer, type SavedOptimizerState } from './optim/optimizer.ts';
 export { WebGpuBackend } from './webgpuBackend.ts';
+export { WasmBackend, createWasmBackend, type WasmBackendOptions } from './wasm/backend.ts';
 
 export async function createWebGpuBackend(options: DeviceOptions = {}): Promise<WebGpuBackend> {
   return new WebGpuBackend(await openDevice(options));
 }
 
-export async function createBackend(options: DeviceOptions = {}): Promise<Backend> {
-  return createWebGpuBackend(options);
+export interface BackendOptions extends DeviceOptions {
+  /** 'auto': WebGPU on a real GPU, WebAssembly when the only adapter is a software one (SwiftShader) or none. */
+  backend?: 'webgpu' | 'wasm' | 'auto';
+}
+
+export async function createBackend(options: BackendOptions = {}): Promise<Backend> {
+  if (options.backend === 'wasm') return createWasmBackend(options);
+  if (options.backend !== 'auto') return createWebGpuBackend(options);
+  const opened = await openDevice(options).catch(() => null);
+  if (opened && !opened.isSoftware) return new WebGpuBackend(opened);
+  opened?.device.destroy();
+  return createWasmBackend(options);
 }

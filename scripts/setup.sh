@@ -13,6 +13,8 @@ fi
 missing=()
 [ -e /usr/lib/chromium/vk_swiftshader_icd.json ] || missing+=(chromium)
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ] || missing+=(libvulkan1)
+command -v clang >/dev/null || missing+=(clang)   # the WebAssembly kernels (scripts/build-wasm.mjs)
+command -v wasm-ld >/dev/null || missing+=(lld)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing Debian packages ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2

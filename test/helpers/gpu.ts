@@ -1,24 +1,28 @@
-// One WebGPU backend per test file, plus float64 comparison helpers for GPU results.
+// One backend per test file (WebGPU, or the one SGAS_TEST_BACKEND names: webgpu or wasm), plus
+// float64 comparison helpers for its results.
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { createWebGpuBackend, Tensor, type WebGpuBackend } from '../../runtime/index.ts';
+import { createBackend, Tensor, type Backend } from '../../runtime/index.ts';
 import type { T64 } from '../ref/tensor64.ts';
 
-let shared: Promise<WebGpuBackend> | null = null;
+type TestBackend = Backend & { destroy(): void };
+
+let shared: Promise<TestBackend> | null = null;
 
 // Registered at import time so it belongs to the file, not to whichever test asks first.
 after(async () => (await shared)?.destroy());
 
-export function gpu(): Promise<WebGpuBackend> {
-  shared ??= createWebGpuBackend();
+export function gpu(): Promise<TestBackend> {
+  const backend = process.env.SGAS_TEST_BACKEND === 'wasm' ? 'wasm' : 'webgpu';
+  shared ??= createBackend({ backend }) as Promise<TestBackend>;
   return shared;
 }
 
-export function toGpu(backend: WebGpuBackend, t: T64, name = ''): Tensor {
+export function toGpu(backend: Backend, t: T64, name = ''): Tensor {
   return Tensor.from(backend, Float32Array.from(t.data), t.shape, name);
 }
 
-export function param(backend: WebGpuBackend, t: T64, name: string): Tensor {
+export function param(backend: Backend, t: T64, name: string): Tensor {
   return Tensor.parameter(backend, Float32Array.from(t.data), t.shape, name);
 }
 

@@ -1,0 +1,135 @@
+// Runs every kernel of shaders/*.wgsl as WebAssembly (wasm/<family>.c, built by scripts/build-wasm.mjs)
+// behind the same Backend interface, so the tape, the model and the search run unchanged on a CPU.
+// A launch is one call into the module: the backend writes the buffers' addresses and the Params words
+// into the module's call block, then calls the export named after the kernel. Kernels run at once,
+// so work recorded before a write always sees the old data, and sync() has nothing left to wait for.
+import type { Backend, KernelCall, MemoryStats, Storage } from '../backend.ts';
+import { GpuError } from '../errors.ts';
+import { Heap } from './heap.ts';
+import { compileKernels } from './module.ts';
+
+class WasmStorage implements Storage {
+  released = false;
+  constructor(
+    readonly length: number,
+    /** Byte offset in the module's memory. */
+    readonly offset: number,
+    readonly bytes: number,
+  ) {}
+}
+
+// The call block's layout (wasm/kernels.h): io[12] addresses, threads[3], then the Params words.
+const MAX_BUFFERS = 12;
+const THREADS_AT = MAX_BUFFERS;
+const PARAMS_AT = THREADS_AT + 3;
+const MAX_PARAMS = 32;
+// Initial memory: the module's 4 MiB stack and data, and room for a small model.
+const INITIAL_PAGES = 256;
+const MAX_PAGES = 65536;
+
+type KernelEntry = (call: number) => void;
+
+export interface WasmBackendOptions {
+  log?: (line: string) => void;
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  private readonly heap: Heap;
+  private readonly callBlock: number;
+  private buffer: ArrayBufferLike;
+  private words: Uint32Array;
+  private floats: Float32Array;
+
+  constructor(
+    private readonly wasmMemory: WebAssembly.Memory,
+    private readonly exports: WebAssembly.Exports,
+  ) {
+    this.callBlock = (exports.call_block as () => number)();
+    this.heap = new Heap(wasmMemory, (exports.__heap_base as WebAssembly.Global).value as number);
+    this.buffer = wasmMemory.buffer;
+    this.words = new Uint32Array(this.buffer);
+    this.floats = new Float32Array(this.buffer);
+  }
+
+  alloc(length: number): Storage {
+    const block = this.heap.acquire(Math.max(4, length * 4));
+    return new WasmStorage(length, block.offset, block.bytes);
+  }
+
+  release(storage: Storage): void {
+    const s = storage as WasmStorage;
+    if (s.released) return;
+    s.released = true;
+    this.heap.release(s.offset, s.bytes);
+  }
+
+  write(storage: Storage, data: Float32Array, offset = 0): void {
+    const s = this.live(storage, 'write');
+    if (offset + data.length > s.length) throw new GpuError(`write of ${data.length} floats at ${offset} overflows a buffer of ${s.length}`);
+    this.view().set(data, s.offset / 4 + offset);
+  }
+
+  async read(storage: Storage): Promise<Float32Array> {
+    const s = this.live(storage, 'read');
+    const at = s.offset / 4;
+    return this.view().slice(at, at + s.length);
+  }
+
+  run(call: KernelCall): void {
+    const entry = this.exports[call.kernel] as KernelEntry | undefined;
+    if (typeof entry !== 'function') {
+      const family = call.kernel.split('/')[0];
+      throw new GpuError(`kernel ${call.kernel}: no WebAssembly implementation (wasm/${family}.c exports none by that name)`);
+    }
+    const buffers = [...call.inputs, ...call.outputs];
+    const u = call.u ?? [];
+    const f = call.f ?? [];
+    if (buffers.length > MAX_BUFFERS || u.length + f.length > MAX_PARAMS) {
+      throw new GpuError(`kernel ${call.kernel}: ${buffers.length} buffers and ${u.length + f.length} parameters exceed the call block`);
+    }
+    this.view();
+    const base = this.callBlock / 4;
+    buffers.forEach((storage, i) => (this.words[base + i] = this.live(storage, call.kernel).offset));
+    for (let i = 0; i < 3; i++) this.words[base + THREADS_AT + i] = call.threads[i] ?? 1;
+    u.forEach((v, i) => (this.words[base + PARAMS_AT + i] = v));
+    f.forEach((v, i) => (this.floats[base + PARAMS_AT + u.length + i] = v));
+    try {
+      entry(this.callBlock);
+    } catch (e) {
+      throw new GpuError(`kernel ${call.kernel}: ${(e as Error).message}`);
+    }
+  }
+
+  async sync(): Promise<void> {}
+
+  memory(): MemoryStats {
+    return { liveBytes: this.heap.liveBytes, pooledBytes: this.heap.pooledBytes, liveBuffers: this.heap.liveBuffers };
+  }
+
+  destroy(): void {}
+
+  /** The memory as floats, renewed after the heap grew it. */
+  private view(): Float32Array {
+    if (this.wasmMemory.buffer !== this.buffer) {
+      this.buffer = this.wasmMemory.buffer;
+      this.words = new Uint32Array(this.buffer);
+      this.floats = new Float32Array(this.buffer);
+    }
+    return this.floats;
+  }
+
+  private live(storage: Storage, user: string): WasmStorage {
+    const s = storage as WasmStorage;
+    if (s.released) throw new GpuError(`${user}: buffer used after it was released`);
+    return s;
+  }
+}
+
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const module = await compileKernels('kernels.wasm');
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  options.log?.('wasm: 1 thread, 128-bit SIMD');
+  return new WasmBackend(memory, instance.exports);
+}

@@ -1,0 +1,79 @@
+// Shared by every kernel family: the call block the backend fills, the thread pool's parallel loop,
+// and the little libm the kernels need (there is no libc: the module is freestanding).
+#pragma once
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef uint32_t u32;
+typedef int32_t i32;
+typedef v128_t f4;
+
+// One kernel launch, written by runtime/wasm/backend.ts before it calls the entry point:
+// io[b - 1] is WGSL binding b (the inputs, then the outputs), threads the launch's invocation
+// counts along x, y, z (the GEMM's batch is its z), params the Params struct's words (its u32
+// fields, then its f32 fields, exactly in the WGSL struct's order).
+#define MAX_BUFFERS 12
+#define MAX_PARAMS 32
+typedef struct {
+  float *io[MAX_BUFFERS];
+  u32 threads[3];
+  u32 params[MAX_PARAMS];
+} Call;
+
+// An entry point "family/entry"; the export name is the kernel name the ops launch.
+#define KERNEL(family, entry) \
+  __attribute__((export_name(#family "/" #entry))) void family##__##entry(const Call *c)
+
+#define PARAMS(T) ((const T *)c->params)
+
+// Work items [lo, hi) of one launch; items never share an output, and each is computed in a fixed
+// order, so results do not depend on how the items are split between threads.
+typedef void (*Range)(const Call *c, u32 lo, u32 hi);
+
+// Runs fn over items [0, items), on several threads when items · cost (rough operations per item)
+// is worth waking them.
+void parallel_for(const Call *c, Range fn, u32 items, u32 cost);
+
+static inline u32 min_u(u32 a, u32 b) { return a < b ? a : b; }
+static inline u32 max_u(u32 a, u32 b) { return a > b ? a : b; }
+static inline i32 min_i(i32 a, i32 b) { return a < b ? a : b; }
+static inline i32 max_i(i32 a, i32 b) { return a > b ? a : b; }
+static inline u32 ceil_div_u(u32 a, u32 b) { return (a + b - 1) / b; }
+
+#define INFINITY_F __builtin_inff()
+#define NAN_F __builtin_nanf("")
+
+// exp and log to float precision, computed in double: range reduction, then a short series.
+static inline float exp_f(float xf) {
+  if (xf != xf) return xf;
+  if (xf > 88.72284f) return INFINITY_F;
+  if (xf < -103.97209f) return 0.0f;
+  double x = xf;
+  double k = __builtin_nearbyint(x * 1.4426950408889634);
+  double r = x - k * 0.6931471805599453;
+  // |r| <= ln2/2: degree 10 leaves a relative error below 1e-12.
+  double p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 +
+             r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800))))))))));
+  union { uint64_t u; double d; } scale = { .u = (uint64_t)((int64_t)k + 1023) << 52 };
+  return (float)(p * scale.d);
+}
+
+static inline float log_f(float xf) {
+  if (xf != xf || xf < 0.0f) return NAN_F;
+  if (xf == 0.0f) return -INFINITY_F;
+  if (xf == INFINITY_F) return xf;
+  union { uint64_t u; double d; } v = { .d = xf };
+  int e = (int)(v.u >> 52) - 1023;
+  v.u = (v.u & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+  double m = v.d;
+  if (m > 1.4142135623730951) {
+    m *= 0.5;
+    e++;
+  }
+  // log m = 2 atanh(s), |s| <= 0.172: terms to s^15 leave about 1e-13.
+  double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+  double series = s * (2.0 + s2 * (2.0 / 3 + s2 * (2.0 / 5 + s2 * (2.0 / 7 + s2 * (2.0 / 9 + s2 * (2.0 / 11 + s2 * (2.0 / 13 + s2 * (2.0 / 15))))))));
+  return (float)(e * 0.6931471805599453 + series);
+}
+
+static inline float sqrt_f(float x) { return __builtin_sqrtf(x); }

@@ -1,0 +1,128 @@
+// shaders/layout.wgsl: channel concat, crop, and MixedOp's weighted sum of branches.
+#include "kernels.h"
+
+typedef struct { u32 total, inner, outer, offset; } BlockParams;
+typedef struct { u32 total, height, width, out_height, out_width, top, left; } CropParams;
+typedef struct { u32 total, first, count, accumulate; } SumParams;
+typedef struct { u32 total, first, count, chunks; } SumGradParams;
+
+// Items are x's per-image blocks: each is one contiguous copy.
+static void concat_forward_range(const Call *c, u32 lo, u32 hi) {
+  const BlockParams *p = PARAMS(BlockParams);
+  for (u32 img = lo; img < hi; img++) {
+    const float *src = c->io[0] + img * p->inner;
+    float *dst = c->io[1] + img * p->outer + p->offset;
+    u32 n = min_u(p->inner, p->total - img * p->inner);
+    for (u32 i = 0; i < n; i++) dst[i] = src[i];
+  }
+}
+
+static void concat_backward_range(const Call *c, u32 lo, u32 hi) {
+  const BlockParams *p = PARAMS(BlockParams);
+  for (u32 img = lo; img < hi; img++) {
+    const float *src = c->io[0] + img * p->outer + p->offset;
+    float *dst = c->io[1] + img * p->inner;
+    u32 n = min_u(p->inner, p->total - img * p->inner);
+    for (u32 i = 0; i < n; i++) dst[i] = src[i];
+  }
+}
+
+KERNEL(layout, concat_forward) {
+  const BlockParams *p = PARAMS(BlockParams);
+  parallel_for(c, concat_forward_range, ceil_div_u(p->total, p->inner), p->inner);
+}
+
+KERNEL(layout, concat_backward) {
+  const BlockParams *p = PARAMS(BlockParams);
+  parallel_for(c, concat_backward_range, ceil_div_u(p->total, p->inner), p->inner);
+}
+
+// Items are output rows (plane, h).
+static void crop_forward_range(const Call *c, u32 lo, u32 hi) {
+  const CropParams *p = PARAMS(CropParams);
+  for (u32 row = lo; row < hi; row++) {
+    u32 plane = row / p->out_height, h = row % p->out_height + p->top;
+    const float *src = c->io[0] + (plane * p->height + h) * p->width + p->left;
+    float *dst = c->io[1] + row * p->out_width;
+    for (u32 w = 0; w < p->out_width; w++) dst[w] = src[w];
+  }
+}
+
+// Items are input rows; the cropped-away rows and columns get zero.
+static void crop_backward_range(const Call *c, u32 lo, u32 hi) {
+  const CropParams *p = PARAMS(CropParams);
+  for (u32 row = lo; row < hi; row++) {
+    u32 plane = row / p->height, h = row % p->height;
+    float *dst = c->io[1] + row * p->width;
+    if (h < p->top) {
+      for (u32 w = 0; w < p->width; w++) dst[w] = 0.0f;
+      continue;
+    }
+    const float *src = c->io[0] + (plane * p->out_height + h - p->top) * p->out_width - p->left;
+    for (u32 w = 0; w < p->left; w++) dst[w] = 0.0f;
+    for (u32 w = p->left; w < p->width; w++) dst[w] = src[w];
+  }
+}
+
+KERNEL(layout, crop_forward) {
+  const CropParams *p = PARAMS(CropParams);
+  parallel_for(c, crop_forward_range, p->total / p->out_width, p->out_width);
+}
+
+KERNEL(layout, crop_backward) {
+  const CropParams *p = PARAMS(CropParams);
+  parallel_for(c, crop_backward_range, p->total / p->width, p->width);
+}
+
+// (w, b0..b5) → (out): Σ_k w[first + k]·b_k in branch order, added to out when accumulating.
+static void weighted_sum_forward_range(const Call *c, u32 lo, u32 hi) {
+  const SumParams *p = PARAMS(SumParams);
+  const float *w = c->io[0] + p->first;
+  float *out = c->io[7];
+  for (u32 i = lo; i < hi; i++) {
+    float acc = p->accumulate ? out[i] : 0.0f;
+    for (u32 k = 0; k < p->count; k++) acc += w[k] * c->io[1 + k][i];
+    out[i] = acc;
+  }
+}
+
+KERNEL(layout, weighted_sum_forward) { parallel_for(c, weighted_sum_forward_range, PARAMS(SumParams)->total, 2 * PARAMS(SumParams)->count); }
+
+// (w, g, b_first, b_first+1) → (partials [branches, chunks], g_first, g_first+1). Chunk j of a dot
+// product Σ g⊙b covers i ≡ j (mod chunks); items are chunks.
+static void weighted_sum_backward_range(const Call *c, u32 lo, u32 hi) {
+  const SumGradParams *p = PARAMS(SumGradParams);
+  int pair = p->count > 1;
+  const float *g = c->io[1], *b0 = c->io[2], *b1 = c->io[3];
+  float w0 = c->io[0][p->first], w1 = c->io[0][p->first + (pair ? 1 : 0)];
+  float *dot0 = c->io[4] + p->first * p->chunks, *dot1 = dot0 + p->chunks;
+  float *g0 = c->io[5], *g1 = c->io[6];
+  for (u32 j = lo; j < hi; j++) {
+    float d0 = 0.0f, d1 = 0.0f;
+    for (u32 i = j; i < p->total; i += p->chunks) {
+      d0 += g[i] * b0[i];
+      g0[i] = w0 * g[i];
+      if (pair) {
+        d1 += g[i] * b1[i];
+        g1[i] = w1 * g[i];
+      }
+    }
+    dot0[j] = d0;
+    if (pair) dot1[j] = d1;
+  }
+}
+
+KERNEL(layout, weighted_sum_backward) {
+  const SumGradParams *p = PARAMS(SumGradParams);
+  parallel_for(c, weighted_sum_backward_range, p->chunks, 4 * ceil_div_u(p->total, p->chunks));
+}
+
+// (partials [count, chunks]) → (dw [count]): each weight's chunks summed in order.
+KERNEL(layout, weighted_sum_weight_grad) {
+  const SumGradParams *p = PARAMS(SumGradParams);
+  for (u32 k = 0; k < p->count; k++) {
+    float acc = 0.0f;
+    for (u32 j = 0; j < p->chunks; j++) acc += c->io[0][k * p->chunks + j];
+    c->io[1][k] = acc;
+  }
+}
