@@ -22,6 +22,8 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly device: GPUDevice;
   private readonly pool: BufferPool;
+  /** Readback buffers, reused: every step reads its loss, logits and gradient norm. */
+  private readonly staging: BufferPool;
   private readonly kernels: KernelCache;
   private readonly maxGroups: number;
   private readonly arena: GPUBuffer;
@@ -40,6 +42,7 @@ export class WebGpuBackend implements Backend {
     this.device = opened.device;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool(this.device, usage);
+    this.staging = new BufferPool(this.device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     this.kernels = new KernelCache(this.device, (check) => this.pendingChecks.push(check));
     this.maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
     this.arena = this.device.createBuffer({
@@ -79,18 +82,21 @@ export class WebGpuBackend implements Backend {
   async read(storage: Storage): Promise<Float32Array> {
     const s = this.live(storage, 'read');
     const bytes = Math.max(4, s.length * 4);
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.staging.acquire(bytes);
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder();
-    this.encoder.copyBufferToBuffer(s.entry.buffer, 0, staging, 0, bytes);
+    this.encoder.copyBufferToBuffer(s.entry.buffer, 0, staging.buffer, 0, bytes);
     this.submit();
-    await this.checkErrors();
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0, s.length * 4));
-    staging.unmap();
-    staging.destroy();
-    this.throwIfFailed();
-    return out;
+    try {
+      await this.checkErrors();
+      await staging.buffer.mapAsync(GPUMapMode.READ);
+      const out = new Float32Array(staging.buffer.getMappedRange().slice(0, s.length * 4));
+      staging.buffer.unmap();
+      this.throwIfFailed();
+      return out;
+    } finally {
+      this.staging.release(staging);
+    }
   }
 
   run(call: KernelCall): void {
