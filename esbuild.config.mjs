@@ -1,5 +1,6 @@
-// Two bundles from one source: the CLI for Node and the engine + search for the browser.
-// WGSL files are bundled as text in both; the browser bundle swaps the Node GPU loader for a stub.
+// Bundles from one source: the CLI for Node, the engine for the browser, and the search page.
+// WGSL files are bundled as text in all; the browser bundles swap the Node GPU loader for a stub.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 import './scripts/build-wasm.mjs';
 
@@ -30,3 +31,14 @@ await build({
   target: 'es2022',
   plugins: [browserGpuStub],
 });
+
+await build({
+  ...common,
+  entryPoints: ['src/web/main.ts'],
+  outfile: 'dist/web/main.js',
+  platform: 'browser',
+  target: 'es2022',
+  plugins: [browserGpuStub],
+});
+mkdirSync('dist/web', { recursive: true });
+for (const file of ['index.html', 'style.css']) copyFileSync(`src/web/${file}`, `dist/web/${file}`);

@@ -4,6 +4,7 @@ import { UsageError } from './args.ts';
 import { goldenCommand } from './golden.ts';
 import { mlpCommand } from './mlp.ts';
 import { searchCommand } from './search.ts';
+import { serveCommand } from './serve.ts';
 
 /** Commands get the backend lazily, so bad flags and bad data fail before any GPU work. */
 type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<number>;
@@ -11,6 +12,7 @@ type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<numb
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
+  serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
   mlp: { run: async (argv, backend) => mlpCommand(await backend(), argv), help: 'train a 2-layer perceptron (runtime smoke check)' },
 };
 
