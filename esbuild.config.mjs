@@ -19,7 +19,8 @@ await build({
   outfile: 'dist/sgas.mjs',
   platform: 'node',
   target: 'node20',
-  external: ['webgpu'],
+  // playwright-core drives Chromium for `sgas search --browser`; it ships its own assets.
+  external: ['webgpu', 'playwright-core'],
   banner: { js: '#!/usr/bin/env node' },
 });
 

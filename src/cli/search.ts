@@ -28,6 +28,7 @@ const INTEGER_KEYS = new Set<string>([
 
 export const SEARCH_HELP = `usage: sgas search [--preset ${Object.keys(PRESETS).join('|')}] [--data DIR] [--out DIR] [--seed S] [--criterion 1|2] [flags]
        sgas search --resume DIR
+       sgas search --browser [flags]   the same search in headless Chromium's WebGPU (also with --resume)
 
 presets:
 ${Object.entries(PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.description}`).join('\n')}
@@ -44,7 +45,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
     criterion: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
-    backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    backend: { type: 'string' }, browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(SEARCH_HELP);
@@ -83,6 +84,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   if (existsSync(join(out, 'checkpoint.bin'))) {
     throw new UsageError(`${out} already holds a search checkpoint: resume it with --resume ${out}, or choose another --out`);
   }
+  if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out, preset: presetName, config, data: flags.data as string | undefined });
   const train = loadDataset(flags.data as string | undefined, 'train');
   const data = prepareSearchData(train, config);
   const search = new Search(await backend(), config, data);
@@ -96,6 +98,7 @@ async function resume(dir: string, flags: Record<string, unknown>, backend: () =
   if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`);
   const run = existsSync(join(dir, 'run.json')) ? JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) : {};
   const dataDir = (flags.data as string | undefined) ?? (run.data === 'embedded fashion-mnist' ? undefined : run.data);
+  if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset: run.preset ?? DEFAULT_PRESET, resume: new Uint8Array(readFileSync(path)), data: dataDir });
   const search = Search.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), path);
   if (search.finished) {
     process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
@@ -128,7 +131,7 @@ async function drive(search: Search, out: string, what: string): Promise<number>
   return 0;
 }
 
-function epochLine(r: EpochRecord): string {
+export function epochLine(r: EpochRecord): string {
   const decided = (['normal', 'reduce'] as const)
     .map((t) => (r.cells[t].decided ? `${t} edge ${r.cells[t].decided!.edge} → ${r.cells[t].decided!.op}` : ''))
     .filter(Boolean);
