@@ -19,6 +19,7 @@ export * from './ops/pool.ts';
 export * from './ops/layout.ts';
 export * from './ops/conv2d.ts';
 export * from './ops/slice.ts';
+export * from './ops/dropPath.ts';
 export { Sgd, type SgdOptions } from './optim/sgd.ts';
 export { Adam, type AdamOptions } from './optim/adam.ts';
 export { clipGradNorm } from './optim/clip.ts';

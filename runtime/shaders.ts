@@ -4,6 +4,7 @@ import elementwise from '../shaders/elementwise.wgsl';
 import batchnorm from '../shaders/batchnorm.wgsl';
 import clip from '../shaders/clip.wgsl';
 import conv from '../shaders/conv.wgsl';
+import droppath from '../shaders/droppath.wgsl';
 import layout from '../shaders/layout.wgsl';
 import matmul from '../shaders/matmul.wgsl';
 import optim from '../shaders/optim.wgsl';
@@ -11,7 +12,7 @@ import pool from '../shaders/pool.wgsl';
 import reduce from '../shaders/reduce.wgsl';
 import softmax from '../shaders/softmax.wgsl';
 
-const families: Record<string, string> = { batchnorm, clip, conv, elementwise, layout, matmul, optim, pool, reduce, softmax };
+const families: Record<string, string> = { batchnorm, clip, conv, droppath, elementwise, layout, matmul, optim, pool, reduce, softmax };
 
 /** Registers a kernel family at run time (tests use it to feed a broken shader). */
 export function registerShader(family: string, source: string): void {
