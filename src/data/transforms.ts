@@ -66,3 +66,25 @@ export function augmentBatch(batch: Batch, rng: Rng, padding: number, flip: bool
     }
   }
 }
+
+/**
+ * In place: Cutout (DARTS/SGAS utils.Cutout, applied after normalisation) zeroes one square of
+ * every image, all channels. The centre is uniform over the pixels and the square spans
+ * [centre − ⌊length/2⌋, centre + ⌊length/2⌋) on each axis, clipped at the borders, so it is
+ * length × length inside the image (length − 1 for an odd length, as in the reference) and smaller
+ * where it overhangs an edge.
+ */
+export function cutoutBatch(batch: Batch, rng: Rng, length: number): void {
+  const [N, C, H, W] = batch.shape;
+  const half = Math.floor(length / 2);
+  for (let i = 0; i < N; i++) {
+    const cy = rng.int(H);
+    const cx = rng.int(W);
+    const [y1, y2] = [Math.max(0, cy - half), Math.min(H, cy + half)];
+    const [x1, x2] = [Math.max(0, cx - half), Math.min(W, cx + half)];
+    for (let c = 0; c < C; c++) {
+      const img = batch.images.subarray((i * C + c) * H * W, (i * C + c + 1) * H * W);
+      for (let y = y1; y < y2; y++) img.fill(0, y * W + x1, y * W + x2);
+    }
+  }
+}
