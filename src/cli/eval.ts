@@ -1,0 +1,46 @@
+// `sgas eval`: the test accuracy and loss of a trained network from its checkpoint (eval mode,
+// running BN statistics), on the test split of the data the run used or of --data.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Backend } from '../../runtime/index.ts';
+import { loadDataset } from '../data/load.ts';
+import { firstImages } from '../data/transforms.ts';
+import { evaluate, networkFromCheckpoint } from '../eval/train.ts';
+import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { runDataDir } from './train.ts';
+
+export const EVAL_HELP = `usage: sgas eval --checkpoint FILE [--data DIR] [--max-images N]
+
+Evaluates the checkpoint (a checkpoint.bin written by sgas train) on the test split of --data, by
+default the data of its run (run.json beside it) or the embedded Fashion-MNIST; --max-images N
+evaluates the first N test images only.
+`;
+
+export async function evalCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
+  const { values } = parseFlags('eval', argv, {
+    checkpoint: { type: 'string' }, data: { type: 'string' }, 'max-images': { type: 'string' },
+    backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(EVAL_HELP);
+    return 0;
+  }
+  const path = values.checkpoint;
+  if (!path) throw new UsageError('eval: --checkpoint FILE is required (the checkpoint.bin of an sgas train run)');
+  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
+  const maxImages = numberFlag('max-images', values['max-images'], 0, { min: 0, integer: true });
+  const test = firstImages(loadDataset(values.data ?? runDataDir(dirname(path)), 'test'), maxImages);
+  const { net, images, epochs } = networkFromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), test, path);
+  try {
+    const started = performance.now();
+    const { loss, accuracy } = await evaluate(net, images);
+    process.stdout.write(
+      `test accuracy: ${(100 * accuracy).toFixed(2)}% (${Math.round(accuracy * test.n)}/${test.n} ${test.name} images, after ${epochs} epochs)\n` +
+      `test loss: ${loss.toFixed(4)}\n`,
+    );
+    process.stderr.write(`evaluated in ${((performance.now() - started) / 1000).toFixed(1)}s\n`);
+    return 0;
+  } finally {
+    net.release();
+  }
+}

@@ -1,0 +1,49 @@
+// `sgas info`: the parameter count of a genotype's evaluation network, counted from the shapes of
+// the network as it is built (on a backend that holds no data, so no GPU is needed).
+import type { Backend } from '../../runtime/index.ts';
+import { Rng } from '../../runtime/rng.ts';
+import { ShapeOnlyBackend } from '../../runtime/shapeBackend.ts';
+import { EvalNetwork, type EvalNetworkConfig } from '../eval/model.ts';
+import { genotypeToPython, type Genotype } from '../search/genotype.ts';
+import { isReductionLayer } from '../search/model.ts';
+import { numberFlag, parseFlags } from './args.ts';
+import { genotypeFlag } from './genotypeFlag.ts';
+
+export const INFO_HELP = `usage: sgas info --genotype FILE|NAME [--init-channels C] [--layers L] [--classes K] [--input-channels I]
+
+Prints the parameters of the evaluation network (auxiliary head excluded, as papers count them) and
+of the auxiliary head. Defaults: the paper's CIFAR-10 network, C=36, 20 cells, 10 classes, 3 channels.
+`;
+
+/** Parameter counts of the network a genotype builds, without a GPU. */
+export function countParameters(genotype: Genotype, config: EvalNetworkConfig): { network: number; auxiliary: number } {
+  const net = new EvalNetwork(new ShapeOnlyBackend(), config, genotype, new Rng(0));
+  return net.parameterCounts();
+}
+
+export async function infoCommand(argv: string[], _backend: () => Promise<Backend>): Promise<number> {
+  const { values } = parseFlags('info', argv, {
+    genotype: { type: 'string' }, 'init-channels': { type: 'string' }, layers: { type: 'string' },
+    classes: { type: 'string' }, 'input-channels': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(INFO_HELP);
+    return 0;
+  }
+  const genotype = genotypeFlag(values.genotype, 'info');
+  const positive = (name: string, fallback: number, min = 1) => numberFlag(name, values[name as keyof typeof values] as string | undefined, fallback, { min, integer: true });
+  const config: EvalNetworkConfig = {
+    C: positive('init-channels', 36), layers: positive('layers', 20, 3), classes: positive('classes', 10),
+    inputChannels: positive('input-channels', 3), auxiliary: true,
+  };
+  const { network, auxiliary } = countParameters(genotype, config);
+  const reductions = Array.from({ length: config.layers }, (_, i) => i).filter((i) => isReductionLayer(i, config.layers));
+  process.stdout.write(
+    `genotype: ${genotypeToPython(genotype)}\n` +
+    `network: C=${config.C}, ${config.layers} cells (reductions at cells ${reductions.join(' and ')}), ` +
+    `${config.classes} classes, ${config.inputChannels} input channels, auxiliary head after cell ${Math.floor((2 * config.layers) / 3)}\n` +
+    `params: ${network}\n` +
+    `auxiliary params: ${auxiliary}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,306 @@
+// Training a genotype from scratch (SGAS.md §3, cnn/train.py): per epoch, SGD on every minibatch
+// with the auxiliary loss, drop path and Cutout, then test loss and accuracy in eval mode (running
+// BN statistics), then a checkpoint. Free of Node APIs, like the search loop.
+import { add, clipGradNorm, crossEntropy, scale, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
+import type { Module } from '../../runtime/module.ts';
+import { Rng } from '../../runtime/rng.ts';
+import { gatherBatch } from '../data/batches.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { augmentBatch, cutoutBatch, firstImages, resizeDataset } from '../data/transforms.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/checkpoint.ts';
+import { parseGenotype, type Genotype } from '../search/genotype.ts';
+import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
+import { EvalNetwork } from './model.ts';
+
+export interface TrainStepInfo {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  /** Running means over the epoch so far: the objective (CE + weight · auxiliary CE) and accuracy. */
+  loss: number;
+  accuracy: number;
+  lr: number;
+}
+
+export interface TrainEpochRecord {
+  epoch: number;
+  epochs: number;
+  lr: number;
+  dropPathProb: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  seconds: number;
+}
+
+export interface TrainObserver {
+  step?(info: TrainStepInfo): void | Promise<void>;
+  epoch?(record: TrainEpochRecord): void | Promise<void>;
+  /** After every epoch: the bytes to store atomically; resuming from them continues exactly. */
+  checkpoint?(bytes: Uint8Array, epoch: number): void | Promise<void>;
+}
+
+/** The training images and the test images, subset and resized as the config says. */
+export interface TrainData {
+  train: Dataset;
+  test: Dataset;
+}
+
+export function prepareTrainData(train: Dataset, test: Dataset, config: TrainConfig): TrainData {
+  const shape = (d: Dataset, max: number) => {
+    const subset = firstImages(d, max);
+    return config.imageSize ? resizeDataset(subset, config.imageSize) : subset;
+  };
+  const data = { train: shape(train, config.maxImages), test: shape(test, config.maxTestImages) };
+  const { height, width } = data.train;
+  if (height % 4 || width % 4) {
+    throw new Error(`training images must have sides divisible by 4 (two reductions halve them), got ${height}×${width}; set imageSize`);
+  }
+  if (data.train.n < config.batchSize) throw new Error(`${data.train.n} training images do not fill one batch of ${config.batchSize}`);
+  return data;
+}
+
+interface SavedTrainState {
+  format: 'sgas-train-v1';
+  config: TrainConfig;
+  genotype: Genotype;
+  /** What the network was built for, checked again when the checkpoint is evaluated. */
+  input: { channels: number; height: number; width: number; classes: number };
+  nextEpoch: number;
+  rng: number[];
+  sgdSteps: number[];
+  records: TrainEpochRecord[];
+}
+
+const EVAL_BATCH = 256;
+
+export class Trainer {
+  readonly net: EvalNetwork;
+  private readonly sgd: Sgd;
+  private rng: Rng;
+  private nextEpoch = 0;
+  readonly records: TrainEpochRecord[] = [];
+  private stopRequested = false;
+
+  constructor(readonly backend: Backend, readonly config: TrainConfig, readonly genotype: Genotype, readonly data: TrainData) {
+    validateTrainConfig(config);
+    this.rng = new Rng(config.seed);
+    this.net = buildNetwork(backend, config, genotype, data.train, this.rng);
+    this.sgd = new Sgd(this.net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
+  }
+
+  get epoch(): number {
+    return this.nextEpoch;
+  }
+
+  get epochs(): number {
+    return this.config.epochs;
+  }
+
+  get finished(): boolean {
+    return this.nextEpoch >= this.config.epochs;
+  }
+
+  /** Full batches only: a one-image remainder would leave BatchNorm one value per channel at 1×1. */
+  get stepsPerEpoch(): number {
+    return Math.floor(this.data.train.n / this.config.batchSize);
+  }
+
+  /** Asks the loop to stop once the current epoch ends (its checkpoint is still written). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  async run(observer: TrainObserver = {}): Promise<TrainEpochRecord[]> {
+    this.stopRequested = false;
+    while (!this.finished && !this.stopRequested) await this.runEpoch(observer);
+    return this.records;
+  }
+
+  async runEpoch(observer: TrainObserver): Promise<TrainEpochRecord> {
+    const started = performance.now();
+    const epoch = this.nextEpoch;
+    const lr = trainLearningRateAt(this.config, epoch);
+    const dropPathProb = dropPathProbAt(this.config, epoch);
+    this.sgd.lr = lr;
+    const train = await this.trainEpoch(epoch, lr, dropPathProb, observer);
+    const test = await evaluate(this.net, this.data.test);
+    this.nextEpoch = epoch + 1;
+    const record: TrainEpochRecord = {
+      epoch, epochs: this.epochs, lr, dropPathProb, ...train, testLoss: test.loss, testAccuracy: test.accuracy,
+      seconds: (performance.now() - started) / 1000,
+    };
+    this.records.push(record);
+    await observer.epoch?.(record);
+    await observer.checkpoint?.(await this.checkpoint(), epoch);
+    return record;
+  }
+
+  private async trainEpoch(epoch: number, lr: number, dropPathProb: number, observer: TrainObserver): Promise<{ trainLoss: number; trainAccuracy: number }> {
+    const { train } = this.data;
+    const { batchSize, auxiliaryWeight, gradClip } = this.config;
+    const order = this.rng.permutation(train.n);
+    const steps = this.stepsPerEpoch;
+    const drop = { keep: 1 - dropPathProb, rng: this.rng };
+    const params = this.net.parameters();
+    let lossSum = 0;
+    let correct = 0;
+    for (let step = 0; step < steps; step++) {
+      const b = gatherBatch(train, order.subarray(step * batchSize, (step + 1) * batchSize));
+      if (this.config.cropPadding || this.config.flip) augmentBatch(b, this.rng, this.config.cropPadding, this.config.flip);
+      if (this.config.cutout) cutoutBatch(b, this.rng, this.config.cutoutLength);
+      const tape = new Tape();
+      try {
+        const { loss, logits } = tape.run(() => {
+          const labels = Tensor.from(this.backend, b.labels, [batchSize]);
+          const out = this.net.forward(Tensor.from(this.backend, b.images, b.shape), drop);
+          const main = crossEntropy(out.logits, labels);
+          const loss = out.auxLogits ? add(main, scale(crossEntropy(out.auxLogits, labels), auxiliaryWeight)) : main;
+          return { loss, logits: out.logits };
+        });
+        tape.backward(loss);
+        const normCoef = clipGradNorm(params, gradClip);
+        this.sgd.step();
+        this.sgd.zeroGrad();
+        const [lossValue, logitValues] = await Promise.all([loss.item(), logits.read()]);
+        normCoef?.release();
+        if (!Number.isFinite(lossValue)) {
+          throw new Error(`the training loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}; the last good checkpoint is kept: lower --learning-rate and resume`);
+        }
+        lossSum += lossValue * batchSize;
+        correct += countCorrect(logitValues, b.labels);
+      } finally {
+        tape.dispose();
+      }
+      const seen = (step + 1) * batchSize;
+      await observer.step?.({ epoch, epochs: this.epochs, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, lr });
+    }
+    const seen = Math.max(1, steps * batchSize);
+    return { trainLoss: lossSum / seen, trainAccuracy: correct / seen };
+  }
+
+  /** Everything a run needs to continue exactly where it stands. */
+  async checkpoint(): Promise<Uint8Array> {
+    const tensors = await moduleTensors(this.net);
+    const sgd = await this.sgd.save();
+    sgd.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.sgd.${i}.${j}`, b)));
+    const { channels, height, width, classes } = this.data.train;
+    const state: SavedTrainState = {
+      format: 'sgas-train-v1', config: this.config, genotype: this.genotype, input: { channels, height, width, classes },
+      nextEpoch: this.nextEpoch, rng: this.rng.state(), sgdSteps: sgd.steps, records: this.records,
+    };
+    return encodeCheckpoint(state, tensors);
+  }
+
+  /** Continues a run from its checkpoint; `train` and `test` are the raw splits it was started on. */
+  static fromCheckpoint(backend: Backend, bytes: Uint8Array, train: Dataset, test: Dataset, source: string): Trainer {
+    const { state, tensors } = decodeTrainCheckpoint(bytes, source);
+    const data = prepareTrainData(train, test, state.config);
+    checkInput(state, data.train, source);
+    const trainer = new Trainer(backend, state.config, state.genotype, data);
+    loadModuleTensors(trainer.net, tensors, source);
+    const buffers = state.sgdSteps.map((s, i) => (s ? [tensors.get(`optim.sgd.${i}.0`)!] : []));
+    trainer.sgd.load({ steps: state.sgdSteps, buffers });
+    trainer.rng = Rng.fromState(state.rng);
+    trainer.nextEpoch = state.nextEpoch;
+    trainer.records.push(...state.records);
+    return trainer;
+  }
+
+  release(): void {
+    this.sgd.release();
+    this.net.release();
+  }
+}
+
+/** A trained network from a checkpoint, in eval mode, and `data` resized as its run resized images. */
+export function networkFromCheckpoint(backend: Backend, bytes: Uint8Array, data: Dataset, source: string): { net: EvalNetwork; images: Dataset; epochs: number } {
+  const { state, tensors } = decodeTrainCheckpoint(bytes, source);
+  const images = state.config.imageSize ? resizeDataset(data, state.config.imageSize) : data;
+  checkInput(state, images, source);
+  const net = buildNetwork(backend, state.config, state.genotype, images, new Rng(state.config.seed));
+  loadModuleTensors(net, tensors, source);
+  net.setTraining(false);
+  return { net, images, epochs: state.nextEpoch };
+}
+
+function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype, data: Dataset, rng: Rng): EvalNetwork {
+  return new EvalNetwork(backend, {
+    C: config.initChannels, layers: config.layers, classes: data.classes, inputChannels: data.channels, auxiliary: config.auxiliary,
+  }, genotype, rng);
+}
+
+function decodeTrainCheckpoint(bytes: Uint8Array, source: string) {
+  const decoded = decodeCheckpoint<SavedTrainState>(bytes, source);
+  const { state } = decoded;
+  if (state.format !== 'sgas-train-v1') throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one`);
+  // Validates again: the checkpoint may come from elsewhere.
+  state.genotype = parseGenotype(JSON.stringify(state.genotype));
+  return decoded;
+}
+
+function checkInput(state: SavedTrainState, data: Dataset, source: string): void {
+  const want = state.input;
+  if (want.channels !== data.channels || want.height !== data.height || want.width !== data.width || want.classes !== data.classes) {
+    throw new CheckpointError(
+      `${source}: trained on ${want.channels}×${want.height}×${want.width} images of ${want.classes} classes, ` +
+      `but ${data.name} gives ${data.channels}×${data.height}×${data.width} (pass the --data the run used)`,
+    );
+  }
+}
+
+async function moduleTensors(m: Module): Promise<Map<string, Float32Array>> {
+  const tensors = new Map<string, Float32Array>();
+  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) tensors.set(name, await t.read());
+  return tensors;
+}
+
+function loadModuleTensors(m: Module, tensors: Map<string, Float32Array>, source: string): void {
+  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
+    const values = tensors.get(name);
+    if (!values || values.length !== t.size) throw new CheckpointError(`${source}: tensor '${name}' is missing or has the wrong size`);
+    t.write(values);
+  }
+}
+
+/** Mean cross-entropy and accuracy over `data` in eval mode (running BN statistics), without gradients. */
+export async function evaluate(net: EvalNetwork, data: Dataset): Promise<{ loss: number; accuracy: number }> {
+  const wasTraining = net.training;
+  net.setTraining(false);
+  let lossSum = 0;
+  let correct = 0;
+  try {
+    for (let start = 0; start < data.n; start += EVAL_BATCH) {
+      const indices = Array.from({ length: Math.min(EVAL_BATCH, data.n - start) }, (_, i) => start + i);
+      const b = gatherBatch(data, indices);
+      const tape = new Tape();
+      try {
+        const { loss, logits } = tape.run(() => Tape.noGrad(() => {
+          const { logits } = net.forward(Tensor.from(net.backend, b.images, b.shape));
+          return { loss: crossEntropy(logits, Tensor.from(net.backend, b.labels, [indices.length])), logits };
+        }));
+        const [lossValue, logitValues] = await Promise.all([loss.item(), logits.read()]);
+        lossSum += lossValue * indices.length;
+        correct += countCorrect(logitValues, b.labels);
+      } finally {
+        tape.dispose();
+      }
+    }
+  } finally {
+    net.setTraining(wasTraining);
+  }
+  return { loss: lossSum / data.n, accuracy: correct / data.n };
+}
+
+function countCorrect(logits: Float32Array, labels: Float32Array): number {
+  const classes = logits.length / labels.length;
+  let correct = 0;
+  for (let r = 0; r < labels.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
+    if (best === labels[r]) correct++;
+  }
+  return correct;
+}
