@@ -2,7 +2,7 @@
 // composed from the spec, drop path and Cutout statistics, parameter counts of the published
 // genotypes, and `sgas train` / `sgas eval` end to end on the embedded data.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,7 +16,7 @@ import { cutoutBatch } from '../src/data/transforms.ts';
 import { trainPresetConfig } from '../src/eval/config.ts';
 import { auxiliaryPool, Cell, EvalNetwork } from '../src/eval/model.ts';
 import { prepareTrainData, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
-import { genotypeFromGenes, type Gene, type Genotype } from '../src/search/genotype.ts';
+import { genotypeFromGenes, genotypeToJson, genotypeToPython, type Gene, type Genotype } from '../src/search/genotype.ts';
 import { genotypeByName } from '../src/search/genotypes.ts';
 import type { OpName } from '../src/search/space.ts';
 import { assertClose, gpu } from './helpers/gpu.ts';
@@ -295,6 +295,23 @@ test('sgas info counts the published networks without a GPU: 3,795,166 and 4,094
   const expected = countParameters(genotypeByName('Cri1_CIFAR_Best'), { C: 16, layers: 8, classes: 10, inputChannels: 1, auxiliary: true });
   assert.match(small, new RegExp(`^params: ${expected.network}$`, 'm'));
   await assert.rejects(infoCommand(['--genotype', 'Cri9_CIFAR_Best'], noGpu), /not a published genotype/);
+});
+
+test('--genotype reads a search folder or its genotype.json, and a Genotype(...) file, assigned or not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sgas-genotype-'));
+  try {
+    const genotype = genotypeByName('Cri1_CIFAR_Best');
+    writeFileSync(join(dir, 'genotype.json'), JSON.stringify({ genotype: genotypeToJson(genotype), python: genotypeToPython(genotype) }));
+    writeFileSync(join(dir, 'plain.py'), genotypeToPython(genotype));
+    writeFileSync(join(dir, 'assigned.py'), `Cri1_CIFAR_3 = ${genotypeToPython(genotype)}\n`);
+    for (const source of [dir, join(dir, 'genotype.json'), join(dir, 'plain.py'), join(dir, 'assigned.py')]) {
+      assert.match(await captureStdout(() => infoCommand(['--genotype', source], noGpu)), /^params: 3795166$/m, source);
+    }
+    writeFileSync(join(dir, 'broken.py'), "Genotype(normal=[('sep_conv_3x3', 9)])");
+    await assert.rejects(infoCommand(['--genotype', join(dir, 'broken.py')], noGpu), /broken\.py: genotype/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function captureStdout(fn: () => Promise<number>): Promise<string> {
