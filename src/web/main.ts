@@ -33,15 +33,15 @@ const ui = {
 
 /** Why this page cannot have WebGPU, before asking for an adapter; null if it may. */
 function webGpuProblem(): string | null {
-  if (!isSecureContext) return `this page is not a secure context (${location.origin}), and browsers only offer WebGPU in one`;
-  if (!navigator.gpu) return 'this browser does not offer WebGPU (navigator.gpu is missing)';
+  if (!isSecureContext) return `This page is not a secure context (${location.origin}), and browsers only offer WebGPU in one.`;
+  if (!navigator.gpu) return 'This browser does not offer WebGPU (navigator.gpu is missing).';
   return null;
 }
 
 async function openBackend(): Promise<WebGpuBackend> {
   const problem = webGpuProblem();
   if (problem) throw new Error(problem);
-  if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU');
+  if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU.');
   return createWebGpuBackend();
 }
 
