@@ -119,7 +119,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
     process.stderr.write('sgas serve: browsers only offer WebGPU in a secure context: open it as http://localhost or put https in front\n');
   }
-  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   await server.close();
   return 0;
 }
