@@ -35,6 +35,11 @@ if (stale.length) {
   }
   mkdirSync(outDir, { recursive: true });
   for (const v of stale) {
-    execFileSync('clang', [...common, ...v.flags, '-o', join(outDir, v.file), ...sources], { stdio: 'inherit' });
+    try {
+      execFileSync('clang', [...common, ...v.flags, '-o', join(outDir, v.file), ...sources], { stdio: 'inherit' });
+    } catch {
+      console.error(`build-wasm: compiling ${v.file} failed (clang's messages above)`);
+      process.exit(1);
+    }
   }
 }

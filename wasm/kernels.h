@@ -32,7 +32,7 @@ typedef void (*Range)(const Call *c, u32 lo, u32 hi);
 
 // Runs fn over items [0, items), on several threads when items · cost (rough operations per item)
 // is worth waking them.
-void parallel_for(const Call *c, Range fn, u32 items, u32 cost);
+void parallel_for(const Call *c, Range fn, u32 items, double cost);
 
 static inline u32 min_u(u32 a, u32 b) { return a < b ? a : b; }
 static inline u32 max_u(u32 a, u32 b) { return a > b ? a : b; }

@@ -1,6 +1,8 @@
 // shaders/matmul.wgsl: batched strided GEMM, C[b, m, n] (+)= Σ_k A(b, m, k)·B(b, k, n), with
-// k = ko·KI + ki running over two strided axes.
-#include "kernels.h"
+// k = ko·KI + ki running over two strided axes. Blocked for the caches: for each block of KC
+// reduction steps, each 8-column panel of B (read in place when its rows are contiguous, packed
+// otherwise) meets every 4-row strip of A in the 4×8 register tile (tile.h).
+#include "tile.h"
 
 typedef struct {
   u32 M, N, KI, KO;
@@ -9,28 +11,57 @@ typedef struct {
   u32 c_b, c_m, accumulate, pad0;
 } Params;
 
-// Items are rows (batch, m).
+// A work item is one block of C: MB rows × NB columns of one batch entry.
+#define MB 64
+#define NB 256
+
 static void gemm_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
-  const float *A = c->io[0], *B = c->io[1];
-  float *C = c->io[2];
-  for (u32 row = lo; row < hi; row++) {
-    u32 batch = row / p->M, m = row % p->M;
-    float *out = C + batch * p->c_b + m * p->c_m;
-    for (u32 n = 0; n < p->N; n++) {
-      float acc = 0.0f;
-      for (u32 ko = 0; ko < p->KO; ko++) {
-        const float *a = A + batch * p->a_b + m * p->a_m + ko * p->a_ko;
-        const float *b = B + batch * p->b_b + n * p->b_n + ko * p->b_ko;
-        for (u32 ki = 0; ki < p->KI; ki++) acc += a[ki * p->a_ki] * b[ki * p->b_k];
+  u32 mblocks = ceil_div_u(p->M, MB), nblocks = ceil_div_u(p->N, NB);
+  i32 boff[KC], prow[KC];
+  float panel[KC * TILE_N] __attribute__((aligned(16)));
+  for (u32 item = lo; item < hi; item++) {
+    u32 batch = item / (mblocks * nblocks), mb = item / nblocks % mblocks, nb = item % nblocks;
+    u32 m0 = mb * MB, m1 = min_u(p->M, m0 + MB), n0 = nb * NB, n1 = min_u(p->N, n0 + NB);
+    const float *A = c->io[0] + batch * p->a_b, *B = c->io[1] + batch * p->b_b;
+    float *C = c->io[2] + batch * p->c_b;
+    if (p->KI * p->KO == 0) {
+      for (u32 m = m0; m < m1; m++) {
+        for (u32 n = n0; n < n1; n++) C[m * p->c_m + n] = p->accumulate ? C[m * p->c_m + n] : 0.0f;
       }
-      out[n] = p->accumulate ? out[n] + acc : acc;
+      continue;
+    }
+    int first = 1;
+    for (u32 ko = 0; ko < p->KO; ko++) {
+      for (u32 k0 = 0; k0 < p->KI; k0 += KC) {
+        u32 kc = min_u(KC, p->KI - k0);
+        int add = !first || p->accumulate;
+        first = 0;
+        for (u32 k = 0; k < kc; k++) boff[k] = (i32)(ko * p->b_ko + (k0 + k) * p->b_k);
+        packed_rows(kc, prow);
+        for (u32 n = n0; n < n1; n += TILE_N) {
+          u32 nr = min_u(TILE_N, n1 - n);
+          const float *panelB = B + n * p->b_n;
+          const i32 *rows = boff;
+          if (p->b_n != 1 || nr < TILE_N) {
+            for (u32 k = 0; k < kc; k++) {
+              for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr ? panelB[boff[k] + j * p->b_n] : 0.0f;
+            }
+            panelB = panel;
+            rows = prow;
+          }
+          for (u32 m = m0; m < m1; m += TILE_M) {
+            const float *a = A + m * p->a_m + ko * p->a_ko + k0 * p->a_ki;
+            tile(kc, a, p->a_m, p->a_ki, panelB, rows, C + m * p->c_m + n, p->c_m, min_u(TILE_M, m1 - m), nr, add);
+          }
+        }
+      }
     }
   }
 }
 
 KERNEL(matmul, gemm) {
   const Params *p = PARAMS(Params);
-  u32 batches = c->threads[2];
-  parallel_for(c, gemm_range, batches * p->M, 2 * p->N * p->KI * p->KO);
+  u32 items = c->threads[2] * ceil_div_u(p->M, MB) * ceil_div_u(p->N, NB);
+  parallel_for(c, gemm_range, items, 2.0 * min_u(p->M, MB) * min_u(p->N, NB) * p->KI * p->KO);
 }
