@@ -1,4 +1,6 @@
-// The call block and the parallel loop. This build runs every launch on the calling thread.
+// The call block and the parallel loop. The threaded build (SGAS_THREADS: shared memory and atomics)
+// runs each big enough launch on the calling thread and a pool of workers (runtime/wasm/threads.ts),
+// which wait in worker_main for the next job; the single-threaded build runs everything on the caller.
 #include "kernels.h"
 
 static Call call_block;
@@ -6,7 +8,99 @@ static Call call_block;
 // Where runtime/wasm/backend.ts writes each launch's buffers and parameters.
 __attribute__((export_name("call_block"))) Call *call_block_address(void) { return &call_block; }
 
+#ifdef SGAS_THREADS
+
+// Below this much work (cost units, about one arithmetic operation each) waking the workers costs
+// more than it saves; tests lower it to split every launch.
+static double grain = 150000.0;
+// Polls before a waiting thread sleeps: the next launch usually comes within microseconds.
+#define SPIN 20000
+
+// One job at a time; its fields are written before `generation` moves, and not again until every
+// worker has counted itself out of `pending`, so a worker never mixes two jobs.
+static struct {
+  i32 generation;
+  i32 pending;
+  i32 next;
+  i32 quit;
+  Range fn;
+  const Call *call;
+  u32 items, chunk, chunks;
+} job;
+
+static u32 workers;
+static int caller_can_block;
+
+// workers: how many worker_main loops run; can_block: whether the calling thread may sleep in
+// memory.atomic.wait (not a browser's main thread, which must spin); min_work: the grain, if > 0.
+__attribute__((export_name("threads_init"))) void threads_init(u32 count, int can_block, double min_work) {
+  workers = count;
+  caller_can_block = can_block;
+  if (min_work > 0) grain = min_work;
+}
+
+static void run_chunks(void) {
+  for (;;) {
+    u32 i = (u32)__atomic_fetch_add(&job.next, 1, __ATOMIC_SEQ_CST);
+    if (i >= job.chunks) return;
+    u32 lo = i * job.chunk;
+    job.fn(job.call, lo, min_u(job.items, lo + job.chunk));
+  }
+}
+
+static void wait_while(i32 *word, i32 value, int can_block) {
+  for (int spin = 0; __atomic_load_n(word, __ATOMIC_SEQ_CST) == value; spin++) {
+    if (spin > SPIN && can_block) __builtin_wasm_memory_atomic_wait32(word, value, -1);
+  }
+}
+
+void parallel_for(const Call *c, Range fn, u32 items, double cost) {
+  if (!items) return;
+  u32 threads = workers + 1;
+  if (!workers || items < 2 || items * cost < grain) {
+    fn(c, 0, items);
+    return;
+  }
+  // About four chunks per thread for balance, none much below the grain.
+  u32 chunks = min_u(items, 4 * threads);
+  while (chunks > threads && (double)items / chunks * cost < grain / 4) chunks--;
+  job.fn = fn;
+  job.call = c;
+  job.items = items;
+  job.chunk = ceil_div_u(items, chunks);
+  job.chunks = ceil_div_u(items, job.chunk);
+  __atomic_store_n(&job.next, 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&job.pending, (i32)workers, __ATOMIC_SEQ_CST);
+  __atomic_fetch_add(&job.generation, 1, __ATOMIC_SEQ_CST);
+  __builtin_wasm_memory_atomic_notify(&job.generation, workers);
+  run_chunks();
+  for (i32 left; (left = __atomic_load_n(&job.pending, __ATOMIC_SEQ_CST)) != 0;) wait_while(&job.pending, left, caller_can_block);
+}
+
+// A worker's life: wait for the generation to move past `seen`, take chunks, count out; until quit.
+__attribute__((export_name("worker_main"))) void worker_main(i32 seen) {
+  for (;;) {
+    wait_while(&job.generation, seen, 1);
+    seen = __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&job.quit, __ATOMIC_SEQ_CST)) return;
+    run_chunks();
+    if (__atomic_fetch_sub(&job.pending, 1, __ATOMIC_SEQ_CST) == 1) __builtin_wasm_memory_atomic_notify(&job.pending, 1);
+  }
+}
+
+// Ends every worker_main loop.
+__attribute__((export_name("threads_stop"))) void threads_stop(void) {
+  __atomic_store_n(&job.quit, 1, __ATOMIC_SEQ_CST);
+  __atomic_fetch_add(&job.generation, 1, __ATOMIC_SEQ_CST);
+  __builtin_wasm_memory_atomic_notify(&job.generation, workers);
+  workers = 0;
+}
+
+#else
+
 void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   (void)cost;
   if (items) fn(c, 0, items);
 }
+
+#endif

@@ -1,12 +1,14 @@
 // Runs every kernel of shaders/*.wgsl as WebAssembly (wasm/<family>.c, built by scripts/build-wasm.mjs)
 // behind the same Backend interface, so the tape, the model and the search run unchanged on a CPU.
 // A launch is one call into the module: the backend writes the buffers' addresses and the Params words
-// into the module's call block, then calls the export named after the kernel. Kernels run at once,
-// so work recorded before a write always sees the old data, and sync() has nothing left to wait for.
+// into the module's call block, then calls the export named after the kernel. Kernels run at once
+// (big ones spread over a worker pool, and the call returns when all threads are done), so work
+// recorded before a write always sees the old data, and sync() has nothing left to wait for.
 import type { Backend, KernelCall, MemoryStats, Storage } from '../backend.ts';
 import { GpuError } from '../errors.ts';
 import { Heap } from './heap.ts';
-import { compileKernels } from './module.ts';
+import { compileKernels, isNode } from './module.ts';
+import { hardwareThreads, startWorkers, type WorkerPool } from './threads.ts';
 
 class WasmStorage implements Storage {
   released = false;
@@ -26,27 +28,34 @@ const MAX_PARAMS = 32;
 // Initial memory: the module's 4 MiB stack and data, and room for a small model.
 const INITIAL_PAGES = 256;
 const MAX_PAGES = 65536;
+// Each worker's stack, as large as the module's own (kernels keep padded planes there).
+const WORKER_STACK = 4 << 20;
 
 type KernelEntry = (call: number) => void;
 
 export interface WasmBackendOptions {
   log?: (line: string) => void;
+  /** Threads, the caller's included (default: every core; 1 in a page without cross-origin isolation). */
+  threads?: number;
+  /** Smallest launch, in rough arithmetic operations, worth splitting between threads (tests set 1). */
+  minParallelWork?: number;
 }
 
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
-  private readonly heap: Heap;
   private readonly callBlock: number;
   private buffer: ArrayBufferLike;
   private words: Uint32Array;
   private floats: Float32Array;
 
+  private pool: WorkerPool | null = null;
+
   constructor(
     private readonly wasmMemory: WebAssembly.Memory,
     private readonly exports: WebAssembly.Exports,
+    readonly heap = new Heap(wasmMemory, (exports.__heap_base as WebAssembly.Global).value as number),
   ) {
     this.callBlock = (exports.call_block as () => number)();
-    this.heap = new Heap(wasmMemory, (exports.__heap_base as WebAssembly.Global).value as number);
     this.buffer = wasmMemory.buffer;
     this.words = new Uint32Array(this.buffer);
     this.floats = new Float32Array(this.buffer);
@@ -107,7 +116,23 @@ export class WasmBackend implements Backend {
     return { liveBytes: this.heap.liveBytes, pooledBytes: this.heap.pooledBytes, liveBuffers: this.heap.liveBuffers };
   }
 
-  destroy(): void {}
+  /** Threads that run big kernels, the caller's included. */
+  get threads(): number {
+    return 1 + (this.pool?.size ?? 0);
+  }
+
+  /** Hands the worker pool over; its workers are told to return and stopped on destroy(). */
+  adoptWorkers(pool: WorkerPool, minParallelWork = 0): void {
+    (this.exports.threads_init as (workers: number, canBlock: number, minWork: number) => void)(pool.size, canBlock() ? 1 : 0, minParallelWork);
+    this.pool = pool;
+  }
+
+  destroy(): void {
+    if (!this.pool) return;
+    (this.exports.threads_stop as () => void)();
+    this.pool.stop();
+    this.pool = null;
+  }
 
   /** The memory as floats, renewed after the heap grew it. */
   private view(): Float32Array {
@@ -126,10 +151,25 @@ export class WasmBackend implements Backend {
   }
 }
 
+/** A browser's main thread may not sleep in Atomics.wait; Node's main thread and workers may. */
+function canBlock(): boolean {
+  return isNode || typeof (globalThis as { document?: unknown }).document === 'undefined';
+}
+
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const module = await compileKernels('kernels.wasm');
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
+  const threads = Math.max(1, Math.floor(options.threads ?? (await hardwareThreads())));
+  const threaded = threads > 1;
+  const module = await compileKernels(threaded ? 'kernels-threads.wasm' : 'kernels.wasm');
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: threaded });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  options.log?.('wasm: 1 thread, 128-bit SIMD');
-  return new WasmBackend(memory, instance.exports);
+  const backend = new WasmBackend(memory, instance.exports);
+  if (threaded) {
+    const stacks = Array.from({ length: threads - 1 }, () => {
+      const block = backend.heap.acquire(WORKER_STACK);
+      return block.offset + block.bytes;
+    });
+    backend.adoptWorkers(await startWorkers(module, memory, stacks), options.minParallelWork);
+  }
+  options.log?.(`wasm: ${threads} thread${threads > 1 ? 's' : ''}, 128-bit SIMD`);
+  return backend;
 }

@@ -1,0 +1,44 @@
+// The worker pool: kernels split between threads compute the same bits as on one thread, because
+// work items never share an output and each sums in a fixed order.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createWasmBackend, type WasmBackend } from '../runtime/index.ts';
+import { goldenCommand } from '../src/cli/golden.ts';
+import { loadDataset } from '../src/data/load.ts';
+import { presetConfig } from '../src/search/config.ts';
+import { prepareSearchData, Search, type SearchResult } from '../src/search/search.ts';
+
+const train = loadDataset(undefined, 'train');
+
+async function tinySearch(backend: WasmBackend): Promise<SearchResult> {
+  const config = { ...presetConfig('tiny'), seed: 5 };
+  const search = new Search(backend, config, prepareSearchData(train, config));
+  try {
+    return (await search.run())!;
+  } finally {
+    search.release();
+    backend.destroy();
+  }
+}
+
+test('a tiny search gives the same bits on one thread and with every launch split over three', async () => {
+  const single = await tinySearch(await createWasmBackend({ threads: 1 }));
+  const split = await createWasmBackend({ threads: 3, minParallelWork: 1 });
+  assert.equal(split.threads, 3);
+  const threaded = await tinySearch(split);
+  assert.deepEqual(threaded.genotype, single.genotype);
+  assert.deepEqual(threaded.alphas, single.alphas);
+});
+
+test('every golden case passes with every launch split over three threads', async () => {
+  const backend = await createWasmBackend({ threads: 3, minParallelWork: 1 });
+  try {
+    const lines: string[] = [];
+    const code = await goldenCommand(backend, [fileURLToPath(new URL('./golden', import.meta.url))], (line) => lines.push(line));
+    assert.deepEqual(lines.filter((l) => l.includes('FAIL')), []);
+    assert.equal(code, 0);
+  } finally {
+    backend.destroy();
+  }
+});
