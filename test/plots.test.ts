@@ -115,7 +115,7 @@ test('scoreHeatmapSvg draws epochs × edges and outlines each decision', () => {
   assert.ok(decisions.length > 0);
   assert.equal(count(svg, /class="decision"/g), decisions.length);
   const d = decisions[0]!;
-  assert.ok(svg.includes(`epoch ${d.epoch}: ${edgeLabel(d.cells.normal.decided!.edge)} → ${d.cells.normal.decided!.op}`));
+  assert.ok(svg.includes(`epoch ${d.epoch + 1}: ${edgeLabel(d.cells.normal.decided!.edge)} → ${d.cells.normal.decided!.op}`));
   assert.ok(svg.includes('normal cell'));
 });
 

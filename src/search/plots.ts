@@ -184,18 +184,18 @@ export function scoreHeatmapSvg(records: EpochRecord[], type: CellType): string 
     const candidate = candidatesBefore(records, i, type);
     const cells = EDGES.map((e) =>
       el('rect', { class: 'cell', x, y: top + e * ch, width: cw, height: ch, fill: candidate[e] ? heatColour(t(score[e]!)) : GREYED, stroke: 'white', 'stroke-width': 0.5 },
-        el('title', {}, escapeXml(`epoch ${record.epoch}, ${edgeLabel(e)}: ${fmtValue(score[e]!)}`))),
+        el('title', {}, escapeXml(`epoch ${record.epoch + 1}, ${edgeLabel(e)}: ${fmtValue(score[e]!)}`))),
     );
     const mark = decided
       ? el('rect', { class: 'decision', x: x + 1, y: top + decided.edge * ch + 1, width: cw - 2, height: ch - 2, fill: 'none', stroke: MARK, 'stroke-width': 2.5 })
       : '';
-    const tick = i % labelEvery === 0 ? text(x + cw / 2, top + NUM_EDGES * ch + 14, String(record.epoch), { 'text-anchor': 'middle' }) : '';
+    const tick = i % labelEvery === 0 ? text(x + cw / 2, top + NUM_EDGES * ch + 14, String(record.epoch + 1), { 'text-anchor': 'middle' }) : '';
     return cells.join('') + mark + tick;
   });
   const gridRight = left + records.length * cw;
   const decisions = records.flatMap((r) => {
     const d = r.cells[type].decided;
-    return d ? [`epoch ${r.epoch}: ${edgeLabel(d.edge)} → ${d.op}`] : [];
+    return d ? [`epoch ${r.epoch + 1}: ${edgeLabel(d.edge)} → ${d.op}`] : [];
   });
   const bottom = top + NUM_EDGES * ch;
   return svgDoc(
@@ -234,8 +234,8 @@ export function alphaTrajectorySvg(records: EpochRecord[], type: CellType): stri
       decidedAt === undefined ? '' : el('line', { x1: px + x(decidedAt), x2: px + x(decidedAt), y1: py, y2: py + ph, stroke: MARK, 'stroke-dasharray': '3 2' }),
       ...lines,
       text(px, py - 5, edgeLabel(e) + (sel > 0 ? ` → ${PRIMITIVES[sel]}` : sel === 0 ? ' (pruned)' : ''), { fill: sel > 0 ? MARK : sel === 0 ? '#999' : '#222' }),
-      text(px, py + ph + 12, String(records[0]!.epoch), { 'font-size': 9, fill: '#777' }),
-      text(px + pw, py + ph + 12, String(records[records.length - 1]!.epoch), { 'font-size': 9, fill: '#777', 'text-anchor': 'end' }),
+      text(px, py + ph + 12, String(records[0]!.epoch + 1), { 'font-size': 9, fill: '#777' }),
+      text(px + pw, py + ph + 12, String(records[records.length - 1]!.epoch + 1), { 'font-size': 9, fill: '#777', 'text-anchor': 'end' }),
     ].join('');
   });
   const width = left + (STEPS + 1) * (pw + gapX);
@@ -255,7 +255,7 @@ const OUTPUT = STEPS + 2;
 /** Centres of the states: inputs at the left, nodes on a line, the output c_{k} at the right. */
 function statePosition(s: number): Point {
   if (s < 2) return [70, s === 0 ? 50 : 350];
-  return [230 + (s - 2) * 160, 200];
+  return [230 + (s - 2) * 155, 200];
 }
 
 /** How far an edge between states bows from the straight line: edges that skip nodes on the
