@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { loadDataset } from '../data/load.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
-import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
+import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
 import { numberFlag, parseFlags, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
@@ -111,7 +111,6 @@ async function drive(search: Search, out: string, what: string): Promise<number>
   const stepsPerEpoch = Math.floor(search.data.train.length / search.config.batchSize);
   const progress = new Progress(search.epochs * stepsPerEpoch);
   progress.log(`sgas search: ${what}; writing to ${out}`);
-  const started = performance.now();
   let done = search.epoch * stepsPerEpoch;
   const result = await search.run({
     step: (s) => {
@@ -127,7 +126,7 @@ async function drive(search: Search, out: string, what: string): Promise<number>
   });
   progress.done();
   if (!result) return 1;
-  writeResult(out, search, result, (performance.now() - started) / 1000);
+  writeResult(out, search, result);
   return 0;
 }
 
@@ -140,18 +139,10 @@ export function epochLine(r: EpochRecord): string {
     (decided.length ? `  decided: ${decided.join(', ')}` : '');
 }
 
-function writeResult(out: string, search: Search, result: SearchResult, seconds: number): void {
-  const genotype = {
-    genotype: genotypeToJson(result.genotype),
-    python: genotypeToPython(result.genotype),
-    config: search.config,
-    seed: search.config.seed,
-    alphas: result.alphas,
-    epochs: result.epochs,
-    seconds,
-  };
-  writeFileAtomic(join(out, 'genotype.json'), JSON.stringify(genotype, null, 2) + '\n');
+function writeResult(out: string, search: Search, result: SearchResult): void {
+  const report = searchReport(search, result);
+  writeFileAtomic(join(out, 'genotype.json'), JSON.stringify(report, null, 2) + '\n');
   writeSearchPlots(out, search.records, result.genotype);
-  process.stdout.write(`${genotype.python}\n`);
+  process.stdout.write(`${report.python}\n`);
   process.stderr.write(`genotype written to ${join(out, 'genotype.json')}\n`);
 }

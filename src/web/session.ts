@@ -2,10 +2,12 @@
 // from memory or, after a reload, from IndexedDB. The state is saved after every epoch. No DOM
 // here: main.ts draws what the listeners report.
 import type { Backend } from '../../runtime/index.ts';
+import { searchReport, type SearchReport } from '../search/report.ts';
+
+export type { SearchReport };
 import type { Dataset } from '../data/dataset.ts';
 import { searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
-import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
-import { prepareSearchData, Search, type EpochRecord, type SearchResult, type StepInfo } from '../search/search.ts';
+import { prepareSearchData, Search, type EpochRecord, type StepInfo } from '../search/search.ts';
 import { clearSearch, loadSearch, saveSearch, type StoredSearch } from './storage.ts';
 
 export type SessionState = 'idle' | 'loading' | 'running' | 'pausing' | 'paused' | 'finished' | 'failed';
@@ -16,15 +18,6 @@ export interface SearchSettings {
 }
 
 /** genotype.json: the fields `sgas search` writes. */
-export interface SearchReport {
-  genotype: ReturnType<typeof genotypeToJson>;
-  python: string;
-  config: SearchConfig;
-  seed: number;
-  alphas: SearchResult['alphas'];
-  epochs: number;
-  seconds: number;
-}
 
 export interface SessionListener {
   state?(state: SessionState, message: string): void;
@@ -209,17 +202,4 @@ export class SearchSession {
     this.message = message;
     for (const l of this.listeners) l.state?.(state, message);
   }
-}
-
-function searchReport(search: Search, result: SearchResult): SearchReport {
-  return {
-    genotype: genotypeToJson(result.genotype),
-    python: genotypeToPython(result.genotype),
-    config: search.config,
-    seed: search.config.seed,
-    alphas: result.alphas,
-    epochs: result.epochs,
-    // Search time across pauses and reloads: what the epochs themselves took.
-    seconds: search.records.reduce((s, r) => s + r.seconds, 0),
-  };
 }
