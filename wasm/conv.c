@@ -31,7 +31,7 @@ static Padded padded(const Params *p) {
   g.rows = (p->oh - 1) * p->stride + (p->kh - 1) * p->dil + 1;
   g.cols = (p->ow - 1) * p->stride + (p->kw - 1) * p->dil + 1;
   u32 reach = (p->kw - 1) * p->dil / p->stride + round_up(p->ow, TILE_N);
-  g.width = round_up(max_u(ceil_div_u(g.cols, p->stride), reach), 4);
+  g.width = round_up(max_u(round_up(ceil_div_u(g.cols, p->stride), TILE_N), reach), 4);
   g.phase = g.rows * g.width;
   g.size = p->stride * g.phase;
   return g;
@@ -50,19 +50,27 @@ static void tap_offsets(const Params *p, const Padded *g, i32 *offsets) {
 // Physical input row (or column) of padded position r, and whether it holds a real value.
 static i32 physical(const Params *p, u32 r, u32 first) { return (i32)(r + first) - (i32)p->pad; }
 
+// Padded columns of phase ph that hold real input columns: j in [*lo, *hi).
+static void real_columns(const Params *p, const Padded *g, u32 ph, u32 *lo, u32 *hi) {
+  // Padded column col = j·s + ph is input column col + left − pad, real in [left, W).
+  u32 first = p->pad, last = min_u(g->cols, p->w - p->left + p->pad);
+  *lo = first > ph ? ceil_div_u(first - ph, p->stride) : 0;
+  *hi = last > ph ? ceil_div_u(last - ph, p->stride) : 0;
+  if (*hi < *lo) *hi = *lo;
+}
+
 // Copies one input plane into its padded form.
 static void pad_plane(const Params *p, const Padded *g, const float *x, float *q) {
   for (u32 i = 0; i < g->size; i++) q[i] = 0.0f;
   for (u32 r = 0; r < g->rows; r++) {
     i32 ih = physical(p, r, p->top);
     if (ih < (i32)p->top || ih >= (i32)p->h) continue;
-    const float *row = x + ih * (i32)p->w;
+    const float *row = x + ih * (i32)p->w + p->left - p->pad;
     for (u32 ph = 0; ph < p->stride; ph++) {
       float *dst = q + ph * g->phase + r * g->width;
-      for (u32 j = 0, col = ph; col < g->cols; j++, col += p->stride) {
-        i32 iw = physical(p, col, p->left);
-        if (iw >= (i32)p->left && iw < (i32)p->w) dst[j] = row[iw];
-      }
+      u32 lo, hi;
+      real_columns(p, g, ph, &lo, &hi);
+      for (u32 j = lo; j < hi; j++) dst[j] = row[j * p->stride + ph];
     }
   }
 }
@@ -70,14 +78,16 @@ static void pad_plane(const Params *p, const Padded *g, const float *x, float *q
 // The inverse for gradients: dx[ih, iw] = the padded value at its position, zero where no
 // output reads it and over the cropped-away border.
 static void unpad_plane(const Params *p, const Padded *g, const float *q, float *dx) {
-  for (u32 ih = 0; ih < p->h; ih++) {
-    float *row = dx + ih * p->w;
-    i32 r = (i32)ih + (i32)p->pad - (i32)p->top;
-    int real_row = ih >= p->top && r < (i32)g->rows;
-    for (u32 iw = 0; iw < p->w; iw++) {
-      i32 col = (i32)iw + (i32)p->pad - (i32)p->left;
-      int real = real_row && iw >= p->left && col < (i32)g->cols;
-      row[iw] = real ? q[(u32)col % p->stride * g->phase + (u32)r * g->width + (u32)col / p->stride] : 0.0f;
+  for (u32 i = 0; i < p->h * p->w; i++) dx[i] = 0.0f;
+  for (u32 r = 0; r < g->rows; r++) {
+    i32 ih = physical(p, r, p->top);
+    if (ih < (i32)p->top || ih >= (i32)p->h) continue;
+    float *row = dx + ih * (i32)p->w + p->left - p->pad;
+    for (u32 ph = 0; ph < p->stride; ph++) {
+      const float *src = q + ph * g->phase + r * g->width;
+      u32 lo, hi;
+      real_columns(p, g, ph, &lo, &hi);
+      for (u32 j = lo; j < hi; j++) row[j * p->stride + ph] = src[j];
     }
   }
 }
@@ -128,31 +138,47 @@ static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
-// (dy, w) → dx; items are planes. Each output's gradient is spread over its taps in the padded
-// plane, in (oh, ow, tap) order, then the plane is unpadded.
+// (dy, w) → dx; items are planes. A gather, not a scatter: padded position (r, q) sums
+// w[kh, kw]·dy[(r − kh·d) / s, (q − kw·d) / s] over the taps where both divide, in tap order. For
+// columns of one stride phase φ = q mod s the dividing taps are the same and dy's column moves with
+// q, so eight positions of a phase row come from contiguous floats of one dy row (kept with zero
+// margins in scratch); sums stay in registers, and the plane is unpadded at the end.
 static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   Padded g = padded(p);
   float q[g.size] __attribute__((aligned(16)));
-  i32 offsets[taps(p)];
-  tap_offsets(p, &g, offsets);
-  u32 full = p->ow / 4 * 4;
+  u32 s = p->stride, d = p->dil, margin = ((p->kw - 1) * d + s - 1) / s + 1;
+  u32 dyw = margin + g.width + TILE_N;
+  float rows[p->oh * dyw] __attribute__((aligned(16)));
+  for (u32 i = 0; i < p->oh * dyw; i++) rows[i] = 0.0f;
   for (u32 plane = lo; plane < hi; plane++) {
     const float *w = c->io[1] + (plane % p->ci) * taps(p);
     const float *dy = c->io[0] + plane * out_plane(p);
-    for (u32 i = 0; i < g.size; i++) q[i] = 0.0f;
     for (u32 oh = 0; oh < p->oh; oh++) {
-      float *base = q + oh * p->stride * g.width;
-      const float *d = dy + oh * p->ow;
-      for (u32 ow = 0; ow < full; ow += 4) {
-        f4 dv = wasm_v128_load(d + ow);
-        for (u32 t = 0; t < taps(p); t++) {
-          float *dst = base + offsets[t] + ow;
-          wasm_v128_store(dst, wasm_f32x4_add(wasm_v128_load(dst), wasm_f32x4_mul(wasm_v128_load32_splat(w + t), dv)));
+      for (u32 ow = 0; ow < p->ow; ow++) rows[oh * dyw + margin + ow] = dy[oh * p->ow + ow];
+    }
+    for (u32 r = 0; r < g.rows; r++) {
+      for (u32 ph = 0; ph < s; ph++) {
+        float *out = q + ph * g.phase + r * g.width;
+        u32 count = ceil_div_u(g.cols > ph ? g.cols - ph : 0, s);
+        for (u32 j = 0; j < count; j += TILE_N) {
+          f4 a0 = wasm_f32x4_splat(0), a1 = a0;
+          for (u32 kh = 0; kh < p->kh && kh * d <= r; kh++) {
+            u32 oh = (r - kh * d) / s;
+            if ((r - kh * d) % s || oh >= p->oh) continue;
+            const float *row = rows + oh * dyw + margin + j;
+            for (u32 kw = 0; kw < p->kw; kw++) {
+              i32 shift = (i32)ph - (i32)(kw * d);
+              if (shift % (i32)s) continue;
+              const float *src = row + shift / (i32)s;
+              f4 wt = wasm_v128_load32_splat(w + kh * p->kw + kw);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src)));
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + 4)));
+            }
+          }
+          wasm_v128_store(out + j, a0);
+          wasm_v128_store(out + j + 4, a1);
         }
-      }
-      for (u32 ow = full; ow < p->ow; ow++) {
-        for (u32 t = 0; t < taps(p); t++) base[offsets[t] + ow] += w[t] * d[ow];
       }
     }
     unpad_plane(p, &g, q, c->io[2] + plane * in_plane(p));
@@ -165,8 +191,8 @@ static void chunk_rows(const Params *p, u32 chunk, u32 *first, u32 *end) {
   *end = min_u(p->n * p->oh, *first + p->chunk_rows);
 }
 
-// (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, channel). Each dy vector meets every
-// tap while it is loaded; the per-tap sums run over the chunk's rows in order.
+// (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, channel). Per image of the chunk, one
+// tap at a time over the image's rows (dy and the padded plane stay in L1), sums in registers.
 static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   Padded g = padded(p);
@@ -174,33 +200,33 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   u32 T = taps(p);
   i32 offsets[T];
   tap_offsets(p, &g, offsets);
-  f4 acc[T];
-  float tail[T];
-  u32 full = p->ow / 4 * 4;
+  float sums[T];
+  u32 full = p->ow / 8 * 8;
   for (u32 item = lo; item < hi; item++) {
     u32 chunk = item / p->ci, ch = item % p->ci, first, end;
     chunk_rows(p, chunk, &first, &end);
-    for (u32 t = 0; t < T; t++) {
-      acc[t] = wasm_f32x4_splat(0);
-      tail[t] = 0.0f;
-    }
+    for (u32 t = 0; t < T; t++) sums[t] = 0.0f;
     for (u32 row = first; row < end;) {
       u32 n = row / p->oh, plane = n * p->ci + ch, stop = min_u(end, (n + 1) * p->oh);
       pad_plane(p, &g, c->io[0] + plane * in_plane(p), q);
-      for (; row < stop; row++) {
-        u32 oh = row % p->oh;
-        const float *d = c->io[1] + plane * out_plane(p) + oh * p->ow, *base = q + oh * p->stride * g.width;
-        for (u32 ow = 0; ow < full; ow += 4) {
-          f4 dv = wasm_v128_load(d + ow);
-          for (u32 t = 0; t < T; t++) acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(dv, wasm_v128_load(base + offsets[t] + ow)));
+      for (u32 t = 0; t < T; t++) {
+        f4 a0 = wasm_f32x4_splat(0), a1 = a0;
+        float tail = 0.0f;
+        for (u32 r = row; r < stop; r++) {
+          u32 oh = r % p->oh;
+          const float *d = c->io[1] + plane * out_plane(p) + oh * p->ow, *src = q + offsets[t] + oh * p->stride * g.width;
+          for (u32 ow = 0; ow < full; ow += 8) {
+            a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(src + ow)));
+            a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(d + ow + 4), wasm_v128_load(src + ow + 4)));
+          }
+          for (u32 ow = full; ow < p->ow; ow++) tail += d[ow] * src[ow];
         }
-        for (u32 ow = full; ow < p->ow; ow++) {
-          for (u32 t = 0; t < T; t++) tail[t] += d[ow] * base[offsets[t] + ow];
-        }
+        sums[t] += hsum(wasm_f32x4_add(a0, a1)) + tail;
       }
+      row = stop;
     }
     float *out = c->io[2] + chunk * p->ci * T + ch * T;
-    for (u32 t = 0; t < T; t++) out[t] = hsum(acc[t]) + tail[t];
+    for (u32 t = 0; t < T; t++) out[t] = sums[t];
   }
 }
 
@@ -303,39 +329,44 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
-// (x, dy) → partial[chunk, (o·I + i)·KH·KW + tap]; items are (chunk, input channel). Per output
-// row: k = the row's pixels, A = dy rows (output channels), B = a packed panel of 8 taps of the
-// padded input plane, summed row after row straight into the chunk's partial.
+// (x, dy) → partial[chunk, (o·I + i)·KH·KW + tap]; items are chunks. Per output row: k = the row's
+// pixels, A = dy rows (output channels), B = packed panels of 8 (input channel, tap) columns of the
+// channel group's padded planes, which are contiguous in the partial's rows; summed row after row
+// straight into the chunk's partial.
 static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   Padded g = padded(p);
-  u32 T = taps(p);
-  float q[g.size] __attribute__((aligned(16)));
+  u32 T = taps(p), group = channel_group(p, &g), K = p->ci * T;
+  float q[group * g.size] __attribute__((aligned(16)));
   float panel[KC * TILE_N] __attribute__((aligned(16)));
-  i32 offsets[T], prow[KC];
+  i32 offsets[T], prow[KC], col[KC];
   tap_offsets(p, &g, offsets);
   packed_rows(KC, prow);
-  for (u32 item = lo; item < hi; item++) {
-    u32 chunk = item / p->ci, i = item % p->ci, first, end;
+  for (u32 chunk = lo; chunk < hi; chunk++) {
+    u32 first, end;
     chunk_rows(p, chunk, &first, &end);
-    float *out = c->io[2] + chunk * p->co * p->ci * T + i * T;
-    int add = 0;
-    for (u32 row = first; row < end;) {
-      u32 n = row / p->oh, stop = min_u(end, (n + 1) * p->oh);
-      pad_plane(p, &g, c->io[0] + (n * p->ci + i) * in_plane(p), q);
-      for (; row < stop; row++, add = 1) {
-        u32 oh = row % p->oh;
-        const float *A = c->io[1] + (n * p->co * p->oh + oh) * p->ow, *base = q + oh * p->stride * g.width;
-        for (u32 t0 = 0; t0 < T; t0 += TILE_N) {
-          u32 nr = min_u(TILE_N, T - t0);
-          for (u32 k0 = 0; k0 < p->ow; k0 += KC) {
-            u32 kc = min_u(KC, p->ow - k0);
-            for (u32 k = 0; k < kc; k++) {
-              for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr ? base[offsets[t0 + j] + k0 + k] : 0.0f;
-            }
-            for (u32 o = 0; o < p->co; o += TILE_M) {
-              tile(kc, A + o * out_plane(p) + k0, out_plane(p), 1, panel, prow, out + o * p->ci * T + t0, p->ci * T,
-                   min_u(TILE_M, p->co - o), nr, add || k0 > 0);
+    float *out = c->io[2] + chunk * p->co * K;
+    for (u32 c0 = 0; c0 < p->ci; c0 += group) {
+      u32 cg = min_u(group, p->ci - c0), columns = cg * T;
+      for (u32 j = 0; j < columns; j++) col[j] = (i32)(j / T * g.size) + offsets[j % T];
+      int add = 0;
+      for (u32 row = first; row < end;) {
+        u32 n = row / p->oh, stop = min_u(end, (n + 1) * p->oh);
+        for (u32 i = 0; i < cg; i++) pad_plane(p, &g, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        for (; row < stop; row++, add = 1) {
+          u32 oh = row % p->oh;
+          const float *A = c->io[1] + (n * p->co * p->oh + oh) * p->ow, *base = q + oh * p->stride * g.width;
+          for (u32 j0 = 0; j0 < columns; j0 += TILE_N) {
+            u32 nr = min_u(TILE_N, columns - j0);
+            for (u32 k0 = 0; k0 < p->ow; k0 += KC) {
+              u32 kc = min_u(KC, p->ow - k0);
+              for (u32 k = 0; k < kc; k++) {
+                for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr ? base[col[j0 + j] + k0 + k] : 0.0f;
+              }
+              for (u32 o = 0; o < p->co; o += TILE_M) {
+                tile(kc, A + o * out_plane(p) + k0, out_plane(p), 1, panel, prow, out + o * K + c0 * T + j0, K,
+                     min_u(TILE_M, p->co - o), nr, add || k0 > 0);
+              }
             }
           }
         }
@@ -356,5 +387,5 @@ KERNEL(conv, dense_backward_input) {
 
 KERNEL(conv, dense_backward_weight) {
   const Params *p = PARAMS(Params);
-  parallel_for(c, dense_backward_weight_range, p->chunks * p->ci, 2.0 * p->chunk_rows * p->ow * p->co * taps(p));
+  parallel_for(c, dense_backward_weight_range, p->chunks, 2.0 * p->chunk_rows * p->ow * p->co * p->ci * taps(p));
 }
