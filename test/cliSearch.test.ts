@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { backendFlag } from '../src/cli/args.ts';
 import { searchCommand } from '../src/cli/search.ts';
 import { parseGenotype } from '../src/search/genotype.ts';
 import { gpu } from './helpers/gpu.ts';
@@ -61,4 +62,11 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('--backend is taken by every command and checked', () => {
+  assert.deepEqual(backendFlag(['--preset', 'tiny', '--backend', 'wasm']), { choice: 'wasm', argv: ['--preset', 'tiny'] });
+  assert.deepEqual(backendFlag(['--backend=webgpu']), { choice: 'webgpu', argv: [] });
+  assert.deepEqual(backendFlag([]), { choice: 'auto', argv: [] });
+  assert.throws(() => backendFlag(['--backend', 'cuda']), /--backend cuda: expected one of auto, webgpu, wasm/);
 });

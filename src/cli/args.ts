@@ -26,3 +26,27 @@ export function numberFlag(name: string, value: string | undefined, fallback: nu
   }
   return n;
 }
+
+const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
+type BackendChoice = (typeof BACKENDS)[number];
+
+/**
+ * `--backend webgpu|wasm|auto`, taken by every command that computes. auto (the default): WebGPU
+ * on a real GPU, WebAssembly when the only adapter is a software one or there is none.
+ */
+export function backendFlag(argv: string[]): { choice: BackendChoice; argv: string[] } {
+  const rest: string[] = [];
+  let choice: BackendChoice = 'auto';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const inline = arg.startsWith('--backend=') ? arg.slice('--backend='.length) : null;
+    if (arg !== '--backend' && inline === null) {
+      rest.push(arg);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (!BACKENDS.includes(value as BackendChoice)) throw new UsageError(`--backend ${value ?? ''}: expected one of ${BACKENDS.join(', ')}`);
+    choice = value as BackendChoice;
+  }
+  return { choice, argv: rest };
+}

@@ -1,6 +1,6 @@
 // The `sgas` command line: one subcommand per job; every failure is one line naming the cause.
 import { createBackend, type Backend } from '../../runtime/index.ts';
-import { UsageError } from './args.ts';
+import { backendFlag, UsageError } from './args.ts';
 import { evalCommand } from './eval.ts';
 import { goldenCommand } from './golden.ts';
 import { infoCommand } from './info.ts';
@@ -24,7 +24,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
-  return `usage: sgas <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -35,8 +35,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  const { choice, argv: commandArgv } = backendFlag(rest);
   let backend: Promise<Backend> | null = null;
-  return command.run(rest, () => (backend ??= createBackend({ log: (line) => process.stderr.write(line + '\n') })));
+  const log = (line: string) => process.stderr.write(line + '\n');
+  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, log })));
 }
 
 main(process.argv.slice(2)).then(

@@ -36,6 +36,7 @@ ${Object.entries(PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.descripti
 hyperparameter flags (override the preset):
   ${NUMERIC_KEYS.map((k) => `--${kebab(k)} N`).join('  ')}
   --arch-beta1 B  --arch-beta2 B  --unrolled  --flip / --no-flip
+  --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
 `;
 
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
@@ -45,16 +46,13 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
     criterion: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
-    backend: { type: 'string' }, browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(SEARCH_HELP);
     return 0;
   }
   const flags = values as Record<string, string | boolean | undefined>;
-  if (flags.backend !== undefined && flags.backend !== 'webgpu' && flags.backend !== 'auto') {
-    throw new UsageError(`--backend ${flags.backend}: this build has the webgpu backend (use webgpu or auto)`);
-  }
   if (flags.resume) return resume(String(flags.resume), flags, backend);
 
   const presetName = String(flags.preset ?? DEFAULT_PRESET);
