@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend, type WasmBackend } from '../runtime/index.ts';
+import { createWasmBackend, GpuError, scale, Tensor, type WasmBackend } from '../runtime/index.ts';
 import { goldenCommand } from '../src/cli/golden.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { presetConfig } from '../src/search/config.ts';
@@ -38,6 +38,20 @@ test('every golden case passes with every launch split over three threads', asyn
     const code = await goldenCommand(backend, [fileURLToPath(new URL('./golden', import.meta.url))], (line) => lines.push(line));
     assert.deepEqual(lines.filter((l) => l.includes('FAIL')), []);
     assert.equal(code, 0);
+  } finally {
+    backend.destroy();
+  }
+});
+
+test('a kernel that traps on the worker threads fails its launch, and the pool keeps working', async () => {
+  const backend = await createWasmBackend({ threads: 3, minParallelWork: 1 });
+  try {
+    const out = Tensor.zeros(backend, [8]);
+    // Rows of 2^28 floats run far past the end of memory on every thread.
+    const rows = { kernel: 'reduce/sum_rows', inputs: [out.storage], outputs: [out.storage], u: [8, 2 ** 28, 0, 0, 2 ** 31], f: [1], threads: [8 * 256] as [number] };
+    assert.throws(() => backend.run(rows), (e: Error) => e instanceof GpuError && /reduce\/sum_rows/.test(e.message));
+    const x = Tensor.from(backend, [1, 2, 3], [3]);
+    assert.deepEqual(Array.from(await scale(x, 2).read()), [2, 4, 6]);
   } finally {
     backend.destroy();
   }

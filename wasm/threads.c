@@ -30,6 +30,8 @@ static struct {
 
 static u32 workers;
 static int caller_can_block;
+// Set when a worker trapped in a kernel; the backend reads and clears it after the launch.
+static i32 failed;
 
 // workers: how many worker_main loops run; can_block: whether the calling thread may sleep in
 // memory.atomic.wait (not a browser's main thread, which must spin); min_work: the grain, if > 0.
@@ -86,6 +88,23 @@ __attribute__((export_name("worker_main"))) void worker_main(i32 seen) {
     run_chunks();
     if (__atomic_fetch_sub(&job.pending, 1, __ATOMIC_SEQ_CST) == 1) __builtin_wasm_memory_atomic_notify(&job.pending, 1);
   }
+}
+
+// A worker's kernel trapped (its host catches the trap): count it out of the job, so the caller
+// does not wait forever, and flag the launch as failed. Returns the generation to wait past next.
+__attribute__((export_name("worker_failed"))) i32 worker_failed(void) {
+  __atomic_store_n(&failed, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_fetch_sub(&job.pending, 1, __ATOMIC_SEQ_CST) == 1) __builtin_wasm_memory_atomic_notify(&job.pending, 1);
+  return __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
+}
+
+// After the caller itself trapped mid-launch: wait until the workers are out of the job too.
+__attribute__((export_name("threads_settle"))) void threads_settle(void) {
+  for (i32 left; (left = __atomic_load_n(&job.pending, __ATOMIC_SEQ_CST)) != 0;) wait_while(&job.pending, left, caller_can_block);
+}
+
+__attribute__((export_name("threads_take_failure"))) i32 threads_take_failure(void) {
+  return __atomic_exchange_n(&failed, 0, __ATOMIC_SEQ_CST);
 }
 
 // Ends every worker_main loop.

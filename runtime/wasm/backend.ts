@@ -47,8 +47,9 @@ export class WasmBackend implements Backend {
   private buffer: ArrayBufferLike;
   private words: Uint32Array;
   private floats: Float32Array;
-
   private pool: WorkerPool | null = null;
+  private readonly stackPointer: WebAssembly.Global;
+  private readonly stackTop: number;
 
   constructor(
     private readonly wasmMemory: WebAssembly.Memory,
@@ -56,6 +57,8 @@ export class WasmBackend implements Backend {
     readonly heap = new Heap(wasmMemory, (exports.__heap_base as WebAssembly.Global).value as number),
   ) {
     this.callBlock = (exports.call_block as () => number)();
+    this.stackPointer = exports.__stack_pointer as WebAssembly.Global;
+    this.stackTop = this.stackPointer.value as number;
     this.buffer = wasmMemory.buffer;
     this.words = new Uint32Array(this.buffer);
     this.floats = new Float32Array(this.buffer);
@@ -106,7 +109,14 @@ export class WasmBackend implements Backend {
     try {
       entry(this.callBlock);
     } catch (e) {
+      // A trap leaves the stack pointer where the kernel's frames had it, and maybe workers in the job.
+      this.stackPointer.value = this.stackTop;
+      if (this.pool) (this.exports.threads_settle as () => void)();
+      (this.exports.threads_take_failure as (() => number) | undefined)?.();
       throw new GpuError(`kernel ${call.kernel}: ${(e as Error).message}`);
+    }
+    if (this.pool && (this.exports.threads_take_failure as () => number)()) {
+      throw new GpuError(`kernel ${call.kernel}: trapped on a worker thread`);
     }
   }
 

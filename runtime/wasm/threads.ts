@@ -16,13 +16,22 @@ interface WorkerStart {
   stack: number;
 }
 
-// The same body for both hosts; `start` receives WorkerStart and `ready` reports back.
+// The same body for both hosts; start receives a WorkerStart and ready reports back. A trap in a
+// kernel is reported through worker_failed (the launch then throws on the calling thread) and the
+// worker goes back to waiting.
 const WORKER_BODY = `
 function start({ module, memory, stack }, ready) {
   const { exports } = new WebAssembly.Instance(module, { env: { memory } });
   exports.__stack_pointer.value = stack;
   ready();
-  exports.worker_main(0);
+  for (let seen = 0; ; ) {
+    try {
+      return exports.worker_main(seen);
+    } catch {
+      exports.__stack_pointer.value = stack;
+      seen = exports.worker_failed();
+    }
+  }
 }`;
 
 const NODE_WORKER = `${WORKER_BODY}
