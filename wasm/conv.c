@@ -21,7 +21,8 @@ typedef struct {
 static u32 round_up(u32 v, u32 m) { return ceil_div_u(v, m) * m; }
 
 // A padded plane: `rows` × `cols` padded positions (those some output reads), stored as `stride`
-// phase planes of `rows` × `width` floats; width leaves room to read whole 8-float blocks.
+// phase planes of `rows` × `width` floats; width leaves room to read and write whole 8-float blocks
+// from any position.
 typedef struct {
   u32 rows, cols, width, phase, size;
 } Padded;
@@ -31,7 +32,7 @@ static Padded padded(const Params *p) {
   g.rows = (p->oh - 1) * p->stride + (p->kh - 1) * p->dil + 1;
   g.cols = (p->ow - 1) * p->stride + (p->kw - 1) * p->dil + 1;
   u32 reach = (p->kw - 1) * p->dil / p->stride + round_up(p->ow, TILE_N);
-  g.width = round_up(max_u(round_up(ceil_div_u(g.cols, p->stride), TILE_N), reach), 4);
+  g.width = round_up(max_u(round_up(ceil_div_u(g.cols, p->stride), TILE_N), reach) + TILE_N, 4);
   g.phase = g.rows * g.width;
   g.size = p->stride * g.phase;
   return g;
@@ -157,11 +158,15 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
     for (u32 oh = 0; oh < p->oh; oh++) {
       for (u32 ow = 0; ow < p->ow; ow++) rows[oh * dyw + margin + ow] = dy[oh * p->ow + ow];
     }
+    // Only positions of real input values: on small planes most of the padded plane is padding.
     for (u32 r = 0; r < g.rows; r++) {
+      i32 ih = physical(p, r, p->top);
+      if (ih < (i32)p->top || ih >= (i32)p->h) continue;
       for (u32 ph = 0; ph < s; ph++) {
         float *out = q + ph * g.phase + r * g.width;
-        u32 count = ceil_div_u(g.cols > ph ? g.cols - ph : 0, s);
-        for (u32 j = 0; j < count; j += TILE_N) {
+        u32 first, end;
+        real_columns(p, &g, ph, &first, &end);
+        for (u32 j = first; j < end; j += TILE_N) {
           f4 a0 = wasm_f32x4_splat(0), a1 = a0;
           for (u32 kh = 0; kh < p->kh && kh * d <= r; kh++) {
             u32 oh = (r - kh * d) / s;

@@ -89,7 +89,8 @@ static void weighted_sum_forward_range(const Call *c, u32 lo, u32 hi) {
 KERNEL(layout, weighted_sum_forward) { parallel_for(c, weighted_sum_forward_range, PARAMS(SumParams)->total, 2 * PARAMS(SumParams)->count); }
 
 // (w, g, b_first, b_first+1) → (partials [branches, chunks], g_first, g_first+1). Chunk j of a dot
-// product Σ g⊙b covers i ≡ j (mod chunks); items are chunks.
+// product Σ g⊙b covers i ≡ j (mod chunks); items are chunks, four neighbouring ones per f32x4
+// (each lane sums in a lone chunk's order, so the split does not change the bits).
 static void weighted_sum_backward_range(const Call *c, u32 lo, u32 hi) {
   const SumGradParams *p = PARAMS(SumGradParams);
   int pair = p->count > 1;
@@ -97,7 +98,38 @@ static void weighted_sum_backward_range(const Call *c, u32 lo, u32 hi) {
   float w0 = c->io[0][p->first], w1 = c->io[0][p->first + (pair ? 1 : 0)];
   float *dot0 = c->io[4] + p->first * p->chunks, *dot1 = dot0 + p->chunks;
   float *g0 = c->io[5], *g1 = c->io[6];
-  for (u32 j = lo; j < hi; j++) {
+  u32 j = lo;
+  f4 vw0 = wasm_f32x4_splat(w0), vw1 = wasm_f32x4_splat(w1);
+  // Whole vectors while every lane's index is in range; the rest one chunk at a time.
+  for (; j + 4 <= hi; j += 4) {
+    f4 d0 = wasm_f32x4_splat(0), d1 = d0;
+    u32 i = j;
+    for (; i + 3 < p->total; i += p->chunks) {
+      f4 gv = wasm_v128_load(g + i);
+      d0 = wasm_f32x4_add(d0, wasm_f32x4_mul(gv, wasm_v128_load(b0 + i)));
+      wasm_v128_store(g0 + i, wasm_f32x4_mul(vw0, gv));
+      if (pair) {
+        d1 = wasm_f32x4_add(d1, wasm_f32x4_mul(gv, wasm_v128_load(b1 + i)));
+        wasm_v128_store(g1 + i, wasm_f32x4_mul(vw1, gv));
+      }
+    }
+    float s0[4], s1[4];
+    wasm_v128_store(s0, d0);
+    wasm_v128_store(s1, d1);
+    for (u32 l = 0; l < 4; l++) {
+      if (i + l < p->total) {
+        s0[l] += g[i + l] * b0[i + l];
+        g0[i + l] = w0 * g[i + l];
+        if (pair) {
+          s1[l] += g[i + l] * b1[i + l];
+          g1[i + l] = w1 * g[i + l];
+        }
+      }
+      dot0[j + l] = s0[l];
+      if (pair) dot1[j + l] = s1[l];
+    }
+  }
+  for (; j < hi; j++) {
     float d0 = 0.0f, d1 = 0.0f;
     for (u32 i = j; i < p->total; i += p->chunks) {
       d0 += g[i] * b0[i];
