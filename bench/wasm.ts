@@ -1,10 +1,10 @@
 // WebAssembly against WebGPU (SwiftShader here) per op at N=64, C=16, 32×32, forward and
 // forward+backward, then a whole search step of the tiny and cpu presets. Minimum of the runs.
 //
-//   node --import tsx --import ./scripts/wgsl-hook.mjs bench/wasm.ts [--backends wasm,webgpu] [--reps n] [--ops a,b]
+//   node --import tsx --import ./scripts/wgsl-hook.mjs bench/wasm.ts [--backends wasm,webgpu] [--reps n] [--ops a,b] [--threads n]
 import { parseArgs } from 'node:util';
 import {
-  batchNorm, conv2d, createBackend, Tape, Tensor, type Backend,
+  batchNorm, conv2d, createBackend, createWasmBackend, Tape, Tensor, type Backend,
 } from '../runtime/index.ts';
 import { Rng } from '../runtime/rng.ts';
 import { loadDataset } from '../src/data/load.ts';
@@ -13,7 +13,7 @@ import { presetConfig } from '../src/search/config.ts';
 import { prepareSearchData, Search } from '../src/search/search.ts';
 import type { OpName } from '../src/search/space.ts';
 
-const { values } = parseArgs({ options: { backends: { type: 'string', default: 'wasm,webgpu' }, reps: { type: 'string', default: '5' }, ops: { type: 'string' }, steps: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { backends: { type: 'string', default: 'wasm,webgpu' }, reps: { type: 'string', default: '5' }, ops: { type: 'string' }, steps: { type: 'string', default: '3' }, threads: { type: 'string' } } });
 const N = 64, C = 16, H = 32, W = 32;
 const rng = new Rng(1);
 const normal = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
@@ -97,7 +97,8 @@ const reps = Number(values.reps);
 const only = values.ops?.split(',');
 const results: Record<string, Record<string, string>> = {};
 for (const kind of backends) {
-  const backend = await createBackend({ backend: kind });
+  const threads = values.threads ? Number(values.threads) : undefined;
+  const backend = kind === 'wasm' ? await createWasmBackend({ threads }) : await createBackend({ backend: kind });
   for (const c of CASES.filter((c) => !only || only.some((o) => c.name.startsWith(o)))) {
     const [fwd, fwdBwd] = await timeOp(backend, c, kind === 'webgpu' ? Math.min(reps, 2) : reps);
     (results[c.name] ??= {})[kind] = `${fwd.toFixed(1)} / ${fwdBwd.toFixed(1)}`;
