@@ -9,7 +9,7 @@ import { evaluate, networkFromCheckpoint } from '../eval/train.ts';
 import { numberFlag, parseFlags, UsageError } from './args.ts';
 import { runDataDir } from './train.ts';
 
-export const EVAL_HELP = `usage: sgas eval --checkpoint FILE [--data DIR] [--max-images N]
+export const EVAL_HELP = `usage: sgas eval --checkpoint FILE [--data DIR] [--max-images N] [--backend auto|webgpu|wasm]
 
 Evaluates the checkpoint (a checkpoint.bin written by sgas train) on the test split of --data, by
 default the data of its run (run.json beside it) or the embedded Fashion-MNIST; --max-images N
@@ -19,7 +19,7 @@ evaluates the first N test images only.
 export async function evalCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const { values } = parseFlags('eval', argv, {
     checkpoint: { type: 'string' }, data: { type: 'string' }, 'max-images': { type: 'string' },
-    backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(EVAL_HELP);
@@ -30,10 +30,10 @@ export async function evalCommand(argv: string[], backend: () => Promise<Backend
   if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
   const maxImages = numberFlag('max-images', values['max-images'], 0, { min: 0, integer: true });
   const test = firstImages(loadDataset(values.data ?? runDataDir(dirname(path)), 'test'), maxImages);
-  const { net, images, epochs } = networkFromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), test, path);
+  const { net, images, config, epochs } = networkFromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), test, path);
   try {
     const started = performance.now();
-    const { loss, accuracy } = await evaluate(net, images);
+    const { loss, accuracy } = await evaluate(net, images, config.batchSize);
     process.stdout.write(
       `test accuracy: ${(100 * accuracy).toFixed(2)}% (${Math.round(accuracy * test.n)}/${test.n} ${test.name} images, after ${epochs} epochs)\n` +
       `test loss: ${loss.toFixed(4)}\n`,

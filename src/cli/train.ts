@@ -34,6 +34,7 @@ ${Object.entries(TRAIN_PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.des
 hyperparameter flags (override the preset):
   ${NUMERIC_KEYS.map((k) => `--${kebab(k)} N`).join('  ')}
   ${BOOLEAN_KEYS.map((k) => `--${kebab(k)} / --no-${kebab(k)}`).join('  ')}
+  --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
 `;
 
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
@@ -44,15 +45,12 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   const { values } = parseFlags('train', argv, {
     ...hyperparameterFlags,
     genotype: { type: 'string' }, preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
-    resume: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    resume: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
   if (flags.help) {
     process.stdout.write(TRAIN_HELP);
     return 0;
-  }
-  if (flags.backend !== undefined && flags.backend !== 'webgpu' && flags.backend !== 'auto') {
-    throw new UsageError(`--backend ${flags.backend}: this build has the webgpu backend (use webgpu or auto)`);
   }
   if (flags.resume) {
     const fixed = ['genotype', 'preset', 'out', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);

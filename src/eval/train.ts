@@ -74,8 +74,6 @@ interface SavedTrainState {
   records: TrainEpochRecord[];
 }
 
-const EVAL_BATCH = 256;
-
 export class Trainer {
   readonly net: EvalNetwork;
   private readonly sgd: Sgd;
@@ -126,7 +124,7 @@ export class Trainer {
     const dropPathProb = dropPathProbAt(this.config, epoch);
     this.sgd.lr = lr;
     const train = await this.trainEpoch(epoch, lr, dropPathProb, observer);
-    const test = await evaluate(this.net, this.data.test);
+    const test = await evaluate(this.net, this.data.test, this.config.batchSize);
     this.nextEpoch = epoch + 1;
     const record: TrainEpochRecord = {
       epoch, epochs: this.epochs, lr, dropPathProb, ...train, testLoss: test.loss, testAccuracy: test.accuracy,
@@ -216,14 +214,14 @@ export class Trainer {
 }
 
 /** A trained network from a checkpoint, in eval mode, and `data` resized as its run resized images. */
-export function networkFromCheckpoint(backend: Backend, bytes: Uint8Array, data: Dataset, source: string): { net: EvalNetwork; images: Dataset; epochs: number } {
+export function networkFromCheckpoint(backend: Backend, bytes: Uint8Array, data: Dataset, source: string): { net: EvalNetwork; images: Dataset; config: TrainConfig; epochs: number } {
   const { state, tensors } = decodeTrainCheckpoint(bytes, source);
   const images = state.config.imageSize ? resizeDataset(data, state.config.imageSize) : data;
   checkInput(state, images, source);
   const net = buildNetwork(backend, state.config, state.genotype, images, new Rng(state.config.seed));
   loadModuleTensors(net, tensors, source);
   net.setTraining(false);
-  return { net, images, epochs: state.nextEpoch };
+  return { net, images, config: state.config, epochs: state.nextEpoch };
 }
 
 function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype, data: Dataset, rng: Rng): EvalNetwork {
@@ -265,15 +263,19 @@ function loadModuleTensors(m: Module, tensors: Map<string, Float32Array>, source
   }
 }
 
-/** Mean cross-entropy and accuracy over `data` in eval mode (running BN statistics), without gradients. */
-export async function evaluate(net: EvalNetwork, data: Dataset): Promise<{ loss: number; accuracy: number }> {
+/**
+ * Mean cross-entropy and accuracy over `data` in eval mode (running BN statistics), without
+ * gradients, in batches of the training batch size as train.py's test queue (the buffers of
+ * the training steps are then reused rather than joined by larger ones).
+ */
+export async function evaluate(net: EvalNetwork, data: Dataset, batchSize: number): Promise<{ loss: number; accuracy: number }> {
   const wasTraining = net.training;
   net.setTraining(false);
   let lossSum = 0;
   let correct = 0;
   try {
-    for (let start = 0; start < data.n; start += EVAL_BATCH) {
-      const indices = Array.from({ length: Math.min(EVAL_BATCH, data.n - start) }, (_, i) => start + i);
+    for (let start = 0; start < data.n; start += batchSize) {
+      const indices = Array.from({ length: Math.min(batchSize, data.n - start) }, (_, i) => start + i);
       const b = gatherBatch(data, indices);
       const tape = new Tape();
       try {
