@@ -1,6 +1,6 @@
 // Bundles from one source: the CLI for Node, the engine for the browser, and the search page.
 // WGSL files are bundled as text in all; the browser bundles swap the Node GPU loader for a stub.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { build } from 'esbuild';
 import './scripts/build-wasm.mjs';
 
@@ -43,3 +43,6 @@ await build({
 });
 mkdirSync('dist/web', { recursive: true });
 for (const file of ['index.html', 'style.css']) copyFileSync(`src/web/${file}`, `dist/web/${file}`);
+// The WebAssembly kernels go next to the page (runtime/wasm/module.ts looks in ./wasm/), so dist/web is whole.
+mkdirSync('dist/web/wasm', { recursive: true });
+for (const file of readdirSync('dist/wasm').filter((f) => f.endsWith('.wasm'))) copyFileSync(`dist/wasm/${file}`, `dist/web/wasm/${file}`);

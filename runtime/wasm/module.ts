@@ -1,10 +1,13 @@
 // Finds and compiles the kernels that scripts/build-wasm.mjs leaves in dist/wasm/: next to the
-// sources (runtime/wasm/ → dist/wasm/), or next to a bundle (dist/sgas.mjs, dist/browser/runtime.js).
+// sources (runtime/wasm/ → dist/wasm/), or next to a bundle (dist/sgas.mjs, dist/browser/runtime.js,
+// and the page's dist/web/main.js, which esbuild.config.mjs gives its own copy in dist/web/wasm/).
 import { GpuError } from '../errors.ts';
 
 export type KernelBuild = 'kernels.wasm' | 'kernels-threads.wasm';
 
 const PLACES = ['../../dist/wasm/', './wasm/', '../wasm/'];
+// A page (dist/web/main.js) has its copy in ./wasm/: ask there first, so no 404 precedes it.
+const PAGE_PLACES = ['./wasm/', '../wasm/', '../../dist/wasm/'];
 
 export const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
@@ -15,7 +18,7 @@ export function nodeBuiltin<T>(name: string): Promise<T> {
 
 async function readBytes(file: KernelBuild): Promise<ArrayBuffer> {
   const tried: string[] = [];
-  for (const place of PLACES) {
+  for (const place of isNode ? PLACES : PAGE_PLACES) {
     const url = new URL(place + file, import.meta.url);
     tried.push(url.href);
     if (isNode) {

@@ -79,7 +79,8 @@ export async function browserSearch(run: BrowserSearch): Promise<number> {
       if (m.type() === 'error') process.stderr.write(`page: ${m.text()}\n`);
     });
     await page.exposeFunction('sgasReport', report);
-    await page.goto(server.url);
+    // The page would pick WebAssembly on a software adapter; `--browser` runs WebGPU in the page.
+    await page.goto(`${server.url}?backend=webgpu`);
     if (!(await page.evaluate(() => window.sgas.ready))) {
       throw new Error(`headless Chromium offered no WebGPU: ${await page.textContent('#no-webgpu-reason')}`);
     }

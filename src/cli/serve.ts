@@ -1,6 +1,6 @@
 // `sgas serve`: a static server for the search page (dist/web), the embedded data under /data/
 // and the golden vectors under /golden/. It sends COOP/COEP so the page is cross-origin isolated
-// (SharedArrayBuffer, which a WebAssembly-threads backend will need). WebGPU needs a secure
+// (SharedArrayBuffer, which the WebAssembly backend's worker threads need). WebGPU needs a secure
 // context: http://127.0.0.1 and http://localhost count as one, any other host needs https.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -17,6 +17,7 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.md': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
 };
 
 const ISOLATION_HEADERS = {

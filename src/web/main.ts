@@ -1,7 +1,9 @@
 // The search page: SGAS in the browser with the CLI's engine and defaults, drawn live, its state
 // kept in IndexedDB after every epoch (a reload offers to resume), and the CLI's output files
-// (genotype.json, log.jsonl, checkpoint.bin) to download.
-import { createWebGpuBackend, type WebGpuBackend } from '../../runtime/index.ts';
+// (genotype.json, log.jsonl, checkpoint.bin) to download. It runs on WebGPU or WebAssembly as
+// ?backend=auto|webgpu|wasm asks (auto: WebGPU on a real GPU, else WebAssembly).
+import { createWasmBackend, createWebGpuBackend, WebGpuBackend, type Backend } from '../../runtime/index.ts';
+import { openDevice, type OpenedDevice } from '../../runtime/device.ts';
 import { parseGenotype } from '../search/genotype.ts';
 import type { StepInfo } from '../search/search.ts';
 import { SearchCharts } from './charts.ts';
@@ -14,7 +16,11 @@ const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getEl
 
 const ui = {
   adapter: byId('adapter'),
+  engine: byId('engine'),
+  backendSelect: byId<HTMLSelectElement>('backend-select'),
+  backendNote: byId('backend-note'),
   noWebGpu: byId('no-webgpu'),
+  noWebGpuTitle: byId('no-webgpu-title'),
   noWebGpuReason: byId('no-webgpu-reason'),
   banner: byId('resume-banner'),
   bannerText: byId('resume-text'),
@@ -38,36 +44,92 @@ function webGpuProblem(): string | null {
   return null;
 }
 
-async function openBackend(): Promise<WebGpuBackend> {
-  const problem = webGpuProblem();
-  if (problem) throw new Error(problem);
-  if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU.');
-  return createWebGpuBackend();
+type BackendChoice = 'auto' | 'webgpu' | 'wasm';
+const CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
+
+/** ?backend=webgpu|wasm|auto (default auto: WebGPU on a real GPU, else WebAssembly). */
+const asked = new URLSearchParams(location.search).get('backend');
+const choice: BackendChoice = CHOICES.includes(asked as BackendChoice) ? (asked as BackendChoice) : 'auto';
+
+interface PageBackend {
+  backend: Backend;
+  /** What the page runs on, as the header shows it. */
+  label: string;
+  /** Why auto did not take WebGPU; empty when it did or was not asked to. */
+  note: string;
 }
 
-const backend = openBackend();
-const ready = backend.then(
+function webGpuLabel(opened: OpenedDevice): string {
+  const info = opened.adapterInfo;
+  return `WebGPU: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${opened.isSoftware ? ' (software)' : ''}`;
+}
+
+async function openWasm(note: string): Promise<PageBackend> {
+  const backend = await createWasmBackend();
+  const threads = backend.threads;
+  const isolation = crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated, so one thread';
+  return { backend, label: `WebAssembly: ${threads} thread${threads > 1 ? 's' : ''}, 128-bit SIMD (${isolation})`, note };
+}
+
+async function openBackend(): Promise<PageBackend> {
+  if (choice === 'wasm') return openWasm('');
+  const problem = webGpuProblem();
+  if (choice === 'webgpu') {
+    if (problem) throw new Error(problem);
+    if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU.');
+    const backend = await createWebGpuBackend();
+    return { backend, label: webGpuLabel(backend.opened), note: '' };
+  }
+  if (problem) return openWasm(`${problem} Running on WebAssembly instead.`);
+  const opened = await openDevice().catch(() => null);
+  if (opened && !opened.isSoftware) return { backend: new WebGpuBackend(opened), label: webGpuLabel(opened), note: '' };
+  opened?.device.destroy();
+  return openWasm(opened
+    ? `WebGPU offers only a software adapter (${webGpuLabel(opened).slice(8)}); WebAssembly is faster on this CPU. Choose WebGPU above to use it anyway.`
+    : 'WebGPU offered no adapter here. Running on WebAssembly instead.');
+}
+
+function showBackendSelect(): void {
+  ui.backendSelect.value = choice;
+  ui.backendSelect.addEventListener('change', () => {
+    const params = new URLSearchParams(location.search);
+    params.set('backend', ui.backendSelect.value);
+    location.search = params.toString();
+  });
+}
+showBackendSelect();
+
+const opening = openBackend();
+const backend: Promise<Backend> = opening.then((b) => b.backend);
+const ready = opening.then(
   (b) => {
-    const info = b.opened.adapterInfo;
-    ui.adapter.textContent = `WebGPU: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${b.opened.isSoftware ? ' (software)' : ''}`;
+    ui.adapter.textContent = b.label;
+    ui.engine.textContent = b.backend.name === 'wasm' ? 'on WebAssembly' : 'on WebGPU';
+    document.body.dataset.backend = b.backend.name;
+    if (b.note) {
+      ui.backendNote.textContent = b.note;
+      ui.backendNote.hidden = false;
+    }
     return true;
   },
   (e: Error) => {
+    const webgpu = choice === 'webgpu';
+    if (!webgpu) ui.noWebGpuTitle.textContent = 'The WebAssembly backend did not start';
     ui.noWebGpuReason.textContent = e.message;
     ui.noWebGpu.hidden = false;
-    ui.adapter.textContent = 'WebGPU: not available';
+    ui.adapter.textContent = webgpu ? 'WebGPU: not available' : 'WebAssembly: not available';
     document.body.dataset.state = 'no-webgpu';
     return false;
   },
 );
-let gpuReady = false;
+let backendReady = false;
 
 const session = new SearchSession(() => backend, trainingData);
 const form = new SettingsForm(byId<HTMLFormElement>('settings'));
 const charts = new SearchCharts(byId('figures'), byId<HTMLOListElement>('decisions'));
 
 function render(state: SessionState, message: string): void {
-  if (!gpuReady) return;
+  if (!backendReady) return;
   document.body.dataset.state = state;
   const busy = session.busy;
   ui.start.disabled = busy;
@@ -119,7 +181,8 @@ function download(name: string, data: BlobPart, type: string): void {
 
 const actions = {
   ready,
-  adapter: () => (gpuReady ? ui.adapter.textContent : null),
+  adapter: () => (backendReady ? ui.adapter.textContent : null),
+  backendName: () => (backendReady ? document.body.dataset.backend ?? null : null),
   backend: () => backend,
   async start(settings: SearchSettings) {
     form.show(settings);
@@ -160,7 +223,7 @@ ui.downloadCheckpoint.addEventListener('click', () => download('checkpoint.bin',
 installHook(session, actions);
 
 void ready.then(async (ok) => {
-  gpuReady = ok;
+  backendReady = ok;
   if (!ok) {
     for (const b of [ui.start, ui.pause, ui.resume, ui.discard]) b.disabled = true;
     form.disabled = true;

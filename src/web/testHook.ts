@@ -14,9 +14,15 @@ export type SearchEvent = { type: 'step'; info: StepInfo } | { type: 'epoch'; re
 export type Reporter = (event: SearchEvent) => unknown;
 
 export interface SgasHook {
-  /** Resolves true once a WebGPU device is open, false if the page shows the no-WebGPU message. */
+  /**
+   * Resolves true once the backend (?backend=auto|webgpu|wasm) is open, false if the page shows why
+   * it cannot be (the no-WebGPU message when WebGPU was asked for).
+   */
   ready: Promise<boolean>;
+  /** The header's line: "WebGPU: <adapter>" or "WebAssembly: <threads>…"; null until ready. */
   adapter(): string | null;
+  /** 'webgpu' or 'wasm' once ready. */
+  backend(): string | null;
   state(): SessionState;
   message(): string;
   /** Epochs finished, and epochs whose state IndexedDB holds. */
@@ -46,6 +52,7 @@ declare global {
 export interface PageActions {
   ready: Promise<boolean>;
   adapter(): string | null;
+  backendName(): string | null;
   backend(): Promise<Backend>;
   start(settings: SearchSettings): Promise<void>;
   resume(): Promise<void>;
@@ -95,6 +102,7 @@ export function installHook(session: SearchSession, actions: PageActions): void 
   window.sgas = {
     ready: actions.ready,
     adapter: actions.adapter,
+    backend: actions.backendName,
     state: () => session.state,
     message: () => session.message,
     epoch: () => session.records.length,
