@@ -139,6 +139,7 @@ test('without cross-origin isolation the page runs the single-threaded module', 
 
 test('the golden primitives, blocks and mixedop cases pass in the page on WebAssembly', { skip }, async () => {
   const page = await open(`${server.url}?backend=wasm`);
+  assert.equal(await page.evaluate(() => window.sgas.ready), true);
   assert.equal(await page.evaluate(() => window.sgas.backend()), 'wasm');
   assert.deepEqual(await failures(page, ['primitives_stride1.json', 'primitives_stride2.json', 'blocks.json', 'mixedop.json']), []);
   await page.close();
@@ -157,6 +158,7 @@ test('a tiny seeded search in the page on WebAssembly ends as Node\'s search on 
   const node: SearchReport = JSON.parse(readFileSync(join(dir, 'genotype.json'), 'utf8'));
 
   const page = await open(`${server.url}?backend=wasm`);
+  assert.equal(await page.evaluate(() => window.sgas.ready), true);
   assert.equal(await page.evaluate(() => window.sgas.backend()), 'wasm');
   const report = await page.evaluate((seed) => window.sgas.runSearch({ preset: 'tiny', seed }), SEED);
   assert.deepEqual(report.genotype, node.genotype);
