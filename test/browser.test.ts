@@ -42,7 +42,10 @@ after(async () => {
   for (const dir of temp) rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(context: BrowserContext | Browser, url = server.url): Promise<Page> {
+/** The page on WebGPU, asked for explicitly (auto would take WebAssembly on SwiftShader). */
+const webgpuUrl = () => `${server.url}?backend=webgpu`;
+
+async function open(context: BrowserContext | Browser, url = webgpuUrl()): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
   await page.goto(url);
@@ -77,11 +80,13 @@ function cliRuns() {
 
 test('the page is cross-origin isolated, finds a WebGPU adapter and offers the CLI defaults', { skip }, async () => {
   const page = await browser.newPage();
-  const response = await page.goto(server.url);
+  const response = await page.goto(webgpuUrl());
   assert.equal(response!.headers()['cross-origin-opener-policy'], 'same-origin');
   assert.equal(response!.headers()['cross-origin-embedder-policy'], 'require-corp');
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
   assert.match((await page.evaluate(() => window.sgas.adapter()))!, /^WebGPU: /);
+  assert.equal(await page.evaluate(() => window.sgas.backend()), 'webgpu');
+  assert.equal(await page.inputValue('#backend-select'), 'webgpu');
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
   assert.equal(await page.inputValue('#preset'), 'cpu');
   const cpu = presetConfig('cpu');
@@ -166,7 +171,7 @@ test('pause, resume, and a reload mid-search that resumes from IndexedDB end wit
   await context.close();
 });
 
-test('without WebGPU the page says what the browser needs', { skip }, async () => {
+test('asked for WebGPU without it, the page says what the browser needs', { skip }, async () => {
   const needs = async (page: Page, reason: RegExp, shot: string) => {
     assert.equal(await page.evaluate(() => window.sgas.ready), false);
     assert.equal(await page.isVisible('#no-webgpu'), true);
@@ -186,7 +191,7 @@ test('without WebGPU the page says what the browser needs', { skip }, async () =
   const page = await browser.newPage();
   await page.route('http://sgas.test/**', async (route) =>
     route.fulfill({ response: await route.fetch({ url: new URL(new URL(route.request().url()).pathname, server.url).href }) }));
-  await page.goto('http://sgas.test/');
+  await page.goto('http://sgas.test/?backend=webgpu');
   await needs(page, /not a secure context/, 'no-webgpu-insecure.png');
   await page.close();
 });
