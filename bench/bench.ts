@@ -1,22 +1,41 @@
-// Per-op benchmark of the eight DARTS primitives at the CIFAR search shapes: our WGSL kernels against
-// TensorFlow.js on the same WebGPU adapter and on its CPU backend. Ratios are peer time / our time
-// (> 1: we are faster); all implementations are measured in interleaved rounds, so load from other
-// work on the machine falls on each of them alike.
+// Per-op benchmark of the eight DARTS primitives at the CIFAR search shapes, our kernels on both of
+// our backends (WGSL on WebGPU, C on WebAssembly) against TensorFlow.js on the same WebGPU adapter, on
+// its WebAssembly backend and on its CPU backend; then whole search steps of the full search network
+// (forward, Architect step, weight step) beside the PyTorch CPU figures recorded in PEERS.md. Ratios are
+// peer time / our time (> 1: we are faster); all implementations of a row are measured in interleaved
+// rounds, so load from other work on the machine falls on each of them alike.
 //
-//   npm run bench -- [--quick] [--ops a,b] [--shapes 16x32x32,...] [--strides 1,2] [--peers none|webgpu|cpu|all]
-//                    [--reps n] [--budget seconds]
+//   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu]
+//                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
+//                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
+//
+// --backends: which of our backends get per-op columns (and which run the search step: wasm; WebGPU
+//   only with --search-webgpu, as SwiftShader takes minutes per step).
+// --peers: auto (default) is TF.js on the twin of each of our backends (webgpu, wasm) and TF.js CPU.
+// --search: the whole-step settings (default fmnist,cifar16; --quick: fmnist). cifar64 is the paper's
+//   batch, behind its name since it needs the most memory (the wasm heap is wasm32: 4 GiB at most).
+// --wasm-threads: threads of our wasm backend (default every core; TF.js WASM runs one in Node, and
+//   the recorded PyTorch figures are one thread).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWebGpuBackend, type MemoryStats, type WebGpuBackend } from '../runtime/index.ts';
+import { createWasmBackend, createWebGpuBackend, type Backend, type MemoryStats, type WasmBackend, type WebGpuBackend } from '../runtime/index.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
-import { ourCases, tfCases, type Case, type Mode, type Shape } from './cases.ts';
+import { ourCases, tfCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
+import { PARTS, SEARCH_SETTINGS, timeSearchStep, type Part, type SearchStepResult } from './searchStep.ts';
 import type { Tf } from './tfjsOps.ts';
 
 const N = 64;
 const SHAPES: Shape[] = [{ N, C: 16, H: 32, W: 32 }, { N, C: 32, H: 16, W: 16 }, { N, C: 64, H: 8, W: 8 }];
-const PEERS = { webgpu: 'tfjsWebgpu', cpu: 'tfjsCpu' } as const;
-type Peer = keyof typeof PEERS;
-type Impl = 'ours' | (typeof PEERS)[Peer];
+type Ours = 'webgpu' | 'wasm';
+type Peer = 'webgpu' | 'wasm' | 'cpu';
+const OURS = { webgpu: 'oursWebgpu', wasm: 'oursWasm' } as const;
+const PEERS = { webgpu: 'tfjsWebgpu', wasm: 'tfjsWasm', cpu: 'tfjsCpu' } as const;
+type Impl = (typeof OURS)[Ours] | (typeof PEERS)[Peer];
+const LABEL: Record<Impl, string> = {
+  oursWebgpu: 'ours-webgpu', oursWasm: 'ours-wasm', tfjsWebgpu: 'tfjs-webgpu', tfjsWasm: 'tfjs-wasm', tfjsCpu: 'tfjs-cpu',
+};
 
 // PEERS.md, N = 64, C = 16, 32×32, one thread, minimum of several runs: recorded there, not measured here.
 const PYTORCH_CPU_RECORDED = {
@@ -44,8 +63,8 @@ interface Row {
   shape: Shape;
   stride: number;
   timings: Partial<Record<Impl, Record<Mode, Timing>>>;
-  /** Ours, held during a forward+backward step (inputs, weights, activations, gradients), and pooled after it. */
-  memory: MemoryStats;
+  /** Ours on each backend, held during a forward+backward step (inputs, weights, activations, gradients), and pooled after it. */
+  memory: Partial<Record<Ours, MemoryStats>>;
 }
 
 type Options = ReturnType<typeof options>;
@@ -54,48 +73,77 @@ function options() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      backends: { type: 'string', default: 'webgpu,wasm' },
+      peers: { type: 'string', default: 'auto' },
       ops: { type: 'string' },
       shapes: { type: 'string' },
       strides: { type: 'string', default: '1,2' },
-      peers: { type: 'string', default: 'all' },
       reps: { type: 'string' },
       budget: { type: 'string' },
+      search: { type: 'string' },
+      'search-webgpu': { type: 'boolean', default: false },
+      'search-reps': { type: 'string' },
+      'wasm-threads': { type: 'string' },
     },
   });
-  const list = (s: string | undefined) => (s ? s.split(',').map((v) => v.trim()) : undefined);
-  const ops = list(values.ops) ?? [...PRIMITIVES];
-  for (const op of ops) if (!isOpName(op)) throw new Error(`unknown op '${op}'; ops are ${PRIMITIVES.join(', ')}`);
+  const list = (s: string | undefined) => (s ? s.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
+  const ops = values.ops === 'none' ? [] : list(values.ops) ?? [...PRIMITIVES];
+  for (const op of ops) if (!isOpName(op)) throw new Error(`unknown op '${op}'; ops are ${PRIMITIVES.join(', ')} (or none)`);
   const shapeNames = list(values.shapes) ?? (values.quick ? [shapeName(SHAPES[2]!)] : SHAPES.map(shapeName));
   const shapes = shapeNames.map((name) => {
     const shape = SHAPES.find((s) => shapeName(s) === name);
     if (!shape) throw new Error(`unknown shape '${name}'; shapes are ${SHAPES.map(shapeName).join(', ')}`);
     return shape;
   });
-  const peerNames = { none: [], webgpu: ['webgpu'], cpu: ['cpu'], all: ['webgpu', 'cpu'] }[values.peers!] as Peer[] | undefined;
-  if (!peerNames) throw new Error(`--peers must be none, webgpu, cpu or all, got '${values.peers}'`);
+  const backends = list(values.backends) ?? [];
+  for (const b of backends) if (b !== 'webgpu' && b !== 'wasm') throw new Error(`--backends takes webgpu and/or wasm, got '${b}'`);
+  const peerList = { auto: [...backends, 'cpu'], none: [], all: ['webgpu', 'wasm', 'cpu'] }[values.peers!] ?? list(values.peers)!;
+  for (const p of peerList) if (!(p in PEERS)) throw new Error(`--peers must be auto, none, all or a list of webgpu, wasm, cpu; got '${values.peers}'`);
+  const searchNames = { all: SEARCH_SETTINGS.map((s) => s.key), none: [] }[values.search ?? ''] ?? list(values.search) ?? (values.quick ? ['fmnist'] : ['fmnist', 'cifar16']);
+  const search = searchNames.map((key) => {
+    const setting = SEARCH_SETTINGS.find((s) => s.key === key);
+    if (!setting) throw new Error(`unknown search setting '${key}'; settings are ${SEARCH_SETTINGS.map((s) => s.key).join(', ')} (or all, none)`);
+    return setting;
+  });
+  const searchBackends: Ours[] = [...(backends.includes('wasm') ? ['wasm' as const] : []), ...(values['search-webgpu'] ? ['webgpu' as const] : [])];
   const strides = list(values.strides)!.map(Number);
   const reps = Number(values.reps ?? (values.quick ? 2 : 5));
+  const searchReps = Number(values['search-reps'] ?? (values.quick ? 1 : 3));
+  // Our wasm backend's threads, the caller's included (default: every core). TF.js WASM has one in Node, PyTorch's figures one.
+  const wasmThreads = values['wasm-threads'] === undefined ? undefined : Number(values['wasm-threads']);
   // A case slower than budget / reps gets fewer runs: TF.js CPU takes seconds per backward.
   const budgetMs = 1000 * Number(values.budget ?? (values.quick ? 5 : 20));
-  if (![...strides, reps].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
-    throw new Error('--strides and --reps take positive integers, --budget a positive number of seconds');
+  if (![...strides, reps, searchReps, wasmThreads ?? 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
+    throw new Error('--strides, --reps, --search-reps and --wasm-threads take positive integers, --budget a positive number of seconds');
   }
-  return { quick: values.quick!, ops: ops as OpName[], shapes, strides, peers: peerNames, reps, budgetMs };
+  return {
+    quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
+    search, searchBackends, searchReps, wasmThreads,
+  };
 }
 
 const shapeName = (s: Shape) => `${s.C}x${s.H}x${s.W}`;
 
-/** TF.js, loaded once our backend has pointed Dawn at the adapter, so both run on the same one. */
-async function loadTfjs(): Promise<Tf> {
-  const { create, globals } = await import('webgpu');
-  Object.assign(globalThis, globals);
-  // Held by globalThis for the whole run: Dawn crashes if this object is collected while its device is in use.
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+/** TF.js with the backends the peers need, loaded once our backend has pointed Dawn at the adapter, so both run on the same one. */
+async function loadTfjs(peers: Peer[]): Promise<{ tf: Tf; wasmInfo?: { simd: boolean; threads: number } }> {
+  if (peers.includes('webgpu')) {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    // Held by globalThis for the whole run: Dawn crashes if this object is collected while its device is in use.
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+  }
   const tf = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-webgpu');
+  if (peers.includes('webgpu')) await import('@tensorflow/tfjs-backend-webgpu');
   // Production mode only silences its console advice (install tfjs-node); kernels are the same.
   tf.env().set('PROD', true);
-  return tf;
+  if (!peers.includes('wasm')) return { tf };
+  const tfWasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Its .wasm files from the installed package (in Node it reads them from disk, next to its code).
+  const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+  tfWasm.setWasmPaths(`${dist}/`);
+  if (!(await tf.setBackend('wasm'))) throw new Error(`TF.js WebAssembly backend failed to initialise from ${dist}`);
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+  return { tf, wasmInfo: { simd, threads: tfWasm.getThreadsCount() } };
 }
 
 async function timeOnce(c: Case): Promise<number> {
@@ -110,33 +158,56 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** One warm-up run each, then rounds in which every case runs once (fewer for cases over the budget). */
-async function measure(cases: Case[], reps: number, budgetMs: number): Promise<Timing[]> {
+/** Why a case cannot run, in one line, named after its implementation. */
+function reason(impl: Impl, error: unknown): string {
+  const message = (error as Error).message.split('\n')[0]!;
+  const missing = /Kernel '(\w+)' not registered for backend 'wasm'/.exec(message);
+  if (missing) return `${LABEL[impl]}: no ${missing[1]} kernel in TF.js WASM (no gradient for this op there: forward only)`;
+  return `${LABEL[impl]}: ${message}`;
+}
+
+/**
+ * One warm-up run each, then rounds in which every case runs once (fewer for cases over the budget);
+ * a case under 1% of the budget runs three times a round, so that one stall of the shared machine
+ * cannot make its median.
+ */
+async function measure(cases: { impl: Impl; c: Case }[], reps: number, budgetMs: number): Promise<Timing[]> {
   const runs: number[][] = cases.map(() => []);
   const allowed: number[] = [];
+  const perRound: number[] = [];
   const na: (string | undefined)[] = [];
-  for (const [i, c] of cases.entries()) {
+  for (const [i, { impl, c }] of cases.entries()) {
     try {
-      allowed[i] = Math.max(1, Math.min(reps, Math.floor(budgetMs / (await timeOnce(c)))));
+      const ms = await timeOnce(c);
+      allowed[i] = Math.max(1, Math.min(reps, Math.floor(budgetMs / ms)));
+      perRound[i] = ms < budgetMs / 100 ? 3 : 1;
     } catch (error) {
-      na[i] = (error as Error).message.split('\n')[0];
+      na[i] = reason(impl, error);
       allowed[i] = 0;
     }
   }
   for (let r = 0; r < reps; r++) {
-    for (const [i, c] of cases.entries()) if (r < allowed[i]!) runs[i]!.push(await timeOnce(c));
+    for (const [i, { c }] of cases.entries()) {
+      if (r < allowed[i]!) for (let k = 0; k < perRound[i]!; k++) runs[i]!.push(await timeOnce(c));
+    }
   }
   return cases.map((_, i) => ({ ms: na[i] === undefined ? median(runs[i]!) : null, runs: runs[i]!.length, samples: runs[i]!, na: na[i] }));
 }
 
-async function benchRow(backend: WebGpuBackend, tf: Tf | null, opts: Options, op: OpName, shape: Shape, stride: number): Promise<Row> {
-  const ours = ourCases(backend, op, shape, stride);
-  const peerCases = [];
-  for (const peer of opts.peers) peerCases.push(await tfCases(tf!, PEERS[peer], peer, op, shape, stride));
-  const all = [ours, ...peerCases];
-  const timings = await measure(all.flatMap((s) => s.cases), opts.reps, opts.budgetMs);
-  const row: Row = { op, shape, stride, timings: {}, memory: await ours.memory() };
+interface Engines {
+  ours: Partial<Record<Ours, Backend & { trim?(): void }>>;
+  tf: Tf | null;
+}
+
+async function benchRow(engines: Engines, opts: Options, op: OpName, shape: Shape, stride: number): Promise<Row> {
+  const ours = opts.backends.map((b) => ourCases(engines.ours[b]!, OURS[b], op, shape, stride));
+  const peers: CaseSet[] = [];
+  for (const peer of opts.peers) peers.push(await tfCases(engines.tf!, PEERS[peer], peer, op, shape, stride));
+  const all = [...ours, ...peers];
+  const timings = await measure(all.flatMap((s) => s.cases.map((c) => ({ impl: s.impl as Impl, c }))), opts.reps, opts.budgetMs);
+  const row: Row = { op, shape, stride, timings: {}, memory: {} };
   all.forEach((s, i) => (row.timings[s.impl as Impl] = { fwd: timings[2 * i]!, fwdBwd: timings[2 * i + 1]! }));
+  for (const [i, b] of opts.backends.entries()) row.memory[b] = await ours[i]!.memory();
   for (const s of all) s.release();
   return row;
 }
@@ -151,80 +222,211 @@ function cell(t: Timing | undefined): string {
     if (!footnotes.includes(t.na!)) footnotes.push(t.na!);
     return `n/a[${footnotes.indexOf(t.na!) + 1}]`;
   }
-  return t.ms < 10 ? t.ms.toFixed(2) : t.ms < 100 ? t.ms.toFixed(1) : t.ms.toFixed(0);
+  return num(t.ms);
 }
 
-function ratio(peer: Timing | undefined, ours: Timing | undefined): string {
-  if (!peer?.ms || !ours?.ms) return '-';
-  const r = peer.ms / ours.ms;
+const num = (v: number) => (v < 0.1 ? v.toPrecision(2) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
+
+function ratio(peer: number | null | undefined, ours: number | null | undefined): string {
+  if (!peer || !ours) return '-';
+  const r = peer / ours;
   return r < 10 ? r.toPrecision(2) : r.toFixed(0);
 }
 
-const WIDTHS = [13, 9, 2, 9, 9, 9, 9, 9, 9, 7, 7, 7, 7, 7, 7];
-const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(WIDTHS[i]!) : c.padStart(WIDTHS[i]!))).join(' ');
-// Column groups over the second header line: a label and how many columns it spans.
-const GROUPS: [string, number][] = [['', 3], ['ours', 2], ['tfjs-webgpu', 2], ['tfjs-cpu', 2], ['webgpu/ours', 2], ['cpu/ours', 2], ['ours MB', 2]];
-const HEADER = [
-  GROUPS.map(([label, span], g) => {
-    const first = GROUPS.slice(0, g).reduce((n, [, s]) => n + s, 0);
-    const width = WIDTHS.slice(first, first + span).reduce((a, b) => a + b + 1, -1);
-    return label.padStart(Math.floor((width + label.length) / 2)).padEnd(width);
-  }).join(' '),
-  line(['op', 'C×H×W', 's', 'fwd ms', 'f+b ms', 'fwd ms', 'f+b ms', 'fwd ms', 'f+b ms', 'fwd', 'f+b', 'fwd', 'f+b', 'live', 'pooled']),
-];
-
-function formatRow(r: Row): string {
-  const { ours, tfjsWebgpu: gpu, tfjsCpu: cpu } = r.timings;
-  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
-  return line([
-    r.op, shapeName(r.shape).replaceAll('x', '×'), String(r.stride),
-    cell(ours?.fwd), cell(ours?.fwdBwd), cell(gpu?.fwd), cell(gpu?.fwdBwd), cell(cpu?.fwd), cell(cpu?.fwdBwd),
-    ratio(gpu?.fwd, ours?.fwd), ratio(gpu?.fwdBwd, ours?.fwdBwd), ratio(cpu?.fwd, ours?.fwd), ratio(cpu?.fwdBwd, ours?.fwdBwd),
-    mb(r.memory.liveBytes), mb(r.memory.pooledBytes),
-  ]);
+interface Column {
+  group: string;
+  head: string;
+  width: number;
+  value(r: Row): string;
 }
 
-const recorded = (ms: number): Timing => ({ ms, runs: 1, samples: [ms] });
+/** The table's columns for this run: times of every implementation, peer/ours ratios of the fair pairs, our memory. */
+function columns(opts: Options): Column[] {
+  const impls: Impl[] = [];
+  for (const b of ['webgpu', 'wasm'] as const) {
+    if (opts.backends.includes(b)) impls.push(OURS[b]);
+    if (opts.peers.includes(b)) impls.push(PEERS[b]);
+  }
+  if (opts.peers.includes('cpu')) impls.push('tfjsCpu');
+  const cols: Column[] = [
+    { group: '', head: 'op', width: 13, value: (r) => r.op },
+    { group: '', head: 'C×H×W', width: 9, value: (r) => shapeName(r.shape).replaceAll('x', '×') },
+    { group: '', head: 's', width: 2, value: (r) => String(r.stride) },
+  ];
+  for (const impl of impls) {
+    cols.push({ group: LABEL[impl], head: 'fwd ms', width: 7, value: (r) => cell(r.timings[impl]?.fwd) });
+    cols.push({ group: LABEL[impl], head: 'f+b ms', width: 7, value: (r) => cell(r.timings[impl]?.fwdBwd) });
+  }
+  // TF.js CPU (plain JavaScript) against our CPU path when it runs, else against WebGPU as before.
+  const cpuAgainst: Ours | undefined = opts.backends.includes('wasm') ? 'wasm' : opts.backends[0];
+  const pairs: [Impl, Impl, string][] = [];
+  if (opts.peers.includes('webgpu') && opts.backends.includes('webgpu')) pairs.push(['tfjsWebgpu', 'oursWebgpu', 'gpu: tfjs/ours']);
+  if (opts.peers.includes('wasm') && opts.backends.includes('wasm')) pairs.push(['tfjsWasm', 'oursWasm', 'wasm: tfjs/ours']);
+  if (opts.peers.includes('cpu') && cpuAgainst) pairs.push(['tfjsCpu', OURS[cpuAgainst], `tfjs-cpu/${cpuAgainst}`]);
+  for (const [peer, ours, group] of pairs) {
+    for (const mode of ['fwd', 'fwdBwd'] as const) {
+      cols.push({ group, head: mode === 'fwd' ? 'fwd' : 'f+b', width: Math.max(7, Math.ceil((group.length - 1) / 2)), value: (r) => ratio(r.timings[peer]?.[mode]?.ms, r.timings[ours]?.[mode]?.ms) });
+    }
+  }
+  const mb = (bytes: number | undefined) => (bytes === undefined ? '-' : (bytes / 2 ** 20).toFixed(1));
+  for (const b of opts.backends) {
+    cols.push({ group: 'MB live/pooled', head: b, width: opts.backends.length > 1 ? 11 : 14, value: (r) => `${mb(r.memory[b]?.liveBytes)}/${mb(r.memory[b]?.pooledBytes)}` });
+  }
+  return cols;
+}
 
-function recordedLines(rows: Row[]): string[] {
+const pad = (c: Pick<Column, 'width'>, text: string, i: number) => (i < 2 ? text.padEnd(c.width) : text.padStart(c.width));
+
+function header(cols: Pick<Column, 'group' | 'head' | 'width'>[]): string {
+  // The group label centred over the columns it spans.
+  const groups: string[] = [];
+  for (let i = 0; i < cols.length; ) {
+    let j = i;
+    let width = -1;
+    while (j < cols.length && cols[j]!.group === cols[i]!.group) width += cols[j++]!.width + 1;
+    const label = cols[i]!.group;
+    groups.push(label.padStart(Math.floor((width + label.length) / 2)).padEnd(width));
+    i = j;
+  }
+  return [groups.join(' '), cols.map((c, i) => pad(c, c.head, i)).join(' ')].join('\n');
+}
+
+const formatRow = (cols: Column[], r: Row) => cols.map((c, i) => pad(c, c.value(r), i)).join(' ');
+
+function recordedLines(rows: Row[], opts: Options): string[] {
   const { shape, ops, note } = PYTORCH_CPU_RECORDED;
   const lines = [`PyTorch 1.13 CPU, 1 thread, N=${N} ${shape}: RECORDED in PEERS.md on this kind of machine, not measured by this run (ms, fwd / f+b)`];
   for (const r of ops) {
-    const ours = rows.find((row) => row.op === r.op && shapeName(row.shape) === shape && row.stride === 1)?.timings.ours;
-    const vs = ours ? `   pytorch/ours: ${ratio(recorded(r.fwd), ours.fwd)} / ${ratio(recorded(r.fwdBwd), ours.fwdBwd)}` : '';
-    lines.push(`  ${r.what.padEnd(26)} ${r.fwd} / ${r.fwdBwd}${vs}`);
+    const row = rows.find((row) => row.op === r.op && shapeName(row.shape) === shape && row.stride === 1);
+    const vs = opts.backends.filter((b) => row?.timings[OURS[b]]).map((b) => {
+      const ours = row!.timings[OURS[b]]!;
+      return `   pytorch/ours-${b}: ${ratio(r.fwd, ours.fwd.ms)} / ${ratio(r.fwdBwd, ours.fwdBwd.ms)}`;
+    });
+    lines.push(`  ${r.what.padEnd(26)} ${r.fwd} / ${r.fwdBwd}${vs.join('')}`);
   }
   lines.push(`  ${note}`);
   return lines;
 }
 
+// ---- The whole search step.
+
+const seconds = (ms: number | null | undefined) => (ms == null ? 'n/a' : (ms / 1000).toFixed(2));
+const range = ([lo, hi]: [number, number], f: (v: number) => string = String) => (lo === hi ? f(lo) : `${f(lo)}–${f(hi)}`);
+
+/** pytorch / ours, a range where the recorded figure is one. */
+function stepRatio(recordedS: [number, number], ms: number | null | undefined): string {
+  if (ms == null) return '-';
+  const r = (s: number) => (s * 1000) / ms;
+  const f = (v: number) => (v < 10 ? v.toPrecision(2) : v.toFixed(0));
+  return range(recordedS, (s) => f(r(s)));
+}
+
+type StepColumn = Omit<Column, 'value'> & { value(r: SearchStepResult): string };
+
+function stepColumns(): StepColumn[] {
+  const gib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 30).toFixed(2));
+  const heads: Record<Part, string> = { forward: 'fwd', weightStep: 'weight', architectStep: 'arch' };
+  return [
+    { group: '', head: 'search step, all 14 edges mixed', width: 38, value: (r) => r.label },
+    { group: '', head: 'backend', width: 8, value: (r) => r.backend + (r.threads ? `×${r.threads}` : '') },
+    ...PARTS.map((p): StepColumn => ({ group: 'ours, s', head: heads[p], width: 7, value: (r) => seconds(r.ms?.[p]) })),
+    { group: 'ours, s', head: 'a+w', width: 7, value: (r) => seconds(r.stepMs) },
+    ...PARTS.map((p): StepColumn => ({ group: 'PyTorch CPU, s (RECORDED)', head: heads[p], width: 8, value: (r) => range(r.pytorchRecorded[p]) })),
+    ...PARTS.map((p): StepColumn => ({ group: 'pytorch/ours', head: heads[p], width: 9, value: (r) => stepRatio(r.pytorchRecorded[p], r.ms?.[p]) })),
+    { group: 'GiB', head: 'need', width: 6, value: (r) => gib(Math.max(...Object.values(r.neededBytes))) },
+    { group: 'GiB', head: 'peak', width: 6, value: (r) => gib(r.peakLiveBytes) },
+    { group: 'GiB', head: 'heap', width: 6, value: (r) => gib(r.memory ? r.memory.liveBytes + r.memory.pooledBytes : undefined) },
+  ];
+}
+
+function formatStep(cols: StepColumn[], r: SearchStepResult): string {
+  const line = cols.map((c, i) => pad(c, c.value(r), i)).join(' ');
+  return r.na ? `${line}\n  ${r.backend} ${r.setting}: ${r.na}` : line;
+}
+
 async function main(): Promise<void> {
   const opts = options();
-  const backend = await createWebGpuBackend();
-  const tf = opts.peers.length ? await loadTfjs() : null;
-  const info = backend.opened.adapterInfo;
-  const adapter = `${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, ' ').trim();
   const date = new Date().toISOString();
   const file = `bench/results/bench-${date.replaceAll(':', '-').slice(0, 19)}.json`;
   mkdirSync('bench/results', { recursive: true });
-  console.log(`N=${N}, adapter: ${adapter}; median of up to ${opts.reps} runs after one warm-up; ratios = peer / ours (> 1: we are faster)`);
-  console.log(HEADER.join('\n'));
+  const json: Record<string, unknown> = { date, N, options: { ...opts, shapes: opts.shapes.map(shapeName), search: opts.search.map((s) => s.key) } };
+  const save = () => writeFileSync(file, JSON.stringify(json, null, 1) + '\n');
+
   const rows: Row[] = [];
-  for (const shape of opts.shapes) {
-    for (const stride of opts.strides) {
-      for (const op of opts.ops) {
-        const row = await benchRow(backend, tf, opts, op, shape, stride);
-        rows.push(row);
-        console.log(formatRow(row));
-        const json = { date, adapter, N, options: { ...opts, shapes: opts.shapes.map(shapeName) }, rows, pytorchCpuRecorded: PYTORCH_CPU_RECORDED };
-        writeFileSync(file, JSON.stringify(json, null, 1) + '\n');
+  const engines: Engines = { ours: {}, tf: null };
+  const runOps = opts.ops.length > 0 && opts.backends.length + opts.peers.length > 0;
+  let webgpu: WebGpuBackend | undefined;
+  if (runOps) {
+    // Our WebGPU device first, whenever TF.js WebGPU runs too, so that both take the same adapter.
+    if (opts.backends.includes('webgpu') || opts.peers.includes('webgpu')) webgpu = await createWebGpuBackend();
+    let wasm: WasmBackend | undefined;
+    if (opts.backends.includes('wasm')) wasm = await createWasmBackend({ threads: opts.wasmThreads });
+    if (opts.backends.includes('webgpu')) engines.ours.webgpu = webgpu;
+    if (wasm) engines.ours.wasm = wasm;
+    const loaded = opts.peers.length ? await loadTfjs(opts.peers) : null;
+    engines.tf = loaded?.tf ?? null;
+    const about: string[] = [`N=${N}`];
+    if (webgpu) {
+      const info = webgpu.opened.adapterInfo;
+      json.adapter = `${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, ' ').trim();
+      about.push(`WebGPU adapter: ${json.adapter}`);
+    }
+    if (wasm) about.push(`ours-wasm: ${wasm.threads} thread${wasm.threads > 1 ? 's' : ''}, 128-bit SIMD`);
+    if (loaded?.wasmInfo) {
+      json.tfjsWasm = loaded.wasmInfo;
+      about.push(`tfjs-wasm: ${loaded.wasmInfo.threads} thread${loaded.wasmInfo.threads > 1 ? 's' : ''}, SIMD ${loaded.wasmInfo.simd ? 'on' : 'off'}`);
+    }
+    json.oursWasmThreads = wasm?.threads;
+    console.log(about.join('; '));
+    console.log(`median of up to ${opts.reps} rounds after one warm-up (3 runs a round for cases under ${num(opts.budgetMs / 100)} ms); ratios = peer / ours (> 1: we are faster)`);
+    if (wasm) console.log(`wasm MB live includes its worker stacks (${wasm.threads - 1} × 4 MiB); its pool is never returned, so it grows over the run`);
+    const cols = columns(opts);
+    console.log(header(cols));
+    json.rows = rows;
+    json.pytorchCpuRecorded = PYTORCH_CPU_RECORDED;
+    for (const shape of opts.shapes) {
+      for (const stride of opts.strides) {
+        for (const op of opts.ops) {
+          const row = await benchRow(engines, opts, op, shape, stride);
+          rows.push(row);
+          console.log(formatRow(cols, row));
+          save();
+        }
       }
     }
+    footnotes.forEach((reason, i) => console.log(`n/a[${i + 1}]: ${reason}`));
+    console.log(recordedLines(rows, opts).join('\n'));
+    // The search steps take a fresh wasm backend each: this one's heap would only be in the way.
+    wasm?.destroy();
   }
-  footnotes.forEach((reason, i) => console.log(`n/a[${i + 1}]: ${reason}`));
-  console.log(recordedLines(rows).join('\n'));
+
+  if (opts.search.length && opts.searchBackends.length) {
+    const steps: SearchStepResult[] = [];
+    json.searchSteps = steps;
+    console.log();
+    console.log([
+      'Whole search step: forward (training mode, nothing recorded), Architect step (first order: fwd+bwd to the alphas, Adam), weight step',
+      `(fwd+bwd, clipping, SGD), as Search runs them, on synthetic batches; minimum of ${opts.searchReps} run${opts.searchReps > 1 ? 's' : ''} after one warm-up; a+w = one search step.`,
+      'PyTorch 1.13 CPU, 1 thread: RECORDED in PEERS.md on this kind of machine, not measured by this run; pytorch/ours > 1: we are faster.',
+      'GiB: need = most bytes live at once, counted without computing (the wasm heap is wasm32: 4 GiB at most); peak = most live in this run;',
+      "heap = the wasm allocator's (or WebGPU pool's) high-water mark.",
+    ].join('\n'));
+    const stepCols = stepColumns();
+    console.log(header(stepCols));
+    for (const setting of opts.search) {
+      for (const kind of opts.searchBackends) {
+        if (kind === 'webgpu') webgpu ??= await createWebGpuBackend();
+        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads });
+        steps.push(result);
+        console.log(formatStep(stepCols, result));
+        save();
+      }
+    }
+  } else if (opts.search.length) {
+    console.log('\nsearch step: not timed (it runs on wasm; add wasm to --backends, or --search-webgpu for SwiftShader)');
+  }
   console.log(`written ${file}`);
-  backend.destroy();
+  webgpu?.destroy();
 }
 
 await main();

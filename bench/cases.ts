@@ -1,7 +1,7 @@
 // What one benchmark run of an operation does, forward and forward+backward, in our engine and in TF.js.
 // Each side times its own native layout (ours NCHW, TF.js NHWC) from a ready input to finished work.
 import type * as Tfjs from '@tensorflow/tfjs';
-import { Tape, Tensor, type MemoryStats, type WebGpuBackend } from '../runtime/index.ts';
+import { Tape, Tensor, type Backend, type MemoryStats } from '../runtime/index.ts';
 import { Rng } from '../runtime/rng.ts';
 import { buildOperation } from '../src/nn/operations.ts';
 import type { OpName } from '../src/search/space.ts';
@@ -33,7 +33,8 @@ export interface CaseSet {
 // Every primitive keeps C and maps H to ceil(H / stride): pads keep the size, Zero subsamples.
 const outSize = (n: number, stride: number) => Math.ceil(n / stride);
 
-export function ourCases(backend: WebGpuBackend, op: OpName, { N, C, H, W }: Shape, stride: number): CaseSet & { memory(): Promise<MemoryStats> } {
+/** Our engine on one backend (WebGPU or WebAssembly): the same ops, tape and kernels' names either way. */
+export function ourCases(backend: Backend & { trim?(): void }, impl: string, op: OpName, { N, C, H, W }: Shape, stride: number): CaseSet & { memory(): Promise<MemoryStats> } {
   const rng = new Rng(1);
   const normal = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
   const operation = buildOperation(op, { backend, rng, affine: false }, C, stride, true);
@@ -66,7 +67,7 @@ export function ourCases(backend: WebGpuBackend, op: OpName, { N, C, H, W }: Sha
   };
   const activate = async () => {};
   return {
-    impl: 'ours',
+    impl,
     cases: [
       { activate, step: async () => clean(await run(false)) },
       { activate, step: async () => clean(await run(true)) },
@@ -80,7 +81,7 @@ export function ourCases(backend: WebGpuBackend, op: OpName, { N, C, H, W }: Sha
     release() {
       operation.release();
       for (const t of [x, upstream, source]) t.release();
-      backend.trim();
+      backend.trim?.();
     },
   };
 }

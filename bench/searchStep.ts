@@ -1,0 +1,246 @@
+// One whole search step of the full search network (all 14 edges of every cell mixed), timed in its
+// parts as Search.trainEpoch runs them: the Architect's first-order step (forward + backward to the
+// alphas on a validation batch, Adam), then the weight step (forward + backward to the weights,
+// gradient clipping, SGD with momentum and weight decay, the loss, logits and norm read back). The
+// forward alone (training mode, nothing recorded, logits read back) is timed too, as PEERS.md lists it.
+import {
+  clipGradNorm, createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats, type Storage,
+} from '../runtime/index.ts';
+import { Rng } from '../runtime/rng.ts';
+import { Heap } from '../runtime/wasm/heap.ts';
+import { Architect, lossGradients, releaseGrads, type LabelledBatch } from '../src/search/architect.ts';
+import { learningRateAt, presetConfig, type SearchConfig } from '../src/search/config.ts';
+import { Network } from '../src/search/model.ts';
+
+export type Part = 'forward' | 'weightStep' | 'architectStep';
+export const PARTS: Part[] = ['forward', 'weightStep', 'architectStep'];
+
+/** Seconds, as [low, high] where PEERS.md gives a range. */
+type Recorded = Record<Part, [number, number]>;
+
+export interface SearchSetting {
+  key: string;
+  label: string;
+  /** The preset whose hyperparameters (learning rates, momentum, clipping, decays) the step uses. */
+  preset: string;
+  C: number;
+  layers: number;
+  channels: number;
+  side: number;
+  batch: number;
+  /** PyTorch 1.13 CPU, one thread, on this kind of machine: RECORDED in PEERS.md, not measured here. */
+  pytorchRecorded: Recorded;
+}
+
+export const SEARCH_SETTINGS: SearchSetting[] = [
+  {
+    key: 'fmnist', label: 'Fashion-MNIST C=8 5 cells 28×28×1 b32', preset: 'cpu', C: 8, layers: 5, channels: 1, side: 28, batch: 32,
+    pytorchRecorded: { forward: [1.4, 1.4], weightStep: [4.1, 5.4], architectStep: [1.2, 2.3] },
+  },
+  {
+    key: 'cifar16', label: 'CIFAR C=16 8 cells 32×32×3 b16', preset: 'sgas-cifar10', C: 16, layers: 8, channels: 3, side: 32, batch: 16,
+    pytorchRecorded: { forward: [1.1, 1.1], weightStep: [3.7, 3.7], architectStep: [2.9, 6.6] },
+  },
+  {
+    key: 'cifar64', label: 'CIFAR C=16 8 cells 32×32×3 b64', preset: 'sgas-cifar10', C: 16, layers: 8, channels: 3, side: 32, batch: 64,
+    pytorchRecorded: { forward: [4.3, 4.3], weightStep: [21, 21], architectStep: [8.4, 14] },
+  },
+];
+
+export interface SearchStepResult {
+  setting: string;
+  label: string;
+  backend: 'wasm' | 'webgpu';
+  /** Worker threads of the wasm backend, the caller's included. */
+  threads?: number;
+  /** Milliseconds: the minimum over the timed runs (PEERS.md's figures are minima too), and every run; null: failed. */
+  ms: Record<Part, number | null> | null;
+  /** Architect step + weight step. */
+  stepMs: number | null;
+  samples: Record<Part, number[]>;
+  /** Live and pooled bytes after the runs: their sum is the backend's high-water mark (nothing is returned). */
+  memory: MemoryStats | null;
+  /** The most bytes live at once during the runs, above what the backend held before (wasm: its worker stacks). */
+  peakLiveBytes: number;
+  /** The most bytes live at once that each part needs, counted on a backend that allocates and computes nothing, in wasm heap size classes. */
+  neededBytes: Record<Part, number>;
+  /** Why a part has no time: the error it raised in its warm-up run (out of memory, most likely). */
+  na?: string;
+  pytorchRecorded: Recorded;
+}
+
+type Destroyable = Backend & { destroy?(): void; threads?: number };
+
+function batch(backend: Backend, rng: Rng, s: SearchSetting): LabelledBatch {
+  // Values do not change the work: every kernel is dense and branch-free on the data.
+  const x = Float32Array.from({ length: s.batch * s.channels * s.side * s.side }, () => rng.normal());
+  const y = Float32Array.from({ length: s.batch }, () => rng.int(10));
+  return Tape.outside(() => ({ x: Tensor.from(backend, x, [s.batch, s.channels, s.side, s.side]), y: Tensor.from(backend, y, [s.batch]) }));
+}
+
+/** The three parts of a search step on a fresh network, its optimizers and two batches (added to `owned`). */
+function buildStep(backend: Backend, s: SearchSetting, owned: { release(): void }[]): Record<Part, () => Promise<void>> {
+  const config: SearchConfig = { ...presetConfig(s.preset), initChannels: s.C, layers: s.layers, batchSize: s.batch, seed: 1 };
+  const rng = new Rng(config.seed);
+  const net = new Network(backend, {
+    C: s.C, layers: s.layers, classes: 10, inputChannels: s.channels, stemMultiplier: config.stemMultiplier,
+  }, rng);
+  owned.push(net);
+  const sgd = new Sgd(net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
+  owned.push(sgd);
+  const architect = new Architect(net, config);
+  owned.push(architect.adam);
+  const lr = learningRateAt(config, 0);
+  const train = batch(backend, rng, s);
+  const valid = batch(backend, rng, s);
+  for (const t of [train.x, train.y, valid.x, valid.y]) owned.push(t);
+  return {
+    forward: async () => {
+      net.setRequiresGrad(false, false);
+      const tape = new Tape();
+      const logits = tape.run(() => Tape.noGrad(() => net.forward(train.x)));
+      await logits.read();
+      tape.dispose();
+    },
+    architectStep: async () => {
+      await architect.step(valid, train, lr, sgd);
+      await backend.sync();
+    },
+    // Search.trainEpoch's weight step, readbacks included.
+    weightStep: async () => {
+      net.setRequiresGrad(true, false);
+      const { loss, logits } = lossGradients(net, train);
+      const normCoef = clipGradNorm(net.parameters(), config.gradClip);
+      sgd.step();
+      releaseGrads(net.parameters());
+      await Promise.all([loss.item(), logits.read(), normCoef ? normCoef.item() : 0]);
+      loss.release();
+      logits.release();
+      normCoef?.release();
+    },
+  };
+}
+
+/** Counts bytes as the wasm heap hands them out (size classes), and computes nothing: reads are zeros. */
+class CountingBackend implements Backend {
+  readonly name = 'counting';
+  liveBytes = 0;
+  peak = 0;
+  private buffers = 0;
+  alloc(length: number): Storage {
+    this.liveBytes += Heap.sizeClass(Math.max(4, length * 4));
+    this.peak = Math.max(this.peak, this.liveBytes);
+    this.buffers++;
+    return { length };
+  }
+  release(storage: Storage): void {
+    this.liveBytes -= Heap.sizeClass(Math.max(4, storage.length * 4));
+    this.buffers--;
+  }
+  write(): void {}
+  run(): void {}
+  async read(storage: Storage): Promise<Float32Array> {
+    return new Float32Array(storage.length);
+  }
+  async sync(): Promise<void> {}
+  memory(): MemoryStats {
+    return { liveBytes: this.liveBytes, pooledBytes: 0, liveBuffers: this.buffers };
+  }
+}
+
+/** Peak bytes of each part, the model, optimizers' state and batches included, without running a kernel. */
+async function neededBytes(s: SearchSetting): Promise<Record<Part, number>> {
+  const backend = new CountingBackend();
+  const owned: { release(): void }[] = [];
+  const run = buildStep(backend, s, owned);
+  const needed = {} as Record<Part, number>;
+  // Twice: the first steps create the optimizers' state.
+  for (let round = 0; round < 2; round++) {
+    for (const part of ['forward', 'architectStep', 'weightStep'] as Part[]) {
+      backend.peak = backend.liveBytes;
+      await run[part]();
+      needed[part] = backend.peak;
+    }
+  }
+  for (const o of owned.reverse()) o.release();
+  return needed;
+}
+
+/**
+ * The forward: one warm-up run, then `reps` timed; then the search step: one warm-up Architect step
+ * and weight step, then `reps` rounds of both. A fresh wasm backend for each setting, so every heap
+ * starts empty; `webgpu` uses the one it is handed (or opens one).
+ */
+export async function timeSearchStep(
+  kind: 'wasm' | 'webgpu', s: SearchSetting, reps: number, { shared, wasmThreads }: { shared?: Backend; wasmThreads?: number } = {},
+): Promise<SearchStepResult> {
+  const backend: Destroyable = kind === 'webgpu' ? shared ?? (await createWebGpuBackend()) : await createWasmBackend({ threads: wasmThreads });
+  const samples: Record<Part, number[]> = { forward: [], weightStep: [], architectStep: [] };
+  const result: SearchStepResult = {
+    setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined,
+    ms: null, stepMs: null, samples, memory: null, peakLiveBytes: 0, neededBytes: await neededBytes(s), pytorchRecorded: s.pytorchRecorded,
+  };
+  const owned: { release(): void }[] = [];
+  // The most bytes live at once, against the high-water mark the allocator reached (live + pooled).
+  const before = backend.memory().liveBytes;
+  let peak = before;
+  const alloc = backend.alloc;
+  backend.alloc = (length) => {
+    const storage = alloc.call(backend, length);
+    peak = Math.max(peak, backend.memory().liveBytes);
+    return storage;
+  };
+  try {
+    const run = buildStep(backend, s, owned);
+    // The forward first, alone: it needs the least memory, so it is timed even where the steps do not
+    // fit (a step that runs out of memory leaves its tape's tensors allocated). Then both steps, warmed
+    // up and timed in alternation, as the search runs them.
+    const failed = new Map<Part, string>();
+    const phase = async (parts: Part[]) => {
+      try {
+        for (const [i, part] of parts.entries()) {
+          try {
+            await run[part]();
+          } catch (error) {
+            const rest = parts.slice(i + 1);
+            failed.set(part, `${part}: ${(error as Error).message.split('\n')[0]}${rest.length ? ` (${rest.join(', ')} not tried)` : ''}`);
+            return;
+          }
+        }
+        for (let r = 0; r < reps; r++) {
+          for (const part of parts) {
+            const start = performance.now();
+            await run[part]();
+            samples[part].push(performance.now() - start);
+          }
+        }
+      } catch (error) {
+        failed.set(parts[0]!, `${parts.join(' and ')}: ${(error as Error).message.split('\n')[0]}`);
+        for (const part of parts) samples[part].length = 0;
+      }
+    };
+    await phase(['forward']);
+    await phase(['architectStep', 'weightStep']);
+    const min = (part: Part) => (samples[part].length ? Math.min(...samples[part]) : null);
+    result.ms = { forward: min('forward'), weightStep: min('weightStep'), architectStep: min('architectStep') };
+    if (samples.architectStep.length && samples.weightStep.length) {
+      result.stepMs = Math.min(...samples.architectStep.map((a, i) => a + samples.weightStep[i]!));
+    }
+    if (failed.size) result.na = [...failed.values()].join('; ');
+  } catch (error) {
+    result.na = (error as Error).message.split('\n')[0];
+  } finally {
+    result.memory = backend.memory();
+    result.peakLiveBytes = peak - before;
+    backend.alloc = alloc;
+    for (const o of owned.reverse()) {
+      try {
+        o.release();
+      } catch {
+        // A backend that ran out of memory may refuse more work; the numbers are already taken.
+      }
+    }
+    if (backend !== shared) backend.destroy?.();
+  }
+  return result;
+}
