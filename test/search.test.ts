@@ -2,13 +2,12 @@
 // twice, resumes from a mid-way checkpoint to exactly the same result, and stops on NaN.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset } from '../src/data/load.ts';
 import { presetConfig } from '../src/search/config.ts';
 import { edgeRange, STEPS } from '../src/search/space.ts';
 import { prepareSearchData, Search, SearchDivergedError, type SearchResult } from '../src/search/search.ts';
 import { gpu } from './helpers/gpu.ts';
+import { embeddedTrain as train, tinySearch } from './helpers/search.ts';
 
-const train = loadDataset(undefined, 'train');
 
 const searches = new Map<number, Promise<SearchResult>>();
 
@@ -19,13 +18,7 @@ function fullSearch(seed: number): Promise<SearchResult> {
 }
 
 async function runSearch(seed: number): Promise<SearchResult> {
-  const config = { ...presetConfig('tiny'), seed };
-  const search = new Search(await gpu(), config, prepareSearchData(train, config));
-  try {
-    return (await search.run())!;
-  } finally {
-    search.release();
-  }
+  return tinySearch(await gpu(), seed);
 }
 
 test('a tiny seeded search ends with two inputs per node in both cells, and resumes exactly', async () => {

@@ -2,27 +2,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createWasmBackend, createWebGpuBackend, type Backend } from '../runtime/index.ts';
-import { loadDataset } from '../src/data/load.ts';
-import { presetConfig } from '../src/search/config.ts';
-import { prepareSearchData, Search, type SearchResult } from '../src/search/search.ts';
+import type { SearchResult } from '../src/search/search.ts';
 import { assertClose } from './helpers/gpu.ts';
+import { tinySearch } from './helpers/search.ts';
 
-const train = loadDataset(undefined, 'train');
-
-async function tinySearch(backend: Backend & { destroy(): void }, seed: number): Promise<SearchResult> {
-  const config = { ...presetConfig('tiny'), seed };
-  const search = new Search(backend, config, prepareSearchData(train, config));
+async function tinySearchOn(backend: Backend & { destroy(): void }, seed: number): Promise<SearchResult> {
   try {
-    return (await search.run())!;
+    return await tinySearch(backend, seed);
   } finally {
-    search.release();
     backend.destroy();
   }
 }
 
 test('a tiny seeded search ends with the same genotype on WebAssembly as on WebGPU', async () => {
-  const wasm = await tinySearch(await createWasmBackend(), 7);
-  const webgpu = await tinySearch(await createWebGpuBackend(), 7);
+  const wasm = await tinySearchOn(await createWasmBackend(), 7);
+  const webgpu = await tinySearchOn(await createWebGpuBackend(), 7);
   assert.deepEqual(wasm.genotype, webgpu.genotype);
   for (const type of ['normal', 'reduce'] as const) {
     assertClose(wasm.alphas[type].flat(), webgpu.alphas[type].flat(), `${type} alphas`, 1e-5, 1e-4);

@@ -5,28 +5,22 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createWasmBackend, GpuError, scale, Tensor, type WasmBackend } from '../runtime/index.ts';
 import { goldenCommand } from '../src/cli/golden.ts';
-import { loadDataset } from '../src/data/load.ts';
-import { presetConfig } from '../src/search/config.ts';
-import { prepareSearchData, Search, type SearchResult } from '../src/search/search.ts';
+import type { SearchResult } from '../src/search/search.ts';
+import { tinySearch } from './helpers/search.ts';
 
-const train = loadDataset(undefined, 'train');
-
-async function tinySearch(backend: WasmBackend): Promise<SearchResult> {
-  const config = { ...presetConfig('tiny'), seed: 5 };
-  const search = new Search(backend, config, prepareSearchData(train, config));
+async function tinySearchOn(backend: WasmBackend): Promise<SearchResult> {
   try {
-    return (await search.run())!;
+    return await tinySearch(backend, 5);
   } finally {
-    search.release();
     backend.destroy();
   }
 }
 
 test('a tiny search gives the same bits on one thread and with every launch split over three', async () => {
-  const single = await tinySearch(await createWasmBackend({ threads: 1 }));
+  const single = await tinySearchOn(await createWasmBackend({ threads: 1 }));
   const split = await createWasmBackend({ threads: 3, minParallelWork: 1 });
   assert.equal(split.threads, 3);
-  const threaded = await tinySearch(split);
+  const threaded = await tinySearchOn(split);
   assert.deepEqual(threaded.genotype, single.genotype);
   assert.deepEqual(threaded.alphas, single.alphas);
 });

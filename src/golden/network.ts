@@ -151,6 +151,25 @@ export class NetworkChecker {
   }
 }
 
+/** Every weight gradient against the reference's (null there: the parameter must get none). */
+async function checkGradients<R>(
+  net: Network, ref: Record<string, R | null>, group: string, check: NetworkChecker,
+  compareOne: (tensor: string, got: Float32Array, want: R) => void,
+): Promise<void> {
+  for (const [name, p] of net.namedParameters()) {
+    const want = ref[name];
+    if (want === undefined) continue;
+    const tensor = `${group}.${name}`;
+    if (want === null) {
+      if (p.grad) check.fail(tensor, 'has a gradient but the reference has none (unused parameter)');
+    } else if (!p.grad) {
+      check.fail(tensor, 'no gradient');
+    } else {
+      compareOne(tensor, await p.grad.read(), want);
+    }
+  }
+}
+
 export async function checkForwardBackward(backend: Backend, w: WeightsFile, ref: FwdBwdFile, check: NetworkChecker): Promise<void> {
   const net = networkFromGolden(backend, w);
   try {
@@ -158,19 +177,7 @@ export async function checkForwardBackward(backend: Backend, w: WeightsFile, ref
     const train = await lossAndBackward(backend, net, w.data.x_train, w.data.y_train);
     check.relative('logits_train', train.logits, f32(ref.logits_train), 1e-4, 1e-5);
     check.relative('loss_train', [train.loss], [ref.loss_train], 1e-4);
-    for (const [name, p] of net.namedParameters()) {
-      const want = ref.grads[name];
-      if (want === undefined) continue;
-      if (want === null) {
-        if (p.grad) check.fail(`grads.${name}`, 'has a gradient but the reference has none (unused parameter)');
-        continue;
-      }
-      if (!p.grad) {
-        check.fail(`grads.${name}`, 'no gradient');
-        continue;
-      }
-      check.scaled(`grads.${name}`, await p.grad.read(), f32(want), 1e-3);
-    }
+    await checkGradients(net, ref.grads, 'grads', check, (tensor, got, want) => check.scaled(tensor, got, f32(want), 1e-3));
     for (const type of CELL_TYPES) check.scaled(`grad_alphas_${type}`, await alphaGrads(net, type), f32(ref[`grad_alphas_${type}`]), 1e-3);
     zeroAllGrads(net);
     const valid = await lossAndBackward(backend, net, w.data.x_valid, w.data.y_valid);
@@ -205,19 +212,8 @@ export async function checkStep(backend: Backend, w: WeightsFile, ref: StepFile,
     net.setRequiresGrad(true, false);
     const train = await lossAndBackward(backend, net, w.data.x_train, w.data.y_train);
     check.relative('loss_train_after_arch_step', [train.loss], [ref.loss_train_after_arch_step], 1e-4);
-    for (const [name, p] of net.namedParameters()) {
-      const want = ref.grads_after_arch_step[name];
-      if (want === undefined) continue;
-      if (want === null) {
-        if (p.grad) check.fail(`grads_after_arch_step.${name}`, 'has a gradient but the reference has none');
-        continue;
-      }
-      if (!p.grad) check.fail(`grads_after_arch_step.${name}`, 'no gradient');
-      else {
-        const maxHead = Math.max(...want.head.map(Math.abs));
-        check.summary(`grads_after_arch_step.${name}`, await p.grad.read(), want, 1e-3 * maxHead + 1e-9, 1e-3);
-      }
-    }
+    await checkGradients(net, ref.grads_after_arch_step, 'grads_after_arch_step', check, (tensor, got, want) =>
+      check.summary(tensor, got, want, 1e-3 * Math.max(...want.head.map(Math.abs)) + 1e-9, 1e-3));
     const normCoef = clipGradNorm(net.parameters(), h.grad_clip)!;
     const [norm, coef] = await normCoef.read();
     normCoef.release();
