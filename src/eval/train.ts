@@ -11,6 +11,7 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/c
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
+import { countCorrect, type LoopObserver } from '../train/loop.ts';
 
 export interface TrainStepInfo {
   epoch: number;
@@ -35,12 +36,7 @@ export interface TrainEpochRecord {
   seconds: number;
 }
 
-export interface TrainObserver {
-  step?(info: TrainStepInfo): void | Promise<void>;
-  epoch?(record: TrainEpochRecord): void | Promise<void>;
-  /** After every epoch: the bytes to store atomically; resuming from them continues exactly. */
-  checkpoint?(bytes: Uint8Array, epoch: number): void | Promise<void>;
-}
+export type TrainObserver = LoopObserver<TrainStepInfo, TrainEpochRecord>;
 
 /** The training images and the test images, subset and resized as the config says. */
 export interface TrainData {
@@ -294,15 +290,4 @@ export async function evaluate(net: EvalNetwork, data: Dataset, batchSize: numbe
     net.setTraining(wasTraining);
   }
   return { loss: lossSum / data.n, accuracy: correct / data.n };
-}
-
-function countCorrect(logits: Float32Array, labels: Float32Array): number {
-  const classes = logits.length / labels.length;
-  let correct = 0;
-  for (let r = 0; r < labels.length; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
-    if (best === labels[r]) correct++;
-  }
-  return correct;
 }

@@ -13,6 +13,7 @@ import { decideEdge, initialDecisionState, rowSoftmax, type DecisionState, type 
 import { genotypeFromGenes, parseGene, parseGeneForce, type Genotype } from './genotype.ts';
 import { Network } from './model.ts';
 import { NUM_EDGES, PRIMITIVES, type CellType } from './space.ts';
+import { countCorrect, type LoopObserver } from '../train/loop.ts';
 
 export interface StepInfo {
   epoch: number;
@@ -51,12 +52,7 @@ export interface EpochRecord {
   genotype: Genotype;
 }
 
-export interface SearchObserver {
-  step?(info: StepInfo): void | Promise<void>;
-  epoch?(record: EpochRecord): void | Promise<void>;
-  /** After every epoch: the bytes to store atomically; resuming from them continues exactly. */
-  checkpoint?(bytes: Uint8Array, epoch: number): void | Promise<void>;
-}
+export type SearchObserver = LoopObserver<StepInfo, EpochRecord>;
 
 export interface SearchResult {
   genotype: Genotype;
@@ -336,15 +332,4 @@ function cellRecord(stats: EdgeStats, state: DecisionState, decided: CellEpochRe
     stability: config.criterion === 2 ? stats.histInter : [], score: stats.score, decided,
     selectedIdxs: [...state.selectedIdxs], candidateFlags: [...state.candidateFlags],
   };
-}
-
-function countCorrect(logits: Float32Array, labels: Float32Array): number {
-  const classes = logits.length / labels.length;
-  let correct = 0;
-  for (let r = 0; r < labels.length; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
-    if (best === labels[r]) correct++;
-  }
-  return correct;
 }

@@ -4,6 +4,7 @@ import { kaimingUniform } from '../../runtime/init.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { batchesOf, gatherBatch } from '../data/batches.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { countCorrect } from './loop.ts';
 
 export interface MlpOptions {
   hidden: number;
@@ -69,13 +70,7 @@ export async function accuracy(backend: Backend, forward: (x: Tensor) => Tensor,
         return forward(Tensor.from(backend, batch.images, batch.shape));
       }),
     );
-    const values = await logits.read();
-    const classes = logits.shape[1]!;
-    indices.forEach((sample, row) => {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (values[row * classes + c]! > values[row * classes + best]!) best = c;
-      if (best === data.labels[sample]) correct++;
-    });
+    correct += countCorrect(await logits.read(), indices.map((sample) => data.labels[sample]!));
     tape.dispose();
   }
   return correct / data.n;

@@ -1,0 +1,21 @@
+// What the training loops (search, evaluation training, MLP) share: how they report, and how
+// they count correct predictions.
+
+export interface LoopObserver<Step, Epoch> {
+  step?(info: Step): void | Promise<void>;
+  epoch?(record: Epoch): void | Promise<void>;
+  /** After every epoch: the bytes to store atomically; resuming from them continues exactly. */
+  checkpoint?(bytes: Uint8Array, epoch: number): void | Promise<void>;
+}
+
+/** Rows of [batch, classes] logits whose first maximum is the label. */
+export function countCorrect(logits: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const classes = logits.length / labels.length;
+  let correct = 0;
+  for (let r = 0; r < labels.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
+    if (best === labels[r]) correct++;
+  }
+  return correct;
+}
