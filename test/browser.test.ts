@@ -3,47 +3,26 @@
 // same search result, a reload mid-search resumes to the same genotype, and without WebGPU the
 // page says what it needs. Screenshots go to test-results/browser/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createWebGpuBackend, type WebGpuBackend } from '../runtime/index.ts';
-import { chromiumPath, launchChromium } from '../src/cli/browserSearch.ts';
 import { searchCommand } from '../src/cli/search.ts';
-import { startServer, type RunningServer } from '../src/cli/serve.ts';
 import { presetConfig } from '../src/search/config.ts';
 import type { SearchReport } from '../src/web/session.ts';
+import { launchChromium } from '../src/cli/browserSearch.ts';
+import { pageHarness, shots, skip } from './helpers/page.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const shots = join(root, 'test-results', 'browser');
-const skip = existsSync(chromiumPath()) ? false : `no Chromium at ${chromiumPath()}: scripts/setup.sh installs Debian's chromium`;
+const h = pageHarness();
 const SEED = 5;
-
-let server: RunningServer;
-let browser: Browser;
 let nodeBackend: WebGpuBackend | null = null;
-const temp: string[] = [];
 
-before(async () => {
-  if (skip) return;
-  execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  mkdirSync(shots, { recursive: true });
-  server = await startServer({ port: 0 });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  nodeBackend?.destroy();
-  for (const dir of temp) rmSync(dir, { recursive: true, force: true });
-});
+after(() => nodeBackend?.destroy());
 
 /** The page on WebGPU, asked for explicitly (auto would take WebAssembly on SwiftShader). */
-const webgpuUrl = () => `${server.url}?backend=webgpu`;
+const webgpuUrl = () => `${h.server.url}?backend=webgpu`;
 
 async function open(context: BrowserContext | Browser, url = webgpuUrl()): Promise<Page> {
   const page = await context.newPage();
@@ -66,7 +45,7 @@ let runs: Promise<{ node: string; browser: string }> | null = null;
 function cliRuns() {
   runs ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sgas-browser-'));
-    temp.push(dir);
+    h.temp.push(dir);
     const out = { node: join(dir, 'node'), browser: join(dir, 'browser') };
     nodeBackend = await createWebGpuBackend();
     const args = ['--preset', 'tiny', '--seed', String(SEED)];
@@ -79,7 +58,7 @@ function cliRuns() {
 }
 
 test('the page is cross-origin isolated, finds a WebGPU adapter and offers the CLI defaults', { skip }, async () => {
-  const page = await browser.newPage();
+  const page = await h.browser.newPage();
   const response = await page.goto(webgpuUrl());
   assert.equal(response!.headers()['cross-origin-opener-policy'], 'same-origin');
   assert.equal(response!.headers()['cross-origin-embedder-policy'], 'require-corp');
@@ -98,7 +77,7 @@ test('the page is cross-origin isolated, finds a WebGPU adapter and offers the C
 });
 
 test('the golden primitives and mixedop cases pass in the page', { skip }, async () => {
-  const page = await open(browser);
+  const page = await open(h.browser);
   const files = ['primitives_stride1.json', 'primitives_stride2.json', 'mixedop.json'];
   const results = await page.evaluate((f) => window.sgas.runGolden(f), files);
   for (const file of files) assert.ok(results.filter((r) => r.file === file).length > 10, `${file}: too few results`);
@@ -126,7 +105,7 @@ test('sgas search --browser writes the folder a Node run writes, with the same g
 
 test('pause, resume, and a reload mid-search that resumes from IndexedDB end with the same genotype', { skip }, async () => {
   const reference: SearchReport = readJson(join((await cliRuns()).browser, 'genotype.json'));
-  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true });
+  const context = await h.browser.newContext({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true });
   const page = await open(context);
   const interrupted = page.evaluate((seed) => window.sgas.runSearch({ preset: 'tiny', seed }), SEED).catch(() => 'reloaded');
   await page.waitForFunction(() => window.sgas.epoch() >= 1, null, { timeout: 120_000 });
@@ -188,9 +167,9 @@ test('asked for WebGPU without it, the page says what the browser needs', { skip
     await plain.close();
   }
   // An http origin other than localhost is not a secure context, so navigator.gpu is missing.
-  const page = await browser.newPage();
+  const page = await h.browser.newPage();
   await page.route('http://sgas.test/**', async (route) =>
-    route.fulfill({ response: await route.fetch({ url: new URL(new URL(route.request().url()).pathname, server.url).href }) }));
+    route.fulfill({ response: await route.fetch({ url: new URL(new URL(route.request().url()).pathname, h.server.url).href }) }));
   await page.goto('http://sgas.test/?backend=webgpu');
   await needs(page, /not a secure context/, 'no-webgpu-insecure.png');
   await page.close();

@@ -4,44 +4,22 @@
 // and one thread when it is not, the golden cases pass, and a tiny seeded search ends as Node's
 // search on WebAssembly does.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { createWasmBackend } from '../runtime/index.ts';
-import { chromiumPath, launchChromium } from '../src/cli/browserSearch.ts';
 import { searchCommand } from '../src/cli/search.ts';
-import { startServer, type RunningServer } from '../src/cli/serve.ts';
 import type { SearchReport } from '../src/web/session.ts';
+import { launchChromium } from '../src/cli/browserSearch.ts';
+import { pageHarness, shots, skip } from './helpers/page.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const shots = join(root, 'test-results', 'browser');
-const skip = existsSync(chromiumPath()) ? false : `no Chromium at ${chromiumPath()}: scripts/setup.sh installs Debian's chromium`;
+const h = pageHarness();
 const SEED = 5;
 
-let server: RunningServer;
-let browser: Browser;
-const temp: string[] = [];
-
-before(async () => {
-  if (skip) return;
-  execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  mkdirSync(shots, { recursive: true });
-  server = await startServer({ port: 0 });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  for (const dir of temp) rmSync(dir, { recursive: true, force: true });
-});
-
 async function open(url: string): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await h.browser.newPage();
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
   page.on('console', (m) => {
     if (m.type() === 'error') process.stderr.write(`page console: ${m.text()}\n`);
@@ -57,7 +35,7 @@ async function failures(page: Page, files: string[]): Promise<string[]> {
 }
 
 test('?backend=wasm runs on WebAssembly with worker threads, cross-origin isolated', { skip }, async () => {
-  const page = await open(`${server.url}?backend=wasm`);
+  const page = await open(`${h.server.url}?backend=wasm`);
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
   assert.equal(await page.evaluate(() => window.sgas.backend()), 'wasm');
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
@@ -71,14 +49,14 @@ test('?backend=wasm runs on WebAssembly with worker threads, cross-origin isolat
   assert.equal(await page.isHidden('#backend-note'), true);
   assert.equal(await page.isDisabled('#start'), false);
   // The kernels are served next to the page, as WebAssembly.
-  const wasm = await page.request.get(new URL('wasm/kernels-threads.wasm', server.url).href);
+  const wasm = await page.request.get(new URL('wasm/kernels-threads.wasm', h.server.url).href);
   assert.equal(wasm.headers()['content-type'], 'application/wasm');
   await page.screenshot({ path: join(shots, 'wasm.png'), fullPage: true });
   await page.close();
 });
 
 test('auto takes WebGPU on a real GPU and WebAssembly on a software one, and the select switches backends', { skip }, async () => {
-  const page = await open(server.url);
+  const page = await open(h.server.url);
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
   const software = await page.evaluate(async () => {
     const info = (await navigator.gpu?.requestAdapter())?.info;
@@ -106,7 +84,7 @@ test('without WebGPU, auto runs on WebAssembly and says so', { skip }, async () 
   const plain = await launchChromium({ webgpu: false });
   try {
     const page = await plain.newPage();
-    await page.goto(server.url);
+    await page.goto(h.server.url);
     assert.equal(await page.evaluate(() => window.sgas.ready), true);
     assert.equal(await page.evaluate(() => window.sgas.backend()), 'wasm');
     assert.equal(await page.isVisible('#backend-note'), true);
@@ -120,16 +98,16 @@ test('without WebGPU, auto runs on WebAssembly and says so', { skip }, async () 
 });
 
 test('without cross-origin isolation the page runs the single-threaded module', { skip }, async () => {
-  const page = await browser.newPage();
+  const page = await h.browser.newPage();
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
   // The same files, without COOP/COEP: no SharedArrayBuffer, so no worker pool.
-  await page.route(`${server.url}**`, async (route) => {
+  await page.route(`${h.server.url}**`, async (route) => {
     const response = await route.fetch();
     const headers = { ...response.headers() };
     for (const name of ['cross-origin-opener-policy', 'cross-origin-embedder-policy', 'cross-origin-resource-policy']) delete headers[name];
     await route.fulfill({ response, headers });
   });
-  await page.goto(`${server.url}?backend=wasm`);
+  await page.goto(`${h.server.url}?backend=wasm`);
   assert.equal(await page.evaluate(() => crossOriginIsolated), false);
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
   assert.match((await page.evaluate(() => window.sgas.adapter()))!, /^WebAssembly: 1 thread, 128-bit SIMD \(not cross-origin isolated/);
@@ -138,7 +116,7 @@ test('without cross-origin isolation the page runs the single-threaded module', 
 });
 
 test('the golden primitives, blocks and mixedop cases pass in the page on WebAssembly', { skip }, async () => {
-  const page = await open(`${server.url}?backend=wasm`);
+  const page = await open(`${h.server.url}?backend=wasm`);
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
   assert.equal(await page.evaluate(() => window.sgas.backend()), 'wasm');
   assert.deepEqual(await failures(page, ['primitives_stride1.json', 'primitives_stride2.json', 'blocks.json', 'mixedop.json']), []);
@@ -146,18 +124,18 @@ test('the golden primitives, blocks and mixedop cases pass in the page on WebAss
 });
 
 test('the golden network cases pass in the page on WebAssembly', { skip }, async () => {
-  const page = await open(`${server.url}?backend=wasm`);
+  const page = await open(`${h.server.url}?backend=wasm`);
   assert.deepEqual(await failures(page, ['network_weights.json', 'network_decided_weights.json']), []);
   await page.close();
 });
 
 test('a tiny seeded search in the page on WebAssembly ends as Node\'s search on WebAssembly', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sgas-browser-wasm-'));
-  temp.push(dir);
+  h.temp.push(dir);
   assert.equal(await searchCommand(['--preset', 'tiny', '--seed', String(SEED), '--out', dir], () => createWasmBackend()), 0);
   const node: SearchReport = JSON.parse(readFileSync(join(dir, 'genotype.json'), 'utf8'));
 
-  const page = await open(`${server.url}?backend=wasm`);
+  const page = await open(`${h.server.url}?backend=wasm`);
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
   assert.equal(await page.evaluate(() => window.sgas.backend()), 'wasm');
   const report = await page.evaluate((seed) => window.sgas.runSearch({ preset: 'tiny', seed }), SEED);

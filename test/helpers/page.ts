@@ -1,0 +1,47 @@
+// What every page test needs: the built page served on an ephemeral port, Debian's Chromium
+// driven through playwright-core, a screenshot folder, and temporary folders removed afterwards.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { chromiumPath, launchChromium } from '../../src/cli/browserSearch.ts';
+import { startServer, type RunningServer } from '../../src/cli/serve.ts';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const shots = join(root, 'test-results', 'browser');
+export const skip = existsSync(chromiumPath()) ? false : `no Chromium at ${chromiumPath()}: scripts/setup.sh installs Debian's chromium`;
+
+export interface PageHarness {
+  readonly server: RunningServer;
+  readonly browser: Browser;
+  /** Folders to delete after the file's tests. */
+  readonly temp: string[];
+}
+
+/** Registers the file's before/after hooks; call once at the top level of a test file. */
+export function pageHarness(): PageHarness {
+  const state = { server: null as RunningServer | null, browser: null as Browser | null, temp: [] as string[] };
+  before(async () => {
+    if (skip) return;
+    execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    mkdirSync(shots, { recursive: true });
+    state.server = await startServer({ port: 0 });
+    state.browser = await launchChromium();
+  });
+  after(async () => {
+    await state.browser?.close();
+    await state.server?.close();
+    for (const dir of state.temp) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get server() {
+      return state.server!;
+    },
+    get browser() {
+      return state.browser!;
+    },
+    temp: state.temp,
+  };
+}
