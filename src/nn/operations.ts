@@ -15,6 +15,13 @@ export interface OpContext {
 
 export abstract class Operation extends Module {
   abstract forward(x: Tensor): Tensor;
+  /** Ops that begin with ReLU can take relu(x) ready-made, so a MixedOp computes it once for all of them. */
+  get opensWithRelu(): boolean {
+    return false;
+  }
+  forwardAfterRelu(_r: Tensor): Tensor {
+    throw new Error(`${this.constructor.name} does not begin with a ReLU`);
+  }
   /** Identity passes its input through (drop path skips it). */
   get isIdentity(): boolean {
     return false;
@@ -40,8 +47,16 @@ class ReluDwPwBn extends Operation {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardAfterRelu(relu(x));
+  }
+
+  override get opensWithRelu(): boolean {
+    return true;
+  }
+
+  override forwardAfterRelu(r: Tensor): Tensor {
     const pad = (this.dilation * (this.k - 1)) / 2;
-    const depthwise = conv2d(relu(x), this.dw, { stride: this.stride, pad, dilation: this.dilation, groups: this.dw.shape[0] });
+    const depthwise = conv2d(r, this.dw, { stride: this.stride, pad, dilation: this.dilation, groups: this.dw.shape[0] });
     return this.bn.forward(conv2d(depthwise, this.pw));
   }
 }
@@ -62,7 +77,15 @@ export class SepConv extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    return this.second.forward(this.first.forward(x));
+    return this.forwardAfterRelu(relu(x));
+  }
+
+  override get opensWithRelu(): boolean {
+    return true;
+  }
+
+  override forwardAfterRelu(r: Tensor): Tensor {
+    return this.second.forward(this.first.forwardAfterRelu(r));
   }
 }
 
@@ -78,6 +101,14 @@ export class DilConv extends Operation {
 
   forward(x: Tensor): Tensor {
     return this.body.forward(x);
+  }
+
+  override get opensWithRelu(): boolean {
+    return true;
+  }
+
+  override forwardAfterRelu(r: Tensor): Tensor {
+    return this.body.forwardAfterRelu(r);
   }
 }
 
@@ -112,9 +143,16 @@ export class FactorizedReduce extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    const [, , H, W] = x.shape as [number, number, number, number];
+    return this.forwardAfterRelu(relu(x));
+  }
+
+  override get opensWithRelu(): boolean {
+    return true;
+  }
+
+  override forwardAfterRelu(r: Tensor): Tensor {
+    const [, , H, W] = r.shape as [number, number, number, number];
     if (H % 2 || W % 2) throw new Error(`FactorizedReduce needs even spatial sizes (the reference requires them too), got ${H}×${W}`);
-    const r = relu(x);
     const a = conv2d(r, this.conv1, { stride: 2 });
     const b = conv2d(r, this.conv2, { stride: 2, crop: [1, 1] });
     return this.bn.forward(concatChannels([a, b]));

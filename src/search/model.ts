@@ -2,7 +2,7 @@
 // Alphas live apart from the weights (one [8] parameter per edge and cell type, so a decided
 // edge's alpha simply stops receiving gradients and Adam skips it, as in the reference).
 import {
-  add, concatChannels, conv2d, globalAvgPool, linear, reshape, sliceRows, Tensor, softmax, weightedSum, type Backend,
+  add, concatChannels, conv2d, globalAvgPool, linear, relu, reshape, sliceRows, Tensor, softmax, weightedSum, type Backend,
 } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
@@ -35,7 +35,10 @@ export class MixedOp extends Module {
     if (selection > 0) return this.ops[selection]!.forward(x);
     // 'none' adds w·0: it is left out, and its weight gets the zero gradient it would have had.
     const others = sliceRows(reshape(weights!, [PRIMITIVES.length, 1]), 1, PRIMITIVES.length - 1);
-    return weightedSum(this.ops.slice(1).map((op) => op.forward(x)), others);
+    // The convolutions all begin with ReLU: one relu(x) serves them all (less memory, fewer kernels).
+    let activated: Tensor | null = null;
+    const branch = (op: Operation) => (op.opensWithRelu ? op.forwardAfterRelu((activated ??= relu(x))) : op.forward(x));
+    return weightedSum(this.ops.slice(1).map(branch), others);
   }
 }
 
