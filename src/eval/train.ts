@@ -11,18 +11,10 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/c
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
-import { countCorrect, type LoopObserver } from '../train/loop.ts';
+import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
 
-export interface TrainStepInfo {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  /** Running means over the epoch so far: the objective (CE + weight · auxiliary CE) and accuracy. */
-  loss: number;
-  accuracy: number;
-  lr: number;
-}
+/** loss is the training objective: CE + weight · auxiliary CE. */
+export type TrainStepInfo = LoopStep;
 
 export interface TrainEpochRecord {
   epoch: number;

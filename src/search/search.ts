@@ -13,16 +13,9 @@ import { decideEdge, initialDecisionState, rowSoftmax, type DecisionState, type 
 import { genotypeFromGenes, parseGene, parseGeneForce, type Genotype } from './genotype.ts';
 import { Network } from './model.ts';
 import { NUM_EDGES, PRIMITIVES, type CellType } from './space.ts';
-import { countCorrect, type LoopObserver } from '../train/loop.ts';
+import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
 
-export interface StepInfo {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  loss: number;
-  accuracy: number;
-  lr: number;
+export interface StepInfo extends LoopStep {
   batchSize: number;
 }
 

@@ -1,6 +1,17 @@
 // What the training loops (search, evaluation training, MLP) share: how they report, and how
 // they count correct predictions.
 
+/** Progress after one step; loss and accuracy are running means over the epoch so far. */
+export interface LoopStep {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+}
+
 export interface LoopObserver<Step, Epoch> {
   step?(info: Step): void | Promise<void>;
   epoch?(record: Epoch): void | Promise<void>;
