@@ -1,6 +1,7 @@
 // Reverse-mode autograd. Ops record a backward closure here while a tape is current; every
 // tensor made while it is current is owned by it and released by dispose(), so a training
 // step leaves nothing behind but parameters, their gradients and what the caller keeps.
+import type { Storage } from './backend.ts';
 import type { Tensor } from './tensor.ts';
 
 export type Grads = (Tensor | null)[];
@@ -23,11 +24,14 @@ export interface GradAccumulator {
 export class Tape {
   static current: Tape | null = null;
   private static gradEnabled = true;
+  private static recomputeDepth = 0;
   static accumulator: GradAccumulator;
 
   private readonly nodes: Node[] = [];
   private readonly owned = new Set<Tensor>();
   private readonly produced = new Set<Tensor>();
+  /** While backward() runs: the tensors it makes, by storage, so spent gradients can be released early. */
+  private madeInBackward: Map<Storage, Tensor> | null = null;
 
   static get recording(): boolean {
     return Tape.current !== null && Tape.gradEnabled;
@@ -46,12 +50,32 @@ export class Tape {
 
   /** Runs fn without recording gradients (tensors made inside are still owned by the tape). */
   static noGrad<T>(fn: () => T): T {
+    return Tape.withGrad(false, fn);
+  }
+
+  /** Runs fn with gradient recording on or off, whatever it was outside. */
+  static withGrad<T>(enabled: boolean, fn: () => T): T {
     const previous = Tape.gradEnabled;
-    Tape.gradEnabled = false;
+    Tape.gradEnabled = enabled;
     try {
       return fn();
     } finally {
       Tape.gradEnabled = previous;
+    }
+  }
+
+  /** True while a backward pass computes a block's forward a second time (see ops/recompute.ts). */
+  static get recomputing(): boolean {
+    return Tape.recomputeDepth > 0;
+  }
+
+  /** Runs fn as a second forward: ops skip their side effects (BatchNorm's running statistics). */
+  static asRecompute<T>(fn: () => T): T {
+    Tape.recomputeDepth++;
+    try {
+      return fn();
+    } finally {
+      Tape.recomputeDepth--;
     }
   }
 
@@ -68,6 +92,7 @@ export class Tape {
 
   own(t: Tensor): void {
     this.owned.add(t);
+    this.madeInBackward?.set(t.storage, t);
   }
 
   /** Hands a tensor over to the caller: dispose() will not release it. */
@@ -89,30 +114,75 @@ export class Tape {
   /**
    * Accumulates d(loss)/d(parameter) into every reachable parameter's .grad, and returns the
    * gradients of the intermediate tensors in `retain` (owned by the tape, null if unreached).
+   * An intermediate's gradient is released as soon as the op that produced it has used it, so the
+   * pass holds the gradients of one frontier at a time, not of the whole graph.
    */
   backward(loss: Tensor, seed?: Tensor, retain: readonly Tensor[] = []): (Tensor | null)[] {
     return this.run(() =>
       Tape.noGrad(() => {
-        const start = seed ?? Tape.accumulator.ones(loss);
-        const grads = new Map<Tensor, Tensor>([[loss, start]]);
-        // A loss that is itself a parameter (an identity op) gets the seed directly.
-        if (loss.requiresGrad && !this.produced.has(loss)) Tape.accumulator.accumulateInto(loss, start);
-        for (let n = this.nodes.length - 1; n >= 0; n--) {
-          const node = this.nodes[n]!;
-          const outputGrads = node.outputs.map((o) => grads.get(o) ?? null);
-          if (outputGrads.every((g) => g === null)) continue;
-          const inputGrads = node.backward(outputGrads);
-          node.inputs.forEach((input, i) => {
-            const g = inputGrads[i];
-            if (!g || !input.requiresGrad) return;
-            if (!this.produced.has(input)) return Tape.accumulator.accumulateInto(input, g);
-            const previous = grads.get(input);
-            grads.set(input, previous ? Tape.accumulator.add(previous, g) : g);
-          });
+        const made = new Map<Storage, Tensor>();
+        this.madeInBackward = made;
+        try {
+          return this.propagate(loss, seed, retain, made);
+        } finally {
+          this.madeInBackward = null;
         }
-        return retain.map((t) => grads.get(t) ?? null);
       }),
     );
+  }
+
+  private propagate(loss: Tensor, seed: Tensor | undefined, retained: readonly Tensor[], made: Map<Storage, Tensor>): (Tensor | null)[] {
+    const retain = new Set(retained);
+    const start = seed ?? Tape.accumulator.ones(loss);
+    const grads = new Map<Tensor, Tensor>();
+    // How many entries of `grads` hold each storage: views and ops that pass a gradient through share one.
+    const holders = new Map<Storage, number>();
+    const hold = (t: Tensor, g: Tensor) => {
+      grads.set(t, g);
+      holders.set(g.storage, (holders.get(g.storage) ?? 0) + 1);
+    };
+    const unhold = (g: Tensor) => {
+      const n = holders.get(g.storage)! - 1;
+      if (n > 0) holders.set(g.storage, n);
+      else holders.delete(g.storage);
+    };
+    // Only what this pass made is released early; a caller's seed and forward tensors wait for dispose().
+    const releaseIfUnheld = (g: Tensor) => {
+      if (holders.has(g.storage)) return;
+      made.get(g.storage)?.release();
+      made.delete(g.storage);
+    };
+    hold(loss, start);
+    // A loss that is itself a parameter (an identity op) gets the seed directly.
+    if (loss.requiresGrad && !this.produced.has(loss)) Tape.accumulator.accumulateInto(loss, start);
+    for (let n = this.nodes.length - 1; n >= 0; n--) {
+      const node = this.nodes[n]!;
+      const outputGrads = node.outputs.map((o) => grads.get(o) ?? null);
+      if (outputGrads.every((g) => g === null)) continue;
+      const inputGrads = node.backward(outputGrads);
+      const spent: Tensor[] = [];
+      node.inputs.forEach((input, i) => {
+        const g = inputGrads[i];
+        if (!g) return;
+        spent.push(g);
+        if (!input.requiresGrad) return;
+        if (!this.produced.has(input)) return Tape.accumulator.accumulateInto(input, g);
+        const previous = grads.get(input);
+        if (!previous) return hold(input, g);
+        hold(input, Tape.accumulator.add(previous, g));
+        unhold(previous);
+        spent.push(previous);
+      });
+      node.outputs.forEach((o, i) => {
+        const g = outputGrads[i];
+        if (!g || retain.has(o)) return;
+        grads.delete(o);
+        unhold(g);
+        spent.push(g);
+      });
+      for (const g of spent) releaseIfUnheld(g);
+    }
+    return retained.map((t) => grads.get(t) ?? null);
   }
 
   /** Releases every tensor the tape owns except `keep`, and forgets the recorded ops. */
