@@ -36,4 +36,14 @@ export interface Backend {
   /** Sends recorded work and waits for it; rethrows the first error any kernel raised. */
   sync(): Promise<void>;
   memory(): MemoryStats;
+  /**
+   * How much the backend can hold in all and how it rounds a request, where it knows: the wasm heap
+   * does; WebGPU does not tell how much memory a device has.
+   */
+  readonly capacity?: Capacity;
+}
+
+export interface Capacity {
+  bytes: number;
+  sizeClass(bytes: number): number;
 }

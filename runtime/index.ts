@@ -4,7 +4,7 @@ import { openDevice, type DeviceOptions } from './device.ts';
 import { WebGpuBackend } from './webgpuBackend.ts';
 import { createWasmBackend } from './wasm/backend.ts';
 
-export type { Backend, Storage, KernelCall, MemoryStats } from './backend.ts';
+export type { Backend, Capacity, Storage, KernelCall, MemoryStats } from './backend.ts';
 export { Tensor, sizeOf, type Shape } from './tensor.ts';
 export { Tape } from './tape.ts';
 export { GpuError, ShapeError } from './errors.ts';
@@ -20,6 +20,7 @@ export * from './ops/layout.ts';
 export * from './ops/conv2d.ts';
 export * from './ops/slice.ts';
 export * from './ops/dropPath.ts';
+export * from './ops/recompute.ts';
 export { Sgd, type SgdOptions } from './optim/sgd.ts';
 export { Adam, type AdamOptions } from './optim/adam.ts';
 export { clipGradNorm } from './optim/clip.ts';

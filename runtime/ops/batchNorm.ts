@@ -57,7 +57,8 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
   if (training) {
     const partials = Tensor.empty(backend, [C, chunks, 2]);
     launch('batchnorm/bn_moments', [x], [partials], params, [C * chunks]);
-    if (running) launch('batchnorm/bn_stats_running', [x, partials], [stats, running.mean, running.variance], params, [C]);
+    // A recomputed forward has already updated the running statistics once.
+    if (running && !Tape.recomputing) launch('batchnorm/bn_stats_running', [x, partials], [stats, running.mean, running.variance], params, [C]);
     else launch('batchnorm/bn_stats', [x, partials], [stats], params, [C]);
     partials.release();
   } else {

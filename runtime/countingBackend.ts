@@ -1,0 +1,45 @@
+// A backend that computes nothing and counts the bytes it hands out: running a step on it tells how
+// much memory the step needs at most, in a fraction of a second, before any real work starts.
+// Reads give zeros, so code that reads a loss or logits runs through unchanged.
+import type { Backend, MemoryStats, Storage } from './backend.ts';
+
+export class CountingBackend implements Backend {
+  readonly name = 'counting';
+  liveBytes = 0;
+  /** The most bytes live at once since the last resetPeak(). */
+  peakBytes = 0;
+  private buffers = 0;
+
+  /** `sizeClass` rounds a request as the backend being modelled does (the wasm heap's classes, say). */
+  constructor(private readonly sizeClass: (bytes: number) => number = (bytes) => bytes) {}
+
+  alloc(length: number): Storage {
+    this.liveBytes += this.sizeClass(Math.max(4, length * 4));
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    this.buffers++;
+    return { length };
+  }
+
+  release(storage: Storage): void {
+    this.liveBytes -= this.sizeClass(Math.max(4, storage.length * 4));
+    this.buffers--;
+  }
+
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
+  write(): void {}
+
+  run(): void {}
+
+  async read(storage: Storage): Promise<Float32Array> {
+    return new Float32Array(storage.length);
+  }
+
+  async sync(): Promise<void> {}
+
+  memory(): MemoryStats {
+    return { liveBytes: this.liveBytes, pooledBytes: 0, liveBuffers: this.buffers };
+  }
+}
