@@ -4,7 +4,7 @@
 // into the module's call block, then calls the export named after the kernel. Kernels run at once
 // (big ones spread over a worker pool, and the call returns when all threads are done), so work
 // recorded before a write always sees the old data, and sync() has nothing left to wait for.
-import type { Backend, KernelCall, MemoryStats, Storage } from '../backend.ts';
+import type { Backend, Capacity, KernelCall, MemoryStats, Storage } from '../backend.ts';
 import { GpuError } from '../errors.ts';
 import { Heap } from './heap.ts';
 import { compileKernels, isNode } from './module.ts';
@@ -121,6 +121,10 @@ export class WasmBackend implements Backend {
   }
 
   async sync(): Promise<void> {}
+
+  get capacity(): Capacity {
+    return { bytes: this.heap.capacityBytes, sizeClass: Heap.sizeClass };
+  }
 
   memory(): MemoryStats {
     return { liveBytes: this.heap.liveBytes, pooledBytes: this.heap.pooledBytes, liveBuffers: this.heap.liveBuffers };

@@ -1,12 +1,18 @@
-// A simple allocator over the WebAssembly memory: blocks come from a bump pointer and return to
-// free lists by size class (four classes per power of two, so at most 25% is wasted), growing the
-// memory when the bump pointer reaches its end. Memory is never returned, as with the GPU pool.
+// The allocator over the WebAssembly memory. Requests round up to size classes (four per power of
+// two, so at most 25% is wasted) and freed blocks wait on a list per size: in a training loop every
+// step asks for the same sizes, so nearly every request is a pop. When no block of the size is free
+// and the memory already committed is used up, adjacent free blocks are merged and the best fit is
+// split, before the memory grows: a search whose batch size changes reuses the old step's space
+// instead of stacking a new step's sizes on top of it. Memory is never returned to the host.
 import { GpuError } from '../errors.ts';
 
 const PAGE = 65536;
 const ALIGN = 64;
 
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
 export class Heap {
+  /** Free blocks' offsets by their size in bytes. */
   private readonly free = new Map<number, number[]>();
   private top: number;
   liveBytes = 0;
@@ -16,9 +22,15 @@ export class Heap {
   constructor(
     private readonly memory: WebAssembly.Memory,
     base: number,
+    /** Bytes the memory may grow to (the wasm32 limit unless a test sets less). */
+    readonly limitBytes = 2 ** 32,
   ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
+    this.capacityBytes = limitBytes - this.top;
   }
+
+  /** What the heap can hand out in all: the memory's limit less the module's data and stack. */
+  readonly capacityBytes: number;
 
   static sizeClass(bytes: number): number {
     if (bytes <= 256) return 256;
@@ -29,16 +41,7 @@ export class Heap {
   /** Returns the byte offset of a block of at least `bytes` bytes, and its size class. */
   acquire(bytes: number): { offset: number; bytes: number } {
     const size = Heap.sizeClass(bytes);
-    const reused = this.free.get(size)?.pop();
-    let offset: number;
-    if (reused !== undefined) {
-      offset = reused;
-      this.pooledBytes -= size;
-    } else {
-      offset = this.top;
-      this.reserve(offset + size);
-      this.top = offset + size;
-    }
+    const offset = this.pop(size) ?? this.bumpWithin(size) ?? this.fitAfterMerging(size) ?? this.bumpGrowing(size);
     this.liveBytes += size;
     this.liveBuffers++;
     return { offset, bytes: size };
@@ -47,24 +50,82 @@ export class Heap {
   release(offset: number, bytes: number): void {
     this.liveBytes -= bytes;
     this.liveBuffers--;
+    this.push(offset, bytes);
+  }
+
+  private push(offset: number, bytes: number): void {
     this.pooledBytes += bytes;
     let list = this.free.get(bytes);
     if (!list) this.free.set(bytes, (list = []));
     list.push(offset);
   }
 
+  private pop(size: number): number | undefined {
+    const offset = this.free.get(size)?.pop();
+    if (offset !== undefined) this.pooledBytes -= size;
+    return offset;
+  }
+
+  /** From the end of the used space, if the memory already committed holds it. */
+  private bumpWithin(size: number): number | undefined {
+    if (this.top + size > this.memory.buffer.byteLength) return undefined;
+    const offset = this.top;
+    this.top += size;
+    return offset;
+  }
+
+  /** Merges adjacent free blocks (giving the last one back to the bump pointer) and splits the best fit. */
+  private fitAfterMerging(size: number): number | undefined {
+    if (this.pooledBytes < size) return undefined;
+    const blocks: [offset: number, bytes: number][] = [];
+    for (const [bytes, offsets] of this.free) for (const offset of offsets) blocks.push([offset, bytes]);
+    blocks.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const [offset, bytes] of blocks) {
+      const last = merged[merged.length - 1];
+      if (last && last[0] + last[1] === offset) last[1] += bytes;
+      else merged.push([offset, bytes]);
+    }
+    const tail = merged[merged.length - 1];
+    if (tail && tail[0] + tail[1] === this.top) {
+      this.top = tail[0];
+      merged.pop();
+    }
+    this.free.clear();
+    this.pooledBytes = 0;
+    let best = -1;
+    merged.forEach(([, bytes], i) => {
+      if (bytes >= size && (best < 0 || bytes < merged[best]![1])) best = i;
+    });
+    merged.forEach(([offset, bytes], i) => {
+      if (i !== best) return this.push(offset, bytes);
+      if (bytes > size) this.push(offset + size, bytes - size);
+    });
+    return best >= 0 ? merged[best]![0] : this.bumpWithin(size);
+  }
+
+  private bumpGrowing(size: number): number {
+    const offset = this.top;
+    this.reserve(offset + size);
+    this.top = offset + size;
+    return offset;
+  }
+
   private reserve(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
+    const limit = `(${mib(this.liveBytes)} live; the limit is ${mib(this.limitBytes)})`;
+    if (end > this.limitBytes) throw new GpuError(`wasm: out of memory growing the heap to ${mib(end)} ${limit}`);
     // Grow by at least a quarter of what there is, so a growing model does not grow page by page.
-    const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 4));
+    const needed = Math.ceil((end - have) / PAGE);
+    const pages = Math.min(Math.max(needed, Math.ceil(have / PAGE / 4)), Math.floor((this.limitBytes - have) / PAGE));
     try {
       this.memory.grow(pages);
     } catch {
       try {
-        this.memory.grow(Math.ceil((end - have) / PAGE));
+        this.memory.grow(needed);
       } catch {
-        throw new GpuError(`wasm: out of memory growing the heap to ${(end / 2 ** 20).toFixed(0)} MiB (the limit is 4 GiB)`);
+        throw new GpuError(`wasm: the host refused to grow the heap to ${mib(end)} ${limit}`);
       }
     }
   }
