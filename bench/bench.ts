@@ -327,13 +327,13 @@ function stepColumns(): StepColumn[] {
   const gib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 30).toFixed(2));
   const heads: Record<Part, string> = { forward: 'fwd', weightStep: 'weight', architectStep: 'arch' };
   return [
-    { group: '', head: 'search step, all 14 edges mixed', width: 38, value: (r) => r.label },
+    { group: '', head: 'search step, all 14 edges mixed', width: 50, value: (r) => r.label + (r.recomputeCells ? ', cells recomputed' : '') },
     { group: '', head: 'backend', width: 8, value: (r) => r.backend + (r.threads ? `×${r.threads}` : '') },
     ...PARTS.map((p): StepColumn => ({ group: 'ours, s', head: heads[p], width: 7, value: (r) => seconds(r.ms?.[p]) })),
     { group: 'ours, s', head: 'a+w', width: 7, value: (r) => seconds(r.stepMs) },
     ...PARTS.map((p): StepColumn => ({ group: 'PyTorch CPU, s (RECORDED)', head: heads[p], width: 8, value: (r) => range(r.pytorchRecorded[p]) })),
     ...PARTS.map((p): StepColumn => ({ group: 'pytorch/ours', head: heads[p], width: 9, value: (r) => stepRatio(r.pytorchRecorded[p], r.ms?.[p]) })),
-    { group: 'GiB', head: 'need', width: 6, value: (r) => gib(Math.max(...Object.values(r.neededBytes))) },
+    { group: 'GiB', head: 'need', width: 6, value: (r) => gib(r.neededBytes) },
     { group: 'GiB', head: 'peak', width: 6, value: (r) => gib(r.peakLiveBytes) },
     { group: 'GiB', head: 'heap', width: 6, value: (r) => gib(r.memory ? r.memory.liveBytes + r.memory.pooledBytes : undefined) },
   ];

@@ -3,14 +3,13 @@
 // alphas on a validation batch, Adam), then the weight step (forward + backward to the weights,
 // gradient clipping, SGD with momentum and weight decay, the loss, logits and norm read back). The
 // forward alone (training mode, nothing recorded, logits read back) is timed too, as PEERS.md lists it.
-import {
-  clipGradNorm, createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats, type Storage,
-} from '../runtime/index.ts';
+import { createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats } from '../runtime/index.ts';
 import { Rng } from '../runtime/rng.ts';
 import { Heap } from '../runtime/wasm/heap.ts';
-import { Architect, lossGradients, releaseGrads, type LabelledBatch } from '../src/search/architect.ts';
+import { Architect, type LabelledBatch } from '../src/search/architect.ts';
 import { learningRateAt, presetConfig, type SearchConfig } from '../src/search/config.ts';
 import { Network } from '../src/search/model.ts';
+import { planMemory, searchStepPeakBytes, weightStep } from '../src/search/step.ts';
 
 export type Part = 'forward' | 'weightStep' | 'architectStep';
 export const PARTS: Part[] = ['forward', 'weightStep', 'architectStep'];
@@ -62,8 +61,10 @@ export interface SearchStepResult {
   memory: MemoryStats | null;
   /** The most bytes live at once during the runs, above what the backend held before (wasm: its worker stacks). */
   peakLiveBytes: number;
-  /** The most bytes live at once that each part needs, counted on a backend that allocates and computes nothing, in wasm heap size classes. */
-  neededBytes: Record<Part, number>;
+  /** The most bytes live at once that a step needs without recomputing cells, counted on a backend that computes nothing, in wasm heap size classes. */
+  neededBytes: number;
+  /** Whether the step recomputed cells, as a search with recompute 'auto' does where neededBytes would not fit. */
+  recomputeCells: boolean;
   /** Why a part has no time: the error it raised in its warm-up run (out of memory, most likely). */
   na?: string;
   pytorchRecorded: Recorded;
@@ -78,13 +79,18 @@ function batch(backend: Backend, rng: Rng, s: SearchSetting): LabelledBatch {
   return Tape.outside(() => ({ x: Tensor.from(backend, x, [s.batch, s.channels, s.side, s.side]), y: Tensor.from(backend, y, [s.batch]) }));
 }
 
+const settingConfig = (s: SearchSetting): SearchConfig => ({ ...presetConfig(s.preset), initChannels: s.C, layers: s.layers, batchSize: s.batch, seed: 1 });
+
+const stepShape = (s: SearchSetting, config: SearchConfig) => ({
+  network: { C: s.C, layers: s.layers, classes: 10, inputChannels: s.channels, stemMultiplier: config.stemMultiplier }, side: s.side, batchSize: s.batch,
+});
+
 /** The three parts of a search step on a fresh network, its optimizers and two batches (added to `owned`). */
-function buildStep(backend: Backend, s: SearchSetting, owned: { release(): void }[]): Record<Part, () => Promise<void>> {
-  const config: SearchConfig = { ...presetConfig(s.preset), initChannels: s.C, layers: s.layers, batchSize: s.batch, seed: 1 };
+function buildStep(backend: Backend, s: SearchSetting, recomputeCells: boolean, owned: { release(): void }[]): Record<Part, () => Promise<void>> {
+  const config = settingConfig(s);
   const rng = new Rng(config.seed);
-  const net = new Network(backend, {
-    C: s.C, layers: s.layers, classes: 10, inputChannels: s.channels, stemMultiplier: config.stemMultiplier,
-  }, rng);
+  const net = new Network(backend, stepShape(s, config).network, rng);
+  net.recomputeCells = recomputeCells;
   owned.push(net);
   const sgd = new Sgd(net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
   owned.push(sgd);
@@ -108,62 +114,9 @@ function buildStep(backend: Backend, s: SearchSetting, owned: { release(): void 
     },
     // Search.trainEpoch's weight step, readbacks included.
     weightStep: async () => {
-      net.setRequiresGrad(true, false);
-      const { loss, logits } = lossGradients(net, train);
-      const normCoef = clipGradNorm(net.parameters(), config.gradClip);
-      sgd.step();
-      releaseGrads(net.parameters());
-      await Promise.all([loss.item(), logits.read(), normCoef ? normCoef.item() : 0]);
-      loss.release();
-      logits.release();
-      normCoef?.release();
+      await weightStep(net, sgd, train, config.gradClip);
     },
   };
-}
-
-/** Counts bytes as the wasm heap hands them out (size classes), and computes nothing: reads are zeros. */
-class CountingBackend implements Backend {
-  readonly name = 'counting';
-  liveBytes = 0;
-  peak = 0;
-  private buffers = 0;
-  alloc(length: number): Storage {
-    this.liveBytes += Heap.sizeClass(Math.max(4, length * 4));
-    this.peak = Math.max(this.peak, this.liveBytes);
-    this.buffers++;
-    return { length };
-  }
-  release(storage: Storage): void {
-    this.liveBytes -= Heap.sizeClass(Math.max(4, storage.length * 4));
-    this.buffers--;
-  }
-  write(): void {}
-  run(): void {}
-  async read(storage: Storage): Promise<Float32Array> {
-    return new Float32Array(storage.length);
-  }
-  async sync(): Promise<void> {}
-  memory(): MemoryStats {
-    return { liveBytes: this.liveBytes, pooledBytes: 0, liveBuffers: this.buffers };
-  }
-}
-
-/** Peak bytes of each part, the model, optimizers' state and batches included, without running a kernel. */
-async function neededBytes(s: SearchSetting): Promise<Record<Part, number>> {
-  const backend = new CountingBackend();
-  const owned: { release(): void }[] = [];
-  const run = buildStep(backend, s, owned);
-  const needed = {} as Record<Part, number>;
-  // Twice: the first steps create the optimizers' state.
-  for (let round = 0; round < 2; round++) {
-    for (const part of ['forward', 'architectStep', 'weightStep'] as Part[]) {
-      backend.peak = backend.liveBytes;
-      await run[part]();
-      needed[part] = backend.peak;
-    }
-  }
-  for (const o of owned.reverse()) o.release();
-  return needed;
 }
 
 /**
@@ -178,8 +131,12 @@ export async function timeSearchStep(
   const samples: Record<Part, number[]> = { forward: [], weightStep: [], architectStep: [] };
   const result: SearchStepResult = {
     setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined,
-    ms: null, stepMs: null, samples, memory: null, peakLiveBytes: 0, neededBytes: await neededBytes(s), pytorchRecorded: s.pytorchRecorded,
+    ms: null, stepMs: null, samples, memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false, pytorchRecorded: s.pytorchRecorded,
   };
+  const config = settingConfig(s);
+  const plan = await planMemory('auto', config, stepShape(s, config), backend);
+  result.neededBytes = plan.needBytes ?? (await searchStepPeakBytes(config, { ...stepShape(s, config), recomputeCells: false }, Heap.sizeClass));
+  result.recomputeCells = plan.recomputeCells;
   const owned: { release(): void }[] = [];
   // The most bytes live at once, against the high-water mark the allocator reached (live + pooled).
   const before = backend.memory().liveBytes;
@@ -191,7 +148,7 @@ export async function timeSearchStep(
     return storage;
   };
   try {
-    const run = buildStep(backend, s, owned);
+    const run = buildStep(backend, s, plan.recomputeCells, owned);
     // The forward first, alone: it needs the least memory, so it is timed even where the steps do not
     // fit (a step that runs out of memory leaves its tape's tensors allocated). Then both steps, warmed
     // up and timed in alternation, as the search runs them.

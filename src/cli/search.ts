@@ -7,6 +7,7 @@ import { loadDataset } from '../data/load.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
+import { RECOMPUTE_MODES, type RecomputeMode } from '../search/step.ts';
 import { numberFlag, parseFlags, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
@@ -36,6 +37,9 @@ ${Object.entries(PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.descripti
 hyperparameter flags (override the preset):
   ${NUMERIC_KEYS.map((k) => `--${kebab(k)} N`).join('  ')}
   --arch-beta1 B  --arch-beta2 B  --unrolled  --flip / --no-flip
+  --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
+                 them: a third more work for a fraction of the memory (auto: where a step would not
+                 fit, as the paper's batch 64 does not in the WebAssembly heap's 4 GiB)
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
 `;
 
@@ -44,7 +48,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   const { values } = parseFlags('search', argv, {
     ...numericFlags,
     preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
-    criterion: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
+    criterion: { type: 'string' }, recompute: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
     browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
@@ -71,6 +75,10 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     numberFlag('arch-beta2', flags['arch-beta2'] as string | undefined, config.archBetas[1], { min: 0, max: 0.999999 }),
   ];
   if (flags.unrolled) config.unrolled = true;
+  if (flags.recompute !== undefined) {
+    if (!RECOMPUTE_MODES.includes(flags.recompute as RecomputeMode)) throw new UsageError(`--recompute ${flags.recompute}: expected ${RECOMPUTE_MODES.join(', ')}`);
+    config.recompute = flags.recompute as RecomputeMode;
+  }
   if (flags.flip) config.flip = true;
   if (flags['no-flip']) config.flip = false;
   try {
@@ -109,6 +117,12 @@ async function drive(search: Search, out: string, what: string): Promise<number>
   const stepsPerEpoch = Math.floor(search.data.train.length / search.config.batchSize);
   const progress = new Progress(search.epochs * stepsPerEpoch);
   progress.log(`sgas search: ${what}; writing to ${out}`);
+  const plan = await search.memoryPlan();
+  if (plan.needBytes !== undefined) {
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+    progress.log(`memory: a step needs ${gib(plan.needBytes)} of the backend's ${gib(plan.capacityBytes!)}` +
+      (plan.recomputeCells ? '; recomputing cells in the backward to fit (--recompute off to refuse)' : ''));
+  }
   let done = search.epoch * stepsPerEpoch;
   const result = await search.run({
     step: (s) => {

@@ -1,5 +1,6 @@
 // Every hyperparameter of a search, its presets, and what follows from them (SGAS.md §2.1–2.3).
 import { NUM_EDGES, STEPS } from './space.ts';
+import { RECOMPUTE_MODES, type RecomputeMode } from './step.ts';
 
 export interface SearchConfig {
   /** Network. */
@@ -38,6 +39,8 @@ export interface SearchConfig {
   /** Validation images evaluated after each epoch with running BN statistics (0 = the whole validation split). */
   maxValidImages: number;
   seed: number;
+  /** Compute each cell's insides again in the backward instead of keeping them (see src/search/step.ts). */
+  recompute: RecomputeMode;
 }
 
 /** The paper's settings (train_search.py defaults) on CIFAR-10. */
@@ -47,7 +50,7 @@ const SGAS_CIFAR10: SearchConfig = {
   batchSize: 64, batchIncrease: 8, learningRate: 0.025, learningRateMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5,
   archLearningRate: 3e-4, archWeightDecay: 1e-3, archBetas: [0.5, 0.999], unrolled: false,
   criterion: 1, warmupDecEpoch: 9, decisionFreq: 5, historySize: 4, postTrain: 5,
-  maxValidImages: 0, seed: 2,
+  maxValidImages: 0, seed: 2, recompute: 'auto',
 };
 
 export const PRESETS: Record<string, { description: string; config: SearchConfig }> = {
@@ -114,5 +117,6 @@ export function validateConfig(c: SearchConfig): void {
     if (!Number.isInteger(c[name]) || c[name] < 0) bad(`${name} must be a non-negative integer, got ${c[name]}`);
   }
   if (c.imageSize && c.imageSize % 4 !== 0) bad(`imageSize must be a multiple of 4 (two reductions need even sizes), got ${c.imageSize}`);
+  if (!RECOMPUTE_MODES.includes(c.recompute)) bad(`recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got ${c.recompute}`);
   if (NUM_EDGES !== 14) bad('the search space must have 14 edges');
 }

@@ -1,17 +1,18 @@
 // The SGAS search loop (SGAS.md §2.4–2.5): per epoch, Architect then weight step on every
 // minibatch, validation with running BN statistics, an edge decision per cell type, a checkpoint.
 // Free of Node APIs: the CLI and the web page observe it and store what it hands them.
-import { clipGradNorm, crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
+import { crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { augmentBatch, firstImages, resizeDataset } from '../data/transforms.ts';
-import { Architect, lossGradients, releaseGrads, type LabelledBatch } from './architect.ts';
+import { Architect, type LabelledBatch } from './architect.ts';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { learningRateAt, searchEpochs, validateConfig, type SearchConfig } from './config.ts';
 import { decideEdge, initialDecisionState, rowSoftmax, type DecisionState, type EdgeStats } from './edgeDecision.ts';
 import { genotypeFromGenes, parseGene, parseGeneForce, type Genotype } from './genotype.ts';
 import { Network } from './model.ts';
+import { planMemory, weightStep, type MemoryPlan } from './step.ts';
 import { NUM_EDGES, PRIMITIVES, type CellType } from './space.ts';
 import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
 
@@ -40,6 +41,8 @@ export interface EpochRecord {
   validLoss: number;
   validAccuracy: number;
   seconds: number;
+  /** Whether this epoch's steps recomputed each cell in the backward (SearchConfig.recompute). */
+  recomputeCells: boolean;
   cells: Record<CellType, CellEpochRecord>;
   /** The genotype if the search stopped now (forced parse of the undecided nodes). */
   genotype: Genotype;
@@ -102,6 +105,7 @@ export class Search {
   private decisions: Record<CellType, DecisionState> = { normal: initialDecisionState(), reduce: initialDecisionState() };
   readonly records: EpochRecord[] = [];
   private stopRequested = false;
+  private plan: { key: string; plan: MemoryPlan } | null = null;
 
   constructor(readonly backend: Backend, readonly config: SearchConfig, readonly data: SearchData) {
     validateConfig(config);
@@ -129,6 +133,23 @@ export class Search {
     this.stopRequested = true;
   }
 
+  /**
+   * Whether the coming epoch's steps recompute cells: SearchConfig.recompute, where 'auto' counts
+   * the step at the current batch size and decisions (a fraction of a second) when they change.
+   */
+  async memoryPlan(): Promise<MemoryPlan> {
+    const key = `${this.batchSize} ${this.net.selection.normal} ${this.net.selection.reduce}`;
+    if (this.plan?.key !== key) {
+      const { images } = this.data;
+      const network = { ...this.net.config };
+      const plan = await planMemory(this.config.recompute, this.config, {
+        network, side: images.height, batchSize: Math.min(this.batchSize, this.data.train.length), selection: this.net.selection,
+      }, this.backend);
+      this.plan = { key, plan };
+    }
+    return this.plan.plan;
+  }
+
   async run(observer: SearchObserver = {}): Promise<SearchResult | null> {
     this.stopRequested = false;
     while (!this.finished && !this.stopRequested) await this.runEpoch(observer);
@@ -140,6 +161,7 @@ export class Search {
     const epoch = this.nextEpoch;
     const lr = learningRateAt(this.config, epoch);
     this.sgd.lr = lr;
+    this.net.recomputeCells = (await this.memoryPlan()).recomputeCells;
     const train = await this.trainEpoch(epoch, lr, observer);
     const valid = await this.validate();
     const cells = {} as Record<CellType, CellEpochRecord>;
@@ -159,7 +181,7 @@ export class Search {
     this.nextEpoch = epoch + 1;
     const record: EpochRecord = {
       epoch, epochs: this.epochs, lr, batchSize: this.batchSize, ...train, ...valid,
-      seconds: (performance.now() - started) / 1000, cells, genotype: this.forcedGenotype(alphas),
+      seconds: (performance.now() - started) / 1000, recomputeCells: this.net.recomputeCells, cells, genotype: this.forcedGenotype(alphas),
     };
     this.records.push(record);
     await observer.epoch?.(record);
@@ -181,15 +203,7 @@ export class Search {
       const validBatch = this.batch(this.sampleValid(batchSize));
       try {
         await this.architect.step(validBatch, trainBatch, lr, this.sgd);
-        this.net.setRequiresGrad(true, false);
-        const { loss, logits } = lossGradients(this.net, trainBatch);
-        const normCoef = clipGradNorm(this.net.parameters(), this.config.gradClip);
-        this.sgd.step();
-        releaseGrads(this.net.parameters());
-        const [lossValue, logitValues, norm] = await Promise.all([loss.item(), logits.read(), normCoef ? normCoef.item() : 0]);
-        loss.release();
-        logits.release();
-        normCoef?.release();
+        const { loss: lossValue, logits: logitValues, norm } = await weightStep(this.net, this.sgd, trainBatch, this.config.gradClip);
         if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
           throw new SearchDivergedError(
             `the ${Number.isFinite(lossValue) ? 'gradient norm' : 'loss'} became ${Number.isFinite(lossValue) ? norm : lossValue} at epoch ${epoch + 1}, step ${step + 1}; ` +
@@ -291,7 +305,9 @@ export class Search {
   static fromCheckpoint(backend: Backend, bytes: Uint8Array, data: Dataset, source: string): Search {
     const { state, tensors } = decodeCheckpoint<SavedState>(bytes, source);
     if (state.format !== 'sgas-search-v1') throw new CheckpointError(`${source}: not a search checkpoint (format ${state.format})`);
-    const search = new Search(backend, state.config, prepareSearchData(data, state.config));
+    // Checkpoints written before SearchConfig.recompute existed plan memory as new searches do.
+    const config: SearchConfig = { ...state.config, recompute: state.config.recompute ?? 'auto' };
+    const search = new Search(backend, config, prepareSearchData(data, config));
     const take = (name: string, t: Tensor) => {
       const values = tensors.get(name);
       if (!values || values.length !== t.size) throw new CheckpointError(`${source}: tensor '${name}' is missing or has the wrong size`);

@@ -1,6 +1,7 @@
 // The settings form: a preset and the main hyperparameters over it, the same names and
 // defaults as `sgas search` (a field left as the preset has it keeps the preset's value).
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
+import type { RecomputeMode } from '../search/step.ts';
 import type { SearchSettings } from './session.ts';
 
 type NumericField = { key: keyof SearchConfig & string; label: string; integer: boolean; min?: number };
@@ -19,6 +20,12 @@ const FIELDS: NumericField[] = [
 // SGAS's criteria: edge importance × selection certainty, and that × selection stability.
 const CRITERIA: Record<1 | 2, string> = { 1: '1 — certainty', 2: '2 — + stability' };
 
+const RECOMPUTE: Record<RecomputeMode, string> = {
+  auto: 'auto — recompute cells only if a step would not fit',
+  cells: 'recompute cells — less memory, a third more work',
+  off: 'keep every activation',
+};
+
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, string | boolean> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const node: HTMLElementTagNameMap[K] = Object.assign(document.createElement(tag), props);
   node.append(...children);
@@ -34,6 +41,7 @@ export class SettingsForm {
   private readonly description: HTMLParagraphElement;
   private readonly inputs = new Map<string, HTMLInputElement>();
   private readonly criterion: HTMLSelectElement;
+  private readonly recompute: HTMLSelectElement;
   private readonly summary: HTMLParagraphElement;
   /** The settings the form edits: hidden keys (image size, …) come from here. */
   private base: SearchSettings = presetSettings(DEFAULT_PRESET);
@@ -44,6 +52,8 @@ export class SettingsForm {
     this.description = element('p', { className: 'muted small' });
     this.criterion = element('select', { id: 'criterion', name: 'criterion' },
       ...Object.entries(CRITERIA).map(([value, label]) => element('option', { value, textContent: label })));
+    this.recompute = element('select', { id: 'recompute', name: 'recompute' },
+      ...Object.entries(RECOMPUTE).map(([value, label]) => element('option', { value, textContent: label })));
     this.summary = element('p', { className: 'small', id: 'settings-summary' });
     const rows = FIELDS.map((f) => {
       const input = element('input', { id: f.key, name: f.key, type: 'number', step: f.integer ? '1' : 'any', required: true });
@@ -56,6 +66,7 @@ export class SettingsForm {
       this.description,
       element('div', { className: 'fields' }, ...rows),
       element('label', { htmlFor: 'criterion' }, element('span', { textContent: 'Criterion' }), this.criterion),
+      element('label', { htmlFor: 'recompute' }, element('span', { textContent: 'Memory' }), this.recompute),
       this.summary,
     );
     this.preset.addEventListener('change', () => this.show(presetSettings(this.preset.value)));
@@ -65,11 +76,14 @@ export class SettingsForm {
   }
 
   show(settings: SearchSettings): void {
-    this.base = { preset: settings.preset, config: { ...settings.config } };
+    // Settings stored by an older version lack newer keys: those take the preset's values.
+    const preset = PRESETS[settings.preset] ? settings.preset : DEFAULT_PRESET;
+    this.base = { preset: settings.preset, config: { ...presetConfig(preset), ...settings.config } };
     this.preset.value = settings.preset;
     this.description.textContent = PRESETS[settings.preset]?.description ?? '';
     for (const f of FIELDS) this.inputs.get(f.key)!.value = String(settings.config[f.key]);
-    this.criterion.value = String(settings.config.criterion);
+    this.criterion.value = String(this.base.config.criterion);
+    this.recompute.value = this.base.config.recompute;
     this.refreshSummary();
   }
 
@@ -85,6 +99,7 @@ export class SettingsForm {
       (config[f.key] as number) = value;
     }
     config.criterion = Number(this.criterion.value) as 1 | 2;
+    config.recompute = this.recompute.value as RecomputeMode;
     validateConfig(config);
     return { preset: this.base.preset, config };
   }

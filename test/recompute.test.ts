@@ -1,0 +1,148 @@
+// Memory of a step: the tape releases spent gradients during the backward, recomputed cells give
+// the same gradients and running statistics as kept ones, the search's 'auto' mode recomputes only
+// where a step would not fit, and the wasm heap reuses freed space when sizes change.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { crossEntropy, scale, Tape, Tensor, type Backend } from '../runtime/index.ts';
+import { CountingBackend } from '../runtime/countingBackend.ts';
+import { Rng } from '../runtime/rng.ts';
+import { Heap } from '../runtime/wasm/heap.ts';
+import { presetConfig } from '../src/search/config.ts';
+import { Network } from '../src/search/model.ts';
+import { prepareSearchData, Search } from '../src/search/search.ts';
+import { planMemory, searchStepPeakBytes } from '../src/search/step.ts';
+import { assertClose, gpu } from './helpers/gpu.ts';
+import { embeddedTrain } from './helpers/search.ts';
+
+test('the backward of a chain holds one gradient at a time, not one per op', () => {
+  const backend = new CountingBackend();
+  const x = Tensor.parameter(backend, new Float32Array(1000), [1000], 'x');
+  const tape = new Tape();
+  const ops = 50;
+  const y = tape.run(() => Array.from({ length: ops }).reduce<Tensor>((t) => scale(t, 1.01), x));
+  const afterForward = backend.liveBytes;
+  backend.resetPeak();
+  tape.backward(y);
+  // The seed, one gradient in flight and the parameter's gradient: a few buffers, not `ops` more.
+  assert.ok(backend.peakBytes - afterForward <= 3 * 4000, `backward peak ${backend.peakBytes - afterForward} B over the forward's`);
+  assert.ok(x.grad, 'the gradient reached the parameter');
+  tape.dispose();
+  x.grad.release();
+  x.release();
+  assert.equal(backend.liveBytes, 0, 'nothing is left after dispose');
+});
+
+async function stepOn(backend: Backend, recomputeCells: boolean) {
+  const net = new Network(backend, { C: 3, layers: 3, classes: 10, inputChannels: 1, stemMultiplier: 3 }, new Rng(5));
+  net.recomputeCells = recomputeCells;
+  // Some edges decided and some pruned, so the cells' weights list has holes.
+  net.selection.normal.splice(0, 3, 4, 0, -1);
+  net.selection.reduce.splice(5, 2, 1, 0);
+  net.setRequiresGrad(true, true);
+  const data = new Rng(6);
+  const x = Tensor.from(backend, Float32Array.from({ length: 6 * 12 * 12 }, () => data.normal()), [6, 1, 12, 12]);
+  const labels = Tensor.from(backend, [1, 7, 3, 3, 0, 9], [6]);
+  const tape = new Tape();
+  const loss = tape.run(() => crossEntropy(net.forward(x), labels));
+  tape.backward(loss);
+  const read = async (ts: Tensor[]) => Promise.all(ts.map((t) => t.read()));
+  const named: [string, Tensor][] = [...net.namedParameters(), ...net.alphaParameters().map((a): [string, Tensor] => [a.name, a])];
+  const params = named.filter(([, p]) => p.grad);
+  const out = {
+    loss: await loss.item(),
+    names: params.map(([n]) => n),
+    grads: await read(params.map(([, p]) => p.grad!)),
+    buffers: await read(net.namedBuffers().map(([, t]) => t)),
+  };
+  tape.dispose();
+  for (const t of [x, labels]) t.release();
+  net.release();
+  return out;
+}
+
+test('recomputed cells give the same loss, gradients and running statistics', async () => {
+  const backend = await gpu();
+  const kept = await stepOn(backend, false);
+  const recomputed = await stepOn(backend, true);
+  assert.equal(recomputed.loss, kept.loss);
+  assert.deepEqual(recomputed.names, kept.names, 'the same parameters get gradients');
+  assert.ok(kept.names.some((n) => n.startsWith('alphas_')) && kept.names.some((n) => n.startsWith('cell1.')), 'alphas and cell weights are among them');
+  // Bit for bit inside the cells; the stem's output feeds three cell inputs, whose gradients the
+  // recomputed graph adds in another order, so its own gradients may differ in the last bits.
+  kept.grads.forEach((g, i) => {
+    const name = kept.names[i]!;
+    if (name.startsWith('stem.')) assertClose(recomputed.grads[i]!, g, `gradient of ${name}`, 1e-7, 1e-5);
+    else assert.deepEqual(recomputed.grads[i], g, `gradient of ${name}`);
+  });
+  // A second forward that updated BatchNorm's running statistics again would move them further.
+  kept.buffers.forEach((b, i) => assert.deepEqual(recomputed.buffers[i], b, `buffer ${i}`));
+});
+
+test('recomputing cells cuts a CIFAR-shape step to a fraction of its memory', async () => {
+  const config = presetConfig('sgas-cifar10');
+  const shape = { network: { C: 16, layers: 8, classes: 10, inputChannels: 3, stemMultiplier: 3 }, side: 32, batchSize: 16 };
+  const kept = await searchStepPeakBytes(config, { ...shape, recomputeCells: false }, Heap.sizeClass);
+  const recomputed = await searchStepPeakBytes(config, { ...shape, recomputeCells: true }, Heap.sizeClass);
+  assert.ok(kept > 1.5 * 2 ** 30 && kept < 2.5 * 2 ** 30, `kept: ${kept} B`);
+  assert.ok(recomputed < kept / 3, `recomputed ${recomputed} B against kept ${kept} B`);
+});
+
+test("'auto' recomputes exactly where the step would not fit the backend's capacity", async () => {
+  const config = presetConfig('tiny');
+  const shape = { network: { C: 4, layers: 3, classes: 10, inputChannels: 1, stemMultiplier: 3 }, side: 8, batchSize: 16 };
+  const need = await searchStepPeakBytes(config, { ...shape, recomputeCells: false });
+  const withCapacity = (bytes: number) => Object.assign(new CountingBackend(), { capacity: { bytes, sizeClass: (b: number) => b } });
+  assert.equal((await planMemory('auto', config, shape, withCapacity(2 * need))).recomputeCells, false);
+  const tight = await planMemory('auto', config, shape, withCapacity(need));
+  assert.equal(tight.recomputeCells, true);
+  assert.equal(tight.needBytes, need);
+  assert.equal((await planMemory('off', config, shape, withCapacity(need))).recomputeCells, false);
+  assert.equal((await planMemory('cells', config, shape, new CountingBackend())).recomputeCells, true);
+  assert.equal((await planMemory('auto', config, shape, new CountingBackend())).recomputeCells, false, 'a backend that does not tell its capacity');
+});
+
+test('a search that recomputes cells finds the same genotype, and alphas to rounding, as one that keeps them', async () => {
+  const backend = await gpu();
+  const run = async (recompute: 'cells' | 'off') => {
+    const config = { ...presetConfig('tiny'), seed: 3, recompute };
+    const search = new Search(backend, config, prepareSearchData(embeddedTrain, config));
+    try {
+      const result = (await search.run())!;
+      assert.ok(search.records.every((r) => r.recomputeCells === (recompute === 'cells')), 'each epoch logs its mode');
+      return result;
+    } finally {
+      search.release();
+    }
+  };
+  const kept = await run('off');
+  const recomputed = await run('cells');
+  assert.deepEqual(recomputed.genotype, kept.genotype);
+  for (const type of ['normal', 'reduce'] as const) {
+    assertClose(recomputed.alphas[type].flat(), kept.alphas[type].flat(), `${type} softmax(α)`, 1e-7, 1e-5);
+  }
+});
+
+test('the wasm heap merges freed blocks so a step of new sizes reuses the old step\'s space', () => {
+  const PAGE = 65536;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 64 });
+  const heap = new Heap(memory, 1024, 64 * PAGE);
+  const take = (sizes: number[]) => sizes.map((s) => heap.acquire(s));
+  const give = (blocks: { offset: number; bytes: number }[]) => blocks.forEach((b) => heap.release(b.offset, b.bytes));
+  // A "step" of many 40 KiB buffers, then one of 46 KiB buffers (another size class), repeatedly:
+  // without merging each new size would stack on top of the last and outgrow the 4 MiB limit.
+  for (let round = 0; round < 6; round++) {
+    const size = (round % 2 ? 46 : 40) * 1024;
+    const blocks = take(Array.from({ length: 60 }, () => size));
+    const ends = blocks.map((b) => b.offset + b.bytes);
+    assert.ok(Math.max(...ends) <= memory.buffer.byteLength);
+    for (let i = 0; i < blocks.length; i++) {
+      for (let j = i + 1; j < blocks.length; j++) {
+        assert.ok(blocks[i]!.offset >= ends[j]! || blocks[j]!.offset >= ends[i]!, `blocks ${i} and ${j} overlap`);
+      }
+    }
+    give(blocks);
+  }
+  assert.ok(memory.buffer.byteLength <= 64 * PAGE);
+  assert.equal(heap.liveBytes, 0);
+  assert.throws(() => heap.acquire(80 * PAGE), /out of memory.*limit is/);
+});
