@@ -9,7 +9,7 @@ import { Heap } from '../runtime/wasm/heap.ts';
 import { Architect, type LabelledBatch } from '../src/search/architect.ts';
 import { learningRateAt, presetConfig, type SearchConfig } from '../src/search/config.ts';
 import { Network } from '../src/search/model.ts';
-import { planMemory, searchStepPeakBytes, weightStep } from '../src/search/step.ts';
+import { planSearchMemory, searchStepPeakBytes, weightStep } from '../src/search/step.ts';
 
 export type Part = 'forward' | 'weightStep' | 'architectStep';
 export const PARTS: Part[] = ['forward', 'weightStep', 'architectStep'];
@@ -134,7 +134,7 @@ export async function timeSearchStep(
     ms: null, stepMs: null, samples, memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false, pytorchRecorded: s.pytorchRecorded,
   };
   const config = settingConfig(s);
-  const plan = await planMemory('auto', config, stepShape(s, config), backend);
+  const plan = await planSearchMemory('auto', config, stepShape(s, config), backend);
   result.neededBytes = plan.needBytes ?? (await searchStepPeakBytes(config, { ...stepShape(s, config), recomputeCells: false }, Heap.sizeClass));
   result.recomputeCells = plan.recomputeCells;
   const owned: { release(): void }[] = [];

@@ -1,16 +1,21 @@
-// Memory of a step: the tape releases spent gradients during the backward, recomputed cells give
-// the same gradients and running statistics as kept ones, the search's 'auto' mode recomputes only
-// where a step would not fit, and the wasm heap reuses freed space when sizes change.
+// Memory of a step: the tape releases spent gradients during the backward, recomputed cells (of
+// the search network and of the evaluation network, drop path included) give the same gradients
+// and running statistics as kept ones, 'auto' recomputes only where a step would not fit, and the
+// wasm heap reuses freed space when sizes change.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { crossEntropy, scale, Tape, Tensor, type Backend } from '../runtime/index.ts';
+import { add, crossEntropy, scale, Tape, Tensor, type Backend } from '../runtime/index.ts';
 import { CountingBackend } from '../runtime/countingBackend.ts';
 import { Rng } from '../runtime/rng.ts';
 import { Heap } from '../runtime/wasm/heap.ts';
+import { trainPresetConfig } from '../src/eval/config.ts';
+import { EvalNetwork } from '../src/eval/model.ts';
+import { trainStepPeakBytes } from '../src/eval/step.ts';
 import { presetConfig } from '../src/search/config.ts';
+import { genotypeByName } from '../src/search/genotypes.ts';
 import { Network } from '../src/search/model.ts';
 import { prepareSearchData, Search } from '../src/search/search.ts';
-import { planMemory, searchStepPeakBytes } from '../src/search/step.ts';
+import { planSearchMemory as planMemory, searchStepPeakBytes } from '../src/search/step.ts';
 import { assertClose, gpu } from './helpers/gpu.ts';
 import { embeddedTrain } from './helpers/search.ts';
 
@@ -76,6 +81,58 @@ test('recomputed cells give the same loss, gradients and running statistics', as
   });
   // A second forward that updated BatchNorm's running statistics again would move them further.
   kept.buffers.forEach((b, i) => assert.deepEqual(recomputed.buffers[i], b, `buffer ${i}`));
+});
+
+async function evalStepOn(backend: Backend, recomputeCells: boolean) {
+  const net = new EvalNetwork(backend, { C: 4, layers: 3, classes: 10, inputChannels: 1, auxiliary: true }, genotypeByName('Cri2_CIFAR_Best'), new Rng(7));
+  net.recomputeCells = recomputeCells;
+  const data = new Rng(8);
+  const x = Tensor.from(backend, Float32Array.from({ length: 6 * 12 * 12 }, () => data.normal()), [6, 1, 12, 12]);
+  const labels = Tensor.from(backend, [1, 7, 3, 3, 0, 9], [6]);
+  const drop = { keep: 0.6, rng: new Rng(9) };
+  const tape = new Tape();
+  const loss = tape.run(() => {
+    const out = net.forward(x, drop);
+    return add(crossEntropy(out.logits, labels), scale(crossEntropy(out.auxLogits!, labels), 0.4));
+  });
+  tape.backward(loss);
+  const named = net.namedParameters().filter(([, p]) => p.grad);
+  const out = {
+    loss: await loss.item(),
+    names: named.map(([n]) => n),
+    grads: await Promise.all(named.map(([, p]) => p.grad!.read())),
+    buffers: await Promise.all(net.namedBuffers().map(([, t]) => t.read())),
+    rng: drop.rng.state(),
+  };
+  tape.dispose();
+  for (const t of [x, labels]) t.release();
+  net.release();
+  return out;
+}
+
+test('recomputed evaluation cells drop the same paths and give the same gradients', async () => {
+  const backend = await gpu();
+  const kept = await evalStepOn(backend, false);
+  const recomputed = await evalStepOn(backend, true);
+  assert.equal(recomputed.loss, kept.loss);
+  assert.deepEqual(recomputed.rng, kept.rng, 'the generator moved on by the first forward\'s draws only');
+  assert.deepEqual(recomputed.names, kept.names);
+  kept.grads.forEach((g, i) => {
+    const name = kept.names[i]!;
+    if (name.startsWith('stem.')) assertClose(recomputed.grads[i]!, g, `gradient of ${name}`, 1e-7, 1e-5);
+    else assert.deepEqual(recomputed.grads[i], g, `gradient of ${name}`);
+  });
+  kept.buffers.forEach((b, i) => assert.deepEqual(recomputed.buffers[i], b, `buffer ${i}`));
+});
+
+test("the paper's evaluation training does not fit the wasm heap as it is, and fits with recomputed cells", async () => {
+  const config = trainPresetConfig('sgas-cifar10');
+  const network = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true };
+  const genotype = genotypeByName('Cri2_CIFAR_Best');
+  const kept = await trainStepPeakBytes(config, network, genotype, 32, false, Heap.sizeClass);
+  const recomputed = await trainStepPeakBytes(config, network, genotype, 32, true, Heap.sizeClass);
+  assert.ok(kept > 4 * 2 ** 30, `kept: ${kept} B`);
+  assert.ok(recomputed < 0.8 * 4 * 2 ** 30, `recomputed: ${recomputed} B`);
 });
 
 test('recomputing cells cuts a CIFAR-shape step to a fraction of its memory', async () => {

@@ -1,5 +1,6 @@
 // Flag parsing shared by every command: node's strict parseArgs, with one-line errors.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { RECOMPUTE_MODES, type RecomputeMode } from '../train/memory.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -25,6 +26,12 @@ export function numberFlag(name: string, value: string | undefined, fallback: nu
     throw new UsageError(`--${name} ${value}: expected ${kind}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` and <= ${max}` : ''}`);
   }
   return n;
+}
+
+/** `--recompute auto|cells|off` of the search and training commands. */
+export function recomputeFlag(value: string): RecomputeMode {
+  if (!RECOMPUTE_MODES.includes(value as RecomputeMode)) throw new UsageError(`--recompute ${value}: expected ${RECOMPUTE_MODES.join(', ')}`);
+  return value as RecomputeMode;
 }
 
 const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;

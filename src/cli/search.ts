@@ -7,8 +7,8 @@ import { loadDataset } from '../data/load.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
-import { RECOMPUTE_MODES, type RecomputeMode } from '../search/step.ts';
-import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { describePlan } from '../train/memory.ts';
+import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
 import { writeSearchPlots } from './searchPlots.ts';
@@ -75,10 +75,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     numberFlag('arch-beta2', flags['arch-beta2'] as string | undefined, config.archBetas[1], { min: 0, max: 0.999999 }),
   ];
   if (flags.unrolled) config.unrolled = true;
-  if (flags.recompute !== undefined) {
-    if (!RECOMPUTE_MODES.includes(flags.recompute as RecomputeMode)) throw new UsageError(`--recompute ${flags.recompute}: expected ${RECOMPUTE_MODES.join(', ')}`);
-    config.recompute = flags.recompute as RecomputeMode;
-  }
+  if (flags.recompute !== undefined) config.recompute = recomputeFlag(String(flags.recompute));
   if (flags.flip) config.flip = true;
   if (flags['no-flip']) config.flip = false;
   try {
@@ -117,12 +114,8 @@ async function drive(search: Search, out: string, what: string): Promise<number>
   const stepsPerEpoch = Math.floor(search.data.train.length / search.config.batchSize);
   const progress = new Progress(search.epochs * stepsPerEpoch);
   progress.log(`sgas search: ${what}; writing to ${out}`);
-  const plan = await search.memoryPlan();
-  if (plan.needBytes !== undefined) {
-    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-    progress.log(`memory: a step needs ${gib(plan.needBytes)} of the backend's ${gib(plan.capacityBytes!)}` +
-      (plan.recomputeCells ? '; recomputing cells in the backward to fit (--recompute off to refuse)' : ''));
-  }
+  const plan = describePlan(await search.memoryPlan());
+  if (plan) progress.log(plan);
   let done = search.epoch * stepsPerEpoch;
   const result = await search.run({
     step: (s) => {

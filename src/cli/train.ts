@@ -7,10 +7,11 @@ import { loadDataset } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
 import { prepareTrainData, Trainer, type TrainEpochRecord } from '../eval/train.ts';
 import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
-import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 import { Progress } from './progress.ts';
+import { describePlan } from '../train/memory.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
@@ -34,6 +35,9 @@ ${Object.entries(TRAIN_PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.des
 hyperparameter flags (override the preset):
   ${NUMERIC_KEYS.map((k) => `--${kebab(k)} N`).join('  ')}
   ${BOOLEAN_KEYS.map((k) => `--${kebab(k)} / --no-${kebab(k)}`).join('  ')}
+  --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
+                 them: a third more work for a fraction of the memory (auto: where a step would not
+                 fit, as the paper's C=36, 20 cells, batch 96 does not in the WebAssembly heap's 4 GiB)
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
 `;
 
@@ -45,7 +49,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   const { values } = parseFlags('train', argv, {
     ...hyperparameterFlags,
     genotype: { type: 'string' }, preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
-    resume: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
   if (flags.help) {
@@ -53,7 +57,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
     return 0;
   }
   if (flags.resume) {
-    const fixed = ['genotype', 'preset', 'out', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
+    const fixed = ['genotype', 'preset', 'out', 'recompute', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
     if (fixed.length) throw new UsageError(`--resume continues with the run's own settings; drop --${fixed.join(', --')}`);
     return resume(String(flags.resume), flags.data as string | undefined, backend);
   }
@@ -71,6 +75,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
     if (flags[kebab(key)]) config[key] = true;
     if (flags[`no-${kebab(key)}`]) config[key] = false;
   }
+  if (flags.recompute !== undefined) config.recompute = recomputeFlag(String(flags.recompute));
   try {
     validateTrainConfig(config);
   } catch (e) {
@@ -114,6 +119,8 @@ async function drive(trainer: Trainer, out: string, what: string): Promise<numbe
   const steps = trainer.stepsPerEpoch;
   const progress = new Progress(trainer.epochs * steps);
   progress.log(`sgas train: ${what}; writing to ${out}`);
+  const plan = describePlan(await trainer.memoryPlan());
+  if (plan) progress.log(plan);
   let done = trainer.epoch * steps;
   try {
     await trainer.run({

@@ -1,5 +1,6 @@
 // Every hyperparameter of training a genotype from scratch, its presets, and what follows from
 // them (SGAS.md §3, cnn/train.py).
+import { RECOMPUTE_MODES, type RecomputeMode } from '../train/memory.ts';
 
 export interface TrainConfig {
   /** Network. */
@@ -26,6 +27,8 @@ export interface TrainConfig {
   weightDecay: number;
   gradClip: number;
   seed: number;
+  /** Compute each cell's insides again in the backward instead of keeping them (src/train/memory.ts). */
+  recompute: RecomputeMode;
 }
 
 /** The paper's evaluation (cnn/train.py as the README runs it: --auxiliary --cutout). */
@@ -33,7 +36,7 @@ const SGAS_CIFAR10: TrainConfig = {
   initChannels: 36, layers: 20, auxiliary: true, auxiliaryWeight: 0.4, dropPathProb: 0.2,
   maxImages: 0, maxTestImages: 0, imageSize: 0, cropPadding: 4, flip: true, cutout: true, cutoutLength: 16,
   epochs: 600, batchSize: 96, learningRate: 0.025, learningRateMin: 0, momentum: 0.9, weightDecay: 3e-4, gradClip: 5,
-  seed: 0,
+  seed: 0, recompute: 'auto',
 };
 
 export const TRAIN_PRESETS: Record<string, { description: string; config: TrainConfig }> = {
@@ -92,4 +95,5 @@ export function validateTrainConfig(c: TrainConfig): void {
   }
   if (!(c.gradClip > 0)) bad(`gradClip must be positive, got ${c.gradClip}`);
   if (!Number.isSafeInteger(c.seed)) bad(`seed must be an integer, got ${c.seed}`);
+  if (!RECOMPUTE_MODES.includes(c.recompute)) bad(`recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got ${c.recompute}`);
 }

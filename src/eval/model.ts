@@ -2,12 +2,12 @@
 // the reference's order. Cells are built from a genotype with affine BatchNorm everywhere and no BN
 // after pools; drop path and the auxiliary head act only in training mode.
 import {
-  add, avgPool2d, concatChannels, conv2d, dropPath, globalAvgPool, linear, relu, reshape, Tensor,
+  add, avgPool2d, concatChannels, conv2d, dropPath, globalAvgPool, linear, recompute, relu, reshape, Tape, Tensor,
   type Backend, type PoolWindow,
 } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
-import type { Rng } from '../../runtime/rng.ts';
+import { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
 import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type Operation } from '../nn/operations.ts';
 import type { Gene, Genotype } from '../search/genotype.ts';
@@ -159,6 +159,9 @@ export class EvalNetwork extends Module {
   readonly auxiliaryCell: number;
   private readonly stem: ConvBn;
   private readonly classifier: Linear;
+  /** Keep only each cell's inputs and output through the forward (TrainConfig.recompute). */
+  recomputeCells = false;
+  private readonly cellParameters = new Map<Cell, Tensor[]>();
 
   constructor(readonly backend: Backend, readonly config: EvalNetworkConfig, readonly genotype: Genotype, rng: Rng) {
     super();
@@ -176,6 +179,7 @@ export class EvalNetwork extends Module {
       const [gene, concat] = reduction ? [genotype.reduce, genotype.reduceConcat] : [genotype.normal, genotype.normalConcat];
       const cell = this.child(`cell${i}`, new Cell(ctx, gene, concat, Cpp, Cp, Cc, reduction, reductionPrev));
       this.cells.push(cell);
+      this.cellParameters.set(cell, cell.parameters());
       reductionPrev = reduction;
       [Cpp, Cp] = [Cp, cell.outChannels];
       if (i === this.auxiliaryCell) auxiliaryChannels = Cp;
@@ -191,10 +195,23 @@ export class EvalNetwork extends Module {
     let [s0, s1] = [stem, stem];
     let auxLogits: Tensor | null = null;
     this.cells.forEach((cell, i) => {
-      [s0, s1] = [s1, cell.forward(s0, s1, cellDrop)];
+      [s0, s1] = [s1, this.cellForward(cell, s0, s1, cellDrop)];
       if (i === this.auxiliaryCell && this.auxiliary && this.training) auxLogits = this.auxiliary.forward(s1);
     });
     return { logits: this.classifier.forward(globalAvgPool(s1)), auxLogits };
+  }
+
+  private cellForward(cell: Cell, s0: Tensor, s1: Tensor, drop: DropPathSetting | null): Tensor {
+    // Without gradients nothing needs a cell's insides after it returns: they go at once.
+    if (!this.recomputeCells && Tape.recording) return cell.forward(s0, s1, drop);
+    // The second forward must drop the same paths: it replays the generator from where the first began.
+    const start = drop?.rng.state();
+    let first = true;
+    return recompute([s0, s1], this.cellParameters.get(cell)!, ([r0, r1]) => {
+      const replay = drop && !first ? { keep: drop.keep, rng: Rng.fromState(start!) } : drop;
+      first = false;
+      return cell.forward(r0!, r1!, replay);
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 // Training a genotype from scratch (SGAS.md §3, cnn/train.py): per epoch, SGD on every minibatch
 // with the auxiliary loss, drop path and Cutout, then test loss and accuracy in eval mode (running
 // BN statistics), then a checkpoint. Free of Node APIs, like the search loop.
-import { add, clipGradNorm, crossEntropy, scale, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
+import { crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
 import type { Module } from '../../runtime/module.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
@@ -11,6 +11,8 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/c
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
+import { planTrainMemory, trainStep } from './step.ts';
+import type { MemoryPlan } from '../train/memory.ts';
 import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
 
 /** loss is the training objective: CE + weight · auxiliary CE. */
@@ -26,6 +28,8 @@ export interface TrainEpochRecord {
   testLoss: number;
   testAccuracy: number;
   seconds: number;
+  /** Whether this epoch's steps recomputed each cell in the backward (TrainConfig.recompute). */
+  recomputeCells: boolean;
 }
 
 export type TrainObserver = LoopObserver<TrainStepInfo, TrainEpochRecord>;
@@ -69,6 +73,7 @@ export class Trainer {
   private nextEpoch = 0;
   readonly records: TrainEpochRecord[] = [];
   private stopRequested = false;
+  private plan: Promise<MemoryPlan> | null = null;
 
   constructor(readonly backend: Backend, readonly config: TrainConfig, readonly genotype: Genotype, readonly data: TrainData) {
     validateTrainConfig(config);
@@ -99,6 +104,13 @@ export class Trainer {
     this.stopRequested = true;
   }
 
+  /** Whether the steps recompute cells: TrainConfig.recompute, where 'auto' counts a step once. */
+  async memoryPlan(): Promise<MemoryPlan> {
+    const { train } = this.data;
+    this.plan ??= planTrainMemory(this.config.recompute, this.config, this.net.config, this.genotype, train.height, this.backend);
+    return this.plan;
+  }
+
   async run(observer: TrainObserver = {}): Promise<TrainEpochRecord[]> {
     this.stopRequested = false;
     while (!this.finished && !this.stopRequested) await this.runEpoch(observer);
@@ -111,12 +123,13 @@ export class Trainer {
     const lr = trainLearningRateAt(this.config, epoch);
     const dropPathProb = dropPathProbAt(this.config, epoch);
     this.sgd.lr = lr;
+    this.net.recomputeCells = (await this.memoryPlan()).recomputeCells;
     const train = await this.trainEpoch(epoch, lr, dropPathProb, observer);
     const test = await evaluate(this.net, this.data.test, this.config.batchSize);
     this.nextEpoch = epoch + 1;
     const record: TrainEpochRecord = {
       epoch, epochs: this.epochs, lr, dropPathProb, ...train, testLoss: test.loss, testAccuracy: test.accuracy,
-      seconds: (performance.now() - started) / 1000,
+      seconds: (performance.now() - started) / 1000, recomputeCells: this.net.recomputeCells,
     };
     this.records.push(record);
     await observer.epoch?.(record);
@@ -126,40 +139,22 @@ export class Trainer {
 
   private async trainEpoch(epoch: number, lr: number, dropPathProb: number, observer: TrainObserver): Promise<{ trainLoss: number; trainAccuracy: number }> {
     const { train } = this.data;
-    const { batchSize, auxiliaryWeight, gradClip } = this.config;
+    const { batchSize } = this.config;
     const order = this.rng.permutation(train.n);
     const steps = this.stepsPerEpoch;
     const drop = { keep: 1 - dropPathProb, rng: this.rng };
-    const params = this.net.parameters();
     let lossSum = 0;
     let correct = 0;
     for (let step = 0; step < steps; step++) {
       const b = gatherBatch(train, order.subarray(step * batchSize, (step + 1) * batchSize));
       if (this.config.cropPadding || this.config.flip) augmentBatch(b, this.rng, this.config.cropPadding, this.config.flip);
       if (this.config.cutout) cutoutBatch(b, this.rng, this.config.cutoutLength);
-      const tape = new Tape();
-      try {
-        const { loss, logits } = tape.run(() => {
-          const labels = Tensor.from(this.backend, b.labels, [batchSize]);
-          const out = this.net.forward(Tensor.from(this.backend, b.images, b.shape), drop);
-          const main = crossEntropy(out.logits, labels);
-          const loss = out.auxLogits ? add(main, scale(crossEntropy(out.auxLogits, labels), auxiliaryWeight)) : main;
-          return { loss, logits: out.logits };
-        });
-        tape.backward(loss);
-        const normCoef = clipGradNorm(params, gradClip);
-        this.sgd.step();
-        this.sgd.zeroGrad();
-        const [lossValue, logitValues] = await Promise.all([loss.item(), logits.read()]);
-        normCoef?.release();
-        if (!Number.isFinite(lossValue)) {
-          throw new Error(`the training loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}; the last good checkpoint is kept: lower --learning-rate and resume`);
-        }
-        lossSum += lossValue * batchSize;
-        correct += countCorrect(logitValues, b.labels);
-      } finally {
-        tape.dispose();
+      const { loss: lossValue, logits: logitValues } = await trainStep(this.net, this.sgd, this.config, b, drop);
+      if (!Number.isFinite(lossValue)) {
+        throw new Error(`the training loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}; the last good checkpoint is kept: lower --learning-rate and resume`);
       }
+      lossSum += lossValue * batchSize;
+      correct += countCorrect(logitValues, b.labels);
       const seen = (step + 1) * batchSize;
       await observer.step?.({ epoch, epochs: this.epochs, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, lr });
     }
@@ -183,6 +178,8 @@ export class Trainer {
   /** Continues a run from its checkpoint; `train` and `test` are the raw splits it was started on. */
   static fromCheckpoint(backend: Backend, bytes: Uint8Array, train: Dataset, test: Dataset, source: string): Trainer {
     const { state, tensors } = decodeTrainCheckpoint(bytes, source);
+    // Checkpoints written before TrainConfig.recompute existed plan memory as new runs do.
+    state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
     const data = prepareTrainData(train, test, state.config);
     checkInput(state, data.train, source);
     const trainer = new Trainer(backend, state.config, state.genotype, data);

@@ -1,6 +1,6 @@
 // Every hyperparameter of a search, its presets, and what follows from them (SGAS.md §2.1–2.3).
 import { NUM_EDGES, STEPS } from './space.ts';
-import { RECOMPUTE_MODES, type RecomputeMode } from './step.ts';
+import { RECOMPUTE_MODES, type RecomputeMode } from '../train/memory.ts';
 
 export interface SearchConfig {
   /** Network. */

@@ -12,7 +12,8 @@ import { learningRateAt, searchEpochs, validateConfig, type SearchConfig } from 
 import { decideEdge, initialDecisionState, rowSoftmax, type DecisionState, type EdgeStats } from './edgeDecision.ts';
 import { genotypeFromGenes, parseGene, parseGeneForce, type Genotype } from './genotype.ts';
 import { Network } from './model.ts';
-import { planMemory, weightStep, type MemoryPlan } from './step.ts';
+import { planSearchMemory, weightStep } from './step.ts';
+import type { MemoryPlan } from '../train/memory.ts';
 import { NUM_EDGES, PRIMITIVES, type CellType } from './space.ts';
 import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
 
@@ -142,7 +143,7 @@ export class Search {
     if (this.plan?.key !== key) {
       const { images } = this.data;
       const network = { ...this.net.config };
-      const plan = await planMemory(this.config.recompute, this.config, {
+      const plan = await planSearchMemory(this.config.recompute, this.config, {
         network, side: images.height, batchSize: Math.min(this.batchSize, this.data.train.length), selection: this.net.selection,
       }, this.backend);
       this.plan = { key, plan };

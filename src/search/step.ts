@@ -7,6 +7,7 @@ import { Architect, lossGradients, releaseGrads, type LabelledBatch } from './ar
 import { learningRateAt, type SearchConfig } from './config.ts';
 import { Network, type EdgeSelection, type NetworkConfig } from './model.ts';
 import type { CellType } from './space.ts';
+import { planMemory, type MemoryPlan, type RecomputeMode } from '../train/memory.ts';
 
 export interface WeightStepResult {
   loss: number;
@@ -76,28 +77,7 @@ export async function searchStepPeakBytes(config: SearchConfig, shape: StepShape
   }
 }
 
-/** SearchConfig.recompute: 'auto' recomputes cells only where the step would not fit otherwise. */
-export type RecomputeMode = 'auto' | 'cells' | 'off';
-export const RECOMPUTE_MODES: readonly RecomputeMode[] = ['auto', 'cells', 'off'];
-
-export interface MemoryPlan {
-  recomputeCells: boolean;
-  /** The step's peak without recomputation, where 'auto' counted it. */
-  needBytes?: number;
-  capacityBytes?: number;
-}
-
-// What a step may take of the backend's capacity: the rest is for the allocator's rounding and
-// fragmentation, the worker stacks and the readbacks.
-const USABLE_SHARE = 0.8;
-
-/**
- * Whether to recompute cells. 'auto' counts the step's peak without recomputation and compares it
- * with what the backend can hold; a backend that does not tell (WebGPU) is trusted to hold it.
- */
-export async function planMemory(mode: RecomputeMode, config: SearchConfig, shape: Omit<StepShape, 'recomputeCells'>, backend: Backend): Promise<MemoryPlan> {
-  if (mode !== 'auto' || !backend.capacity) return { recomputeCells: mode === 'cells' };
-  const { bytes, sizeClass } = backend.capacity;
-  const needBytes = await searchStepPeakBytes(config, { ...shape, recomputeCells: false }, sizeClass);
-  return { recomputeCells: needBytes > USABLE_SHARE * bytes, needBytes, capacityBytes: bytes };
+/** Whether to recompute cells (SearchConfig.recompute), counting the step where 'auto' needs it. */
+export function planSearchMemory(mode: RecomputeMode, config: SearchConfig, shape: Omit<StepShape, 'recomputeCells'>, backend: Backend): Promise<MemoryPlan> {
+  return planMemory(mode, backend, (sizeClass) => searchStepPeakBytes(config, { ...shape, recomputeCells: false }, sizeClass));
 }

@@ -1,7 +1,7 @@
 // The settings form: a preset and the main hyperparameters over it, the same names and
 // defaults as `sgas search` (a field left as the preset has it keeps the preset's value).
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
-import type { RecomputeMode } from '../search/step.ts';
+import type { RecomputeMode } from '../train/memory.ts';
 import type { SearchSettings } from './session.ts';
 
 type NumericField = { key: keyof SearchConfig & string; label: string; integer: boolean; min?: number };
