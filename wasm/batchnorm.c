@@ -17,71 +17,53 @@ static float values_per_channel(const Params *p) { return (float)(p->batch * p->
 // Moments are of x − shift, shift = the channel's first value (rounding stays relative to the spread).
 static float shift_of(const Call *c, const Params *p, u32 ch) { return c->io[0][ch * p->plane]; }
 
-// Chunks j..j+3 of a channel are neighbouring floats of every block of `chunks` values, so four
-// chunks are summed as the lanes of one f32x4, each lane adding its values in the same order as a
-// lone chunk would: the results do not depend on which chunks share a vector.
+// The items of a range, (channel, chunk) pairs, go a channel's span of chunks [j0, j1) at a time.
+// Chunks j0..j1−1 are neighbouring floats of every block of `chunks` values in a plane, so a span is
+// read block by block, image by image, with its sums in local arrays: every load is contiguous (a
+// chunk at a time would touch a new cache line per value), and each chunk still adds its values in
+// the order a lone chunk would (image by image, then along the plane).
+typedef struct { u32 ch, j0, n; } Span;
 
-// Lanes l with s + l < plane: (v[s + l] − a) − b_l, the others 0 (adding 0 changes no sum).
-static f4 tail4(const float *v, u32 s, u32 plane, float a, f4 b) {
-  float t[4], bs[4];
-  wasm_v128_store(bs, b);
-  for (u32 l = 0; l < 4; l++) t[l] = s + l < plane ? (v[s + l] - a) - bs[l] : 0.0f;
-  return wasm_v128_load(t);
+static Span span_at(const Params *p, u32 t, u32 hi) {
+  u32 ch = t / p->chunks, j0 = t % p->chunks;
+  return (Span){ ch, j0, min_u(p->chunks - j0, hi - t) };
 }
 
-// Sums over chunks j..j+3 of channel ch of every image: Σ (x − a) − b (or its square).
-static f4 chunk_sums4(const Params *p, const float *x, u32 ch, u32 j, float a, f4 b, int square) {
-  f4 acc = wasm_f32x4_splat(0), va = wasm_f32x4_splat(a);
+// acc[j] += f(x[s], aux[j]) over the span's values s ≡ j0 + j (mod chunks) of every image's plane,
+// with f = x − a − aux (square: its square); lanes past the plane's end are never read.
+static void span_sums(const Params *p, const float *x, Span sp, float a, const float *aux, int square, float *acc) {
+  f4 va = wasm_f32x4_splat(a);
   for (u32 n = 0; n < p->batch; n++) {
-    const float *base = x + (n * p->channels + ch) * p->plane;
-    u32 s = j;
-    for (; s + 3 < p->plane; s += p->chunks) {
-      f4 d = wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(base + s), va), b);
-      acc = wasm_f32x4_add(acc, square ? wasm_f32x4_mul(d, d) : d);
-    }
-    if (s < p->plane) {
-      f4 d = tail4(base, s, p->plane, a, b);
-      acc = wasm_f32x4_add(acc, square ? wasm_f32x4_mul(d, d) : d);
+    const float *plane = x + (n * p->channels + sp.ch) * p->plane;
+    for (u32 block = 0; block + sp.j0 < p->plane; block += p->chunks) {
+      const float *v = plane + block + sp.j0;
+      u32 m = min_u(sp.n, p->plane - block - sp.j0), j = 0;
+      for (; j + 4 <= m; j += 4) {
+        f4 d = wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(v + j), va), wasm_v128_load(aux + j));
+        wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), square ? wasm_f32x4_mul(d, d) : d));
+      }
+      for (; j < m; j++) {
+        float d = (v[j] - a) - aux[j];
+        acc[j] += square ? d * d : d;
+      }
     }
   }
-  return acc;
 }
 
 // (x) → (chunk moments [C, chunks] of (mean, M2)); items are (channel, chunk).
 static void bn_moments_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
-  const float *x = c->io[0];
   f2 *out = (f2 *)c->io[1];
   for (u32 t = lo; t < hi;) {
-    u32 ch = t / p->chunks, j = t % p->chunks;
-    float shift = shift_of(c, p, ch);
-    if (j + 4 <= p->chunks && t + 4 <= hi) {
-      f4 zero = wasm_f32x4_splat(0);
-      f4 counts = wasm_f32x4_make(chunk_count(p, j), chunk_count(p, j + 1), chunk_count(p, j + 2), chunk_count(p, j + 3));
-      f4 mean = wasm_f32x4_div(chunk_sums4(p, x, ch, j, shift, zero, 0), counts);
-      f4 m2 = chunk_sums4(p, x, ch, j, shift, mean, 1);
-      float ms[4], m2s[4];
-      wasm_v128_store(ms, mean);
-      wasm_v128_store(m2s, m2);
-      for (u32 l = 0; l < 4; l++) out[t + l] = (f2){ ms[l], m2s[l] };
-      t += 4;
-      continue;
-    }
-    float sum = 0.0f;
-    for (u32 n = 0; n < p->batch; n++) {
-      const float *base = x + (n * p->channels + ch) * p->plane;
-      for (u32 s = j; s < p->plane; s += p->chunks) sum += base[s] - shift;
-    }
-    float mean = sum / chunk_count(p, j);
-    float m2 = 0.0f;
-    for (u32 n = 0; n < p->batch; n++) {
-      const float *base = x + (n * p->channels + ch) * p->plane;
-      for (u32 s = j; s < p->plane; s += p->chunks) {
-        float d = (base[s] - shift) - mean;
-        m2 += d * d;
-      }
-    }
-    out[t++] = (f2){ mean, m2 };
+    Span sp = span_at(p, t, hi);
+    float shift = shift_of(c, p, sp.ch);
+    float mean[sp.n] __attribute__((aligned(16))), m2[sp.n] __attribute__((aligned(16)));
+    for (u32 j = 0; j < sp.n; j++) mean[j] = m2[j] = 0.0f;
+    span_sums(p, c->io[0], sp, shift, m2 /* zeros yet: Σ x − shift */, 0, mean);
+    for (u32 j = 0; j < sp.n; j++) mean[j] /= chunk_count(p, sp.j0 + j);
+    span_sums(p, c->io[0], sp, shift, mean, 1, m2);
+    for (u32 j = 0; j < sp.n; j++) out[t + j] = (f2){ mean[j], m2[j] };
+    t += sp.n;
   }
 }
 
@@ -166,50 +148,38 @@ static void bn_normalize_affine_range(const Call *c, u32 lo, u32 hi) { normalize
 KERNEL(batchnorm, bn_normalize) { parallel_for(c, bn_normalize_range, PARAMS(Params)->total / PARAMS(Params)->plane, 2 * PARAMS(Params)->plane); }
 KERNEL(batchnorm, bn_normalize_affine) { parallel_for(c, bn_normalize_affine_range, PARAMS(Params)->total / PARAMS(Params)->plane, 4 * PARAMS(Params)->plane); }
 
-// (x, stats, dy) → (chunk grads [C, chunks] of (Σ dy, Σ dy·x̂)); items are (channel, chunk),
-// four neighbouring chunks per f32x4 as in bn_moments.
+// (x, stats, dy) → (chunk grads [C, chunks] of (Σ dy, Σ dy·x̂)); items are (channel, chunk), a
+// span at a time as in bn_moments.
 static void bn_grad_partials_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   const float *x = c->io[0], *dy = c->io[2];
   const f2 *stats = (const f2 *)c->io[1];
   f2 *out = (f2 *)c->io[3];
   for (u32 t = lo; t < hi;) {
-    u32 ch = t / p->chunks, j = t % p->chunks;
-    f2 st = stats[ch];
-    if (j + 4 <= p->chunks && t + 4 <= hi) {
-      f4 sum_dy = wasm_f32x4_splat(0), sum_dy_centered = sum_dy, mean = wasm_f32x4_splat(st.x);
-      for (u32 n = 0; n < p->batch; n++) {
-        u32 base = (n * p->channels + ch) * p->plane, s = j;
-        for (; s < p->plane; s += p->chunks) {
-          f4 g, xc;
-          if (s + 3 < p->plane) {
-            g = wasm_v128_load(dy + base + s);
-            xc = wasm_f32x4_sub(wasm_v128_load(x + base + s), mean);
-          } else {
-            g = tail4(dy + base, s, p->plane, 0.0f, wasm_f32x4_splat(0));
-            xc = tail4(x + base, s, p->plane, st.x, wasm_f32x4_splat(0));
-          }
-          sum_dy = wasm_f32x4_add(sum_dy, g);
-          sum_dy_centered = wasm_f32x4_add(sum_dy_centered, wasm_f32x4_mul(g, xc));
+    Span sp = span_at(p, t, hi);
+    f2 st = stats[sp.ch];
+    f4 mean = wasm_f32x4_splat(st.x);
+    float sum_dy[sp.n] __attribute__((aligned(16))), sum_dy_centered[sp.n] __attribute__((aligned(16)));
+    for (u32 j = 0; j < sp.n; j++) sum_dy[j] = sum_dy_centered[j] = 0.0f;
+    for (u32 n = 0; n < p->batch; n++) {
+      u32 plane = (n * p->channels + sp.ch) * p->plane;
+      for (u32 block = 0; block + sp.j0 < p->plane; block += p->chunks) {
+        u32 at = plane + block + sp.j0, m = min_u(sp.n, p->plane - block - sp.j0), j = 0;
+        for (; j + 4 <= m; j += 4) {
+          f4 g = wasm_v128_load(dy + at + j);
+          f4 xc = wasm_f32x4_sub(wasm_v128_load(x + at + j), mean);
+          wasm_v128_store(sum_dy + j, wasm_f32x4_add(wasm_v128_load(sum_dy + j), g));
+          wasm_v128_store(sum_dy_centered + j, wasm_f32x4_add(wasm_v128_load(sum_dy_centered + j), wasm_f32x4_mul(g, xc)));
+        }
+        for (; j < m; j++) {
+          float g = dy[at + j];
+          sum_dy[j] += g;
+          sum_dy_centered[j] += g * (x[at + j] - st.x);
         }
       }
-      float a[4], b[4];
-      wasm_v128_store(a, sum_dy);
-      wasm_v128_store(b, sum_dy_centered);
-      for (u32 l = 0; l < 4; l++) out[t + l] = (f2){ a[l], b[l] * st.y };
-      t += 4;
-      continue;
     }
-    float sum_dy = 0.0f, sum_dy_centered = 0.0f;
-    for (u32 n = 0; n < p->batch; n++) {
-      u32 base = (n * p->channels + ch) * p->plane;
-      for (u32 s = j; s < p->plane; s += p->chunks) {
-        float g = dy[base + s];
-        sum_dy += g;
-        sum_dy_centered += g * (x[base + s] - st.x);
-      }
-    }
-    out[t++] = (f2){ sum_dy, sum_dy_centered * st.y };
+    for (u32 j = 0; j < sp.n; j++) out[t + j] = (f2){ sum_dy[j], sum_dy_centered[j] * st.y };
+    t += sp.n;
   }
 }
 

@@ -79,7 +79,14 @@ static void weighted_sum_forward_range(const Call *c, u32 lo, u32 hi) {
   const SumParams *p = PARAMS(SumParams);
   const float *w = c->io[0] + p->first;
   float *out = c->io[7];
-  for (u32 i = lo; i < hi; i++) {
+  u32 i = lo;
+  // Four elements a vector, each still summing its branches in order, as the scalar tail does.
+  for (; i + 4 <= hi; i += 4) {
+    f4 acc = p->accumulate ? wasm_v128_load(out + i) : wasm_f32x4_splat(0);
+    for (u32 k = 0; k < p->count; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(w[k]), wasm_v128_load(c->io[1 + k] + i)));
+    wasm_v128_store(out + i, acc);
+  }
+  for (; i < hi; i++) {
     float acc = p->accumulate ? out[i] : 0.0f;
     for (u32 k = 0; k < p->count; k++) acc += w[k] * c->io[1 + k][i];
     out[i] = acc;
@@ -89,58 +96,46 @@ static void weighted_sum_forward_range(const Call *c, u32 lo, u32 hi) {
 KERNEL(layout, weighted_sum_forward) { parallel_for(c, weighted_sum_forward_range, PARAMS(SumParams)->total, 2 * PARAMS(SumParams)->count); }
 
 // (w, g, b_first, b_first+1) → (partials [branches, chunks], g_first, g_first+1). Chunk j of a dot
-// product Σ g⊙b covers i ≡ j (mod chunks); items are chunks, four neighbouring ones per f32x4
-// (each lane sums in a lone chunk's order, so the split does not change the bits).
+// product Σ g⊙b covers i ≡ j (mod chunks), summed in order of i. The tensors are read as rows of
+// `chunks` floats, a row at a time, with this range's sums kept in a local array: every load is
+// contiguous (a chunk at a time would touch a new cache line per value), and each chunk still adds
+// its terms in the same order as alone.
 static void weighted_sum_backward_range(const Call *c, u32 lo, u32 hi) {
   const SumGradParams *p = PARAMS(SumGradParams);
   int pair = p->count > 1;
   const float *g = c->io[1], *b0 = c->io[2], *b1 = c->io[3];
   float w0 = c->io[0][p->first], w1 = c->io[0][p->first + (pair ? 1 : 0)];
-  float *dot0 = c->io[4] + p->first * p->chunks, *dot1 = dot0 + p->chunks;
   float *g0 = c->io[5], *g1 = c->io[6];
-  u32 j = lo;
+  u32 n = hi - lo;
+  float s0[n] __attribute__((aligned(16))), s1[n] __attribute__((aligned(16)));
+  for (u32 j = 0; j < n; j++) s0[j] = s1[j] = 0.0f;
   f4 vw0 = wasm_f32x4_splat(w0), vw1 = wasm_f32x4_splat(w1);
-  // Whole vectors while every lane's index is in range; the rest one chunk at a time.
-  for (; j + 4 <= hi; j += 4) {
-    f4 d0 = wasm_f32x4_splat(0), d1 = d0;
-    u32 i = j;
-    for (; i + 3 < p->total; i += p->chunks) {
+  for (u32 base = lo; base < p->total; base += p->chunks) {
+    u32 m = min_u(n, p->total - base), j = 0;
+    for (; j + 4 <= m; j += 4) {
+      u32 i = base + j;
       f4 gv = wasm_v128_load(g + i);
-      d0 = wasm_f32x4_add(d0, wasm_f32x4_mul(gv, wasm_v128_load(b0 + i)));
+      wasm_v128_store(s0 + j, wasm_f32x4_add(wasm_v128_load(s0 + j), wasm_f32x4_mul(gv, wasm_v128_load(b0 + i))));
       wasm_v128_store(g0 + i, wasm_f32x4_mul(vw0, gv));
       if (pair) {
-        d1 = wasm_f32x4_add(d1, wasm_f32x4_mul(gv, wasm_v128_load(b1 + i)));
+        wasm_v128_store(s1 + j, wasm_f32x4_add(wasm_v128_load(s1 + j), wasm_f32x4_mul(gv, wasm_v128_load(b1 + i))));
         wasm_v128_store(g1 + i, wasm_f32x4_mul(vw1, gv));
       }
     }
-    float s0[4], s1[4];
-    wasm_v128_store(s0, d0);
-    wasm_v128_store(s1, d1);
-    for (u32 l = 0; l < 4; l++) {
-      if (i + l < p->total) {
-        s0[l] += g[i + l] * b0[i + l];
-        g0[i + l] = w0 * g[i + l];
-        if (pair) {
-          s1[l] += g[i + l] * b1[i + l];
-          g1[i + l] = w1 * g[i + l];
-        }
-      }
-      dot0[j + l] = s0[l];
-      if (pair) dot1[j + l] = s1[l];
-    }
-  }
-  for (; j < hi; j++) {
-    float d0 = 0.0f, d1 = 0.0f;
-    for (u32 i = j; i < p->total; i += p->chunks) {
-      d0 += g[i] * b0[i];
+    for (; j < m; j++) {
+      u32 i = base + j;
+      s0[j] += g[i] * b0[i];
       g0[i] = w0 * g[i];
       if (pair) {
-        d1 += g[i] * b1[i];
+        s1[j] += g[i] * b1[i];
         g1[i] = w1 * g[i];
       }
     }
-    dot0[j] = d0;
-    if (pair) dot1[j] = d1;
+  }
+  float *dot0 = c->io[4] + p->first * p->chunks + lo, *dot1 = dot0 + p->chunks;
+  for (u32 j = 0; j < n; j++) {
+    dot0[j] = s0[j];
+    if (pair) dot1[j] = s1[j];
   }
 }
 
