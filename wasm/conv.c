@@ -8,15 +8,9 @@
 // crop applied, and its columns split by stride phase, so that any tap of any output row reads
 // contiguous floats (output column ow through tap kw is phase (kw·d) mod s, index ow + ⌊kw·d / s⌋).
 // Then inner loops are branch-free f32x4 arithmetic, and the dense kernels are GEMMs on the 4×8
-// register tile (tile.h) whose B rows point straight into the padded planes.
-#include "tile.h"
-
-typedef struct {
-  u32 n, ci, co, chunk_rows;
-  u32 h, w, oh, ow;
-  u32 kh, kw, stride, dil;
-  u32 pad, top, left, chunks;
-} Params;
+// register tile (tile.h) whose B rows point straight into the padded planes. Dense 1×1 kernels,
+// whose padded planes would be mostly padding, are handed to conv1x1.c.
+#include "conv.h"
 
 static u32 round_up(u32 v, u32 m) { return ceil_div_u(v, m) * m; }
 
@@ -60,35 +54,60 @@ static void real_columns(const Params *p, const Padded *g, u32 ph, u32 *lo, u32 
   if (*hi < *lo) *hi = *lo;
 }
 
-// Copies one input plane into its padded form.
-static void pad_plane(const Params *p, const Padded *g, const float *x, float *q) {
-  for (u32 i = 0; i < g->size; i++) q[i] = 0.0f;
+// A run of real input values on one padded row and phase: padded positions dst + j, j < count,
+// hold input values src + j·stride. Every plane of a launch has the same runs, so they are found
+// once per range of work items (the divisions would otherwise cost more than a small plane's
+// arithmetic), and a scratch plane zeroed once keeps its padding zero while planes pass through it.
+typedef struct {
+  u32 dst, src, count;
+} Run;
+
+// The runs, at most rows · stride of them; returns how many.
+static u32 real_runs(const Params *p, const Padded *g, Run *runs) {
+  u32 n = 0;
   for (u32 r = 0; r < g->rows; r++) {
     i32 ih = physical(p, r, p->top);
     if (ih < (i32)p->top || ih >= (i32)p->h) continue;
-    const float *row = x + ih * (i32)p->w + p->left - p->pad;
     for (u32 ph = 0; ph < p->stride; ph++) {
-      float *dst = q + ph * g->phase + r * g->width;
       u32 lo, hi;
       real_columns(p, g, ph, &lo, &hi);
-      for (u32 j = lo; j < hi; j++) dst[j] = row[j * p->stride + ph];
+      if (lo == hi) continue;
+      // Padded column lo·s + ph ≥ pad, so the input column is ≥ left.
+      i32 src = ih * (i32)p->w + (i32)p->left - (i32)p->pad + (i32)(lo * p->stride + ph);
+      runs[n++] = (Run){ ph * g->phase + r * g->width + lo, (u32)src, hi - lo };
+    }
+  }
+  return n;
+}
+
+static void zero(float *q, u32 size) {
+  for (u32 i = 0; i < size; i++) q[i] = 0.0f;
+}
+
+// Copies one input plane's real values into a padded plane whose padding is already zero.
+static void pad_plane(const Run *runs, u32 count, u32 stride, const float *x, float *q) {
+  for (u32 k = 0; k < count; k++) {
+    const float *src = x + runs[k].src;
+    float *dst = q + runs[k].dst;
+    if (stride == 1) {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j];
+    } else {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j * stride];
     }
   }
 }
 
 // The inverse for gradients: dx[ih, iw] = the padded value at its position, zero where no
 // output reads it and over the cropped-away border.
-static void unpad_plane(const Params *p, const Padded *g, const float *q, float *dx) {
-  for (u32 i = 0; i < p->h * p->w; i++) dx[i] = 0.0f;
-  for (u32 r = 0; r < g->rows; r++) {
-    i32 ih = physical(p, r, p->top);
-    if (ih < (i32)p->top || ih >= (i32)p->h) continue;
-    float *row = dx + ih * (i32)p->w + p->left - p->pad;
-    for (u32 ph = 0; ph < p->stride; ph++) {
-      const float *src = q + ph * g->phase + r * g->width;
-      u32 lo, hi;
-      real_columns(p, g, ph, &lo, &hi);
-      for (u32 j = lo; j < hi; j++) row[j * p->stride + ph] = src[j];
+static void unpad_plane(const Run *runs, u32 count, u32 stride, const float *q, float *dx, u32 size) {
+  zero(dx, size);
+  for (u32 k = 0; k < count; k++) {
+    const float *src = q + runs[k].dst;
+    float *dst = dx + runs[k].src;
+    if (stride == 1) {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j];
+    } else {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j * stride] = src[j];
     }
   }
 }
@@ -103,38 +122,68 @@ static float hsum(f4 v) {
 
 // ---- Depthwise: weight [C, 1, KH, KW], p->ci = p->co = C.
 
+// Stores the first n lanes of a block: whole vectors unless the block passes the row's end.
+static void store8(float *out, f4 a0, f4 a1, u32 n) {
+  if (n >= 8) {
+    wasm_v128_store(out, a0);
+    wasm_v128_store(out + 4, a1);
+    return;
+  }
+  float row[8];
+  wasm_v128_store(row, a0);
+  wasm_v128_store(row + 4, a1);
+  for (u32 j = 0; j < n; j++) out[j] = row[j];
+}
+
+static void store4(float *out, f4 a, u32 n) {
+  if (n >= 4) {
+    wasm_v128_store(out, a);
+    return;
+  }
+  float row[4];
+  wasm_v128_store(row, a);
+  for (u32 j = 0; j < n; j++) out[j] = row[j];
+}
+
+// n ≤ 8 outputs of one row: Σ_t w[t]·src[offsets[t] + j], in tap order.
+static void dw_forward8(const float *src, const i32 *offsets, const float *w, u32 T, float *out, u32 n) {
+  f4 a0 = wasm_f32x4_splat(0), a1 = a0;
+  for (u32 t = 0; t < T; t++) {
+    f4 wt = wasm_v128_load32_splat(w + t);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src + offsets[t])));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + offsets[t] + 4)));
+  }
+  store8(out, a0, a1, n);
+}
+
+// The same for n ≤ 4 outputs: the rows of reduction cells' small planes are often 4 wide or less.
+static void dw_forward4(const float *src, const i32 *offsets, const float *w, u32 T, float *out, u32 n) {
+  f4 a = wasm_f32x4_splat(0);
+  for (u32 t = 0; t < T; t++) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(w + t), wasm_v128_load(src + offsets[t])));
+  store4(out, a, n);
+}
+
 // (x, w) → y; items are planes (n, c).
 static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   Padded g = padded(p);
   float q[g.size] __attribute__((aligned(16)));
-  i32 offsets[taps(p)];
+  u32 T = taps(p);
+  i32 offsets[T];
+  Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
+  u32 count = real_runs(p, &g, runs);
+  zero(q, g.size);
   for (u32 plane = lo; plane < hi; plane++) {
-    const float *w = c->io[1] + (plane % p->ci) * taps(p);
+    const float *w = c->io[1] + (plane % p->ci) * T;
     float *y = c->io[2] + plane * out_plane(p);
-    pad_plane(p, &g, c->io[0] + plane * in_plane(p), q);
+    pad_plane(runs, count, p->stride, c->io[0] + plane * in_plane(p), q);
     for (u32 oh = 0; oh < p->oh; oh++) {
       const float *base = q + oh * p->stride * g.width;
-      for (u32 ow = 0; ow < p->ow; ow += TILE_N) {
-        f4 a0 = wasm_f32x4_splat(0), a1 = a0;
-        for (u32 t = 0; t < taps(p); t++) {
-          f4 wt = wasm_v128_load32_splat(w + t);
-          const float *src = base + offsets[t] + ow;
-          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src)));
-          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + 4)));
-        }
-        float *out = y + oh * p->ow + ow;
-        if (ow + TILE_N <= p->ow) {
-          wasm_v128_store(out, a0);
-          wasm_v128_store(out + 4, a1);
-        } else {
-          float row[TILE_N];
-          wasm_v128_store(row, a0);
-          wasm_v128_store(row + 4, a1);
-          for (u32 j = 0; ow + j < p->ow; j++) out[j] = row[j];
-        }
-      }
+      float *out = y + oh * p->ow;
+      u32 ow = 0;
+      for (; ow + 4 < p->ow; ow += 8) dw_forward8(base + ow, offsets, w, T, out + ow, p->ow - ow);
+      if (ow < p->ow) dw_forward4(base + ow, offsets, w, T, out + ow, p->ow - ow);
     }
   }
 }
@@ -144,6 +193,54 @@ static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
 // columns of one stride phase φ = q mod s the dividing taps are the same and dy's column moves with
 // q, so eight positions of a phase row come from contiguous floats of one dy row (kept with zero
 // margins in scratch); sums stay in registers, and the plane is unpadded at the end.
+
+// A tap reaching a run of the padded plane: its weight, and where the dy values for the run's
+// first position start in the scratch rows.
+typedef struct {
+  u32 tap, offset;
+} Reach;
+
+// The taps reaching each run, in tap order: run k's are reach[first[k]..first[k + 1]).
+static void reaching_taps(const Params *p, const Padded *g, const Run *runs, u32 count, u32 margin, u32 dyw,
+                          u32 *first, Reach *reach) {
+  u32 s = p->stride, d = p->dil, n = 0;
+  for (u32 k = 0; k < count; k++) {
+    first[k] = n;
+    u32 ph = runs[k].dst / g->phase, r = runs[k].dst % g->phase / g->width, j0 = runs[k].dst % g->width;
+    for (u32 kh = 0; kh < p->kh && kh * d <= r; kh++) {
+      u32 oh = (r - kh * d) / s;
+      if ((r - kh * d) % s || oh >= p->oh) continue;
+      for (u32 kw = 0; kw < p->kw; kw++) {
+        i32 shift = (i32)ph - (i32)(kw * d);
+        if (shift % (i32)s) continue;
+        reach[n++] = (Reach){ kh * p->kw + kw, (u32)((i32)(oh * dyw + margin + j0) + shift / (i32)s) };
+      }
+    }
+  }
+  first[count] = n;
+}
+
+// n ≤ 8 positions of a run: Σ w[tap]·rows[offset + j] over its taps.
+static void dw_gather8(const float *rows, const Reach *reach, u32 taps, const float *w, float *out) {
+  f4 a0 = wasm_f32x4_splat(0), a1 = a0;
+  for (u32 i = 0; i < taps; i++) {
+    f4 wt = wasm_v128_load32_splat(w + reach[i].tap);
+    const float *src = rows + reach[i].offset;
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + 4)));
+  }
+  wasm_v128_store(out, a0);
+  wasm_v128_store(out + 4, a1);
+}
+
+static void dw_gather4(const float *rows, const Reach *reach, u32 taps, const float *w, float *out) {
+  f4 a = wasm_f32x4_splat(0);
+  for (u32 i = 0; i < taps; i++) {
+    a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(w + reach[i].tap), wasm_v128_load(rows + reach[i].offset)));
+  }
+  wasm_v128_store(out, a);
+}
+
 static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   Padded g = padded(p);
@@ -151,7 +248,11 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   u32 s = p->stride, d = p->dil, margin = ((p->kw - 1) * d + s - 1) / s + 1;
   u32 dyw = margin + g.width + TILE_N;
   float rows[p->oh * dyw] __attribute__((aligned(16)));
-  for (u32 i = 0; i < p->oh * dyw; i++) rows[i] = 0.0f;
+  zero(rows, p->oh * dyw);
+  Run runs[g.rows * s];
+  u32 count = real_runs(p, &g, runs), first[count + 1];
+  Reach reach[count * taps(p) + 1];
+  reaching_taps(p, &g, runs, count, margin, dyw, first, reach);
   for (u32 plane = lo; plane < hi; plane++) {
     const float *w = c->io[1] + (plane % p->ci) * taps(p);
     const float *dy = c->io[0] + plane * out_plane(p);
@@ -159,41 +260,37 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
       for (u32 ow = 0; ow < p->ow; ow++) rows[oh * dyw + margin + ow] = dy[oh * p->ow + ow];
     }
     // Only positions of real input values: on small planes most of the padded plane is padding.
-    for (u32 r = 0; r < g.rows; r++) {
-      i32 ih = physical(p, r, p->top);
-      if (ih < (i32)p->top || ih >= (i32)p->h) continue;
-      for (u32 ph = 0; ph < s; ph++) {
-        float *out = q + ph * g.phase + r * g.width;
-        u32 first, end;
-        real_columns(p, &g, ph, &first, &end);
-        for (u32 j = first; j < end; j += TILE_N) {
-          f4 a0 = wasm_f32x4_splat(0), a1 = a0;
-          for (u32 kh = 0; kh < p->kh && kh * d <= r; kh++) {
-            u32 oh = (r - kh * d) / s;
-            if ((r - kh * d) % s || oh >= p->oh) continue;
-            const float *row = rows + oh * dyw + margin + j;
-            for (u32 kw = 0; kw < p->kw; kw++) {
-              i32 shift = (i32)ph - (i32)(kw * d);
-              if (shift % (i32)s) continue;
-              const float *src = row + shift / (i32)s;
-              f4 wt = wasm_v128_load32_splat(w + kh * p->kw + kw);
-              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src)));
-              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + 4)));
-            }
-          }
-          wasm_v128_store(out + j, a0);
-          wasm_v128_store(out + j + 4, a1);
-        }
-      }
+    // Blocks may write past a run's end, into padding that unpadding never reads.
+    for (u32 k = 0; k < count; k++) {
+      const Reach *r = reach + first[k];
+      u32 n = first[k + 1] - first[k], j = 0;
+      float *out = q + runs[k].dst;
+      for (; j + 4 < runs[k].count; j += 8) dw_gather8(rows + j, r, n, w, out + j);
+      if (j < runs[k].count) dw_gather4(rows + j, r, n, w, out + j);
     }
-    unpad_plane(p, &g, q, c->io[2] + plane * in_plane(p));
+    unpad_plane(runs, count, s, q, c->io[2] + plane * in_plane(p), in_plane(p));
   }
 }
 
-// The (n, oh) rows [first, end) of a chunk.
-static void chunk_rows(const Params *p, u32 chunk, u32 *first, u32 *end) {
-  *first = chunk * p->chunk_rows;
-  *end = min_u(p->n * p->oh, *first + p->chunk_rows);
+// Σ_oh Σ_ow dy[oh, ow]·src[oh·s·width + ow] over output rows [oh0, oh1) of one plane, 8 columns
+// at a time, then 4, then one.
+static float dw_tap_sum(const Params *p, const float *dy, const float *src, u32 step, u32 oh0, u32 oh1) {
+  f4 a0 = wasm_f32x4_splat(0), a1 = a0;
+  float tail = 0.0f;
+  for (u32 oh = oh0; oh < oh1; oh++) {
+    const float *d = dy + oh * p->ow, *x = src + oh * step;
+    u32 ow = 0;
+    for (; ow + 8 <= p->ow; ow += 8) {
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(x + ow)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(d + ow + 4), wasm_v128_load(x + ow + 4)));
+    }
+    if (ow + 4 <= p->ow) {
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(x + ow)));
+      ow += 4;
+    }
+    for (; ow < p->ow; ow++) tail += d[ow] * x[ow];
+  }
+  return hsum(wasm_f32x4_add(a0, a1)) + tail;
 }
 
 // (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, channel). Per image of the chunk, one
@@ -204,30 +301,20 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   float q[g.size] __attribute__((aligned(16)));
   u32 T = taps(p);
   i32 offsets[T];
+  Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
+  u32 count = real_runs(p, &g, runs);
+  zero(q, g.size);
   float sums[T];
-  u32 full = p->ow / 8 * 8;
   for (u32 item = lo; item < hi; item++) {
     u32 chunk = item / p->ci, ch = item % p->ci, first, end;
     chunk_rows(p, chunk, &first, &end);
     for (u32 t = 0; t < T; t++) sums[t] = 0.0f;
     for (u32 row = first; row < end;) {
       u32 n = row / p->oh, plane = n * p->ci + ch, stop = min_u(end, (n + 1) * p->oh);
-      pad_plane(p, &g, c->io[0] + plane * in_plane(p), q);
-      for (u32 t = 0; t < T; t++) {
-        f4 a0 = wasm_f32x4_splat(0), a1 = a0;
-        float tail = 0.0f;
-        for (u32 r = row; r < stop; r++) {
-          u32 oh = r % p->oh;
-          const float *d = c->io[1] + plane * out_plane(p) + oh * p->ow, *src = q + offsets[t] + oh * p->stride * g.width;
-          for (u32 ow = 0; ow < full; ow += 8) {
-            a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(src + ow)));
-            a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(d + ow + 4), wasm_v128_load(src + ow + 4)));
-          }
-          for (u32 ow = full; ow < p->ow; ow++) tail += d[ow] * src[ow];
-        }
-        sums[t] += hsum(wasm_f32x4_add(a0, a1)) + tail;
-      }
+      pad_plane(runs, count, p->stride, c->io[0] + plane * in_plane(p), q);
+      const float *dy = c->io[1] + plane * out_plane(p);
+      for (u32 t = 0; t < T; t++) sums[t] += dw_tap_sum(p, dy, q + offsets[t], p->stride * g.width, row - n * p->oh, stop - n * p->oh);
       row = stop;
     }
     float *out = c->io[2] + chunk * p->ci * T + ch * T;
@@ -268,12 +355,15 @@ static void dense_forward_range(const Call *c, u32 lo, u32 hi) {
   u32 T = taps(p), group = channel_group(p, &g), K = p->ci * T;
   float q[group * g.size] __attribute__((aligned(16)));
   i32 offsets[T], boff[KC];
+  Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
+  u32 count = real_runs(p, &g, runs);
+  zero(q, group * g.size);
   for (u32 n = lo; n < hi; n++) {
     for (u32 c0 = 0; c0 < p->ci; c0 += group) {
       u32 cg = min_u(group, p->ci - c0), kc = cg * T;
       for (u32 i = 0; i < cg; i++) {
-        pad_plane(p, &g, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        pad_plane(runs, count, p->stride, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (u32 t = 0; t < T; t++) boff[i * T + t] = (i32)(i * g.size) + offsets[t];
       }
       for (u32 oh = 0; oh < p->oh; oh++) {
@@ -299,13 +389,15 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
   float q[group * g.size] __attribute__((aligned(16)));
   float panel[KC * TILE_N] __attribute__((aligned(16)));
   i32 offsets[T], boff[KC], prow[KC];
+  Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
+  u32 count = real_runs(p, &g, runs);
   packed_rows(KC, prow);
   for (u32 n = lo; n < hi; n++) {
     const float *dy = c->io[0] + n * p->co * out_plane(p);
     for (u32 c0 = 0; c0 < p->ci; c0 += group) {
       u32 cg = min_u(group, p->ci - c0);
-      for (u32 i = 0; i < cg * g.size; i++) q[i] = 0.0f;
+      zero(q, cg * g.size);
       for (u32 t = 0; t < T; t++) {
         for (u32 oh = 0; oh < p->oh; oh++) {
           float *G = q + offsets[t] + oh * p->stride * g.width;
@@ -329,7 +421,9 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
           }
         }
       }
-      for (u32 i = 0; i < cg; i++) unpad_plane(p, &g, q + i * g.size, c->io[2] + (n * p->ci + c0 + i) * in_plane(p));
+      for (u32 i = 0; i < cg; i++) {
+        unpad_plane(runs, count, p->stride, q + i * g.size, c->io[2] + (n * p->ci + c0 + i) * in_plane(p), in_plane(p));
+      }
     }
   }
 }
@@ -345,7 +439,10 @@ static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   float q[group * g.size] __attribute__((aligned(16)));
   float panel[KC * TILE_N] __attribute__((aligned(16)));
   i32 offsets[T], prow[KC], col[KC];
+  Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
+  u32 count = real_runs(p, &g, runs);
+  zero(q, group * g.size);
   packed_rows(KC, prow);
   for (u32 chunk = lo; chunk < hi; chunk++) {
     u32 first, end;
@@ -357,7 +454,7 @@ static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
       int add = 0;
       for (u32 row = first; row < end;) {
         u32 n = row / p->oh, stop = min_u(end, (n + 1) * p->oh);
-        for (u32 i = 0; i < cg; i++) pad_plane(p, &g, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        for (u32 i = 0; i < cg; i++) pad_plane(runs, count, p->stride, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (; row < stop; row++, add = 1) {
           u32 oh = row % p->oh;
           const float *A = c->io[1] + (n * p->co * p->oh + oh) * p->ow, *base = q + oh * p->stride * g.width;
@@ -382,15 +479,27 @@ static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
 
 KERNEL(conv, dense_forward) {
   const Params *p = PARAMS(Params);
+  if (taps(p) == 1) {
+    dense1x1_forward(c);
+    return;
+  }
   parallel_for(c, dense_forward_range, p->n, 2.0 * out_plane(p) * p->co * p->ci * taps(p));
 }
 
 KERNEL(conv, dense_backward_input) {
   const Params *p = PARAMS(Params);
+  if (taps(p) == 1) {
+    dense1x1_backward_input(c);
+    return;
+  }
   parallel_for(c, dense_backward_input_range, p->n, 2.0 * out_plane(p) * p->co * p->ci * taps(p));
 }
 
 KERNEL(conv, dense_backward_weight) {
   const Params *p = PARAMS(Params);
+  if (taps(p) == 1) {
+    dense1x1_backward_weight(c);
+    return;
+  }
   parallel_for(c, dense_backward_weight_range, p->chunks, 2.0 * p->chunk_rows * p->ow * p->co * p->ci * taps(p));
 }

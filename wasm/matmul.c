@@ -15,6 +15,33 @@ typedef struct {
 #define MB 64
 #define NB 256
 
+// Packs a panel of B stored by columns (b_k = 1, as the weight gradients' x): column j < nr of
+// the panel is the kc contiguous floats at B + j·ldb, zero past nr. Four k of the eight columns
+// are transposed in registers at a time: the scalar gather, one float per k and column, cost
+// about as much as the arithmetic when M is small.
+static void pack_transposed(u32 kc, const float *B, u32 ldb, u32 nr, float *panel) {
+  const float *col[TILE_N];
+  for (u32 j = 0; j < TILE_N; j++) col[j] = B + (j < nr ? j : 0) * ldb;
+  f4 zero = wasm_f32x4_splat(0);
+  u32 k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    for (u32 half = 0; half < 2; half++) {
+      f4 r[4];
+      for (u32 j = 0; j < 4; j++) r[j] = half * 4 + j < nr ? wasm_v128_load(col[half * 4 + j] + k) : zero;
+      f4 t0 = wasm_i32x4_shuffle(r[0], r[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r[0], r[1], 2, 6, 3, 7);
+      f4 t2 = wasm_i32x4_shuffle(r[2], r[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r[2], r[3], 2, 6, 3, 7);
+      float *out = panel + k * TILE_N + half * 4;
+      wasm_v128_store(out, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+      wasm_v128_store(out + TILE_N, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+      wasm_v128_store(out + 2 * TILE_N, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+      wasm_v128_store(out + 3 * TILE_N, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+    }
+  }
+  for (; k < kc; k++) {
+    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr ? col[j][k] : 0.0f;
+  }
+}
+
 static void gemm_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   u32 mblocks = ceil_div_u(p->M, MB), nblocks = ceil_div_u(p->N, NB);
@@ -43,7 +70,11 @@ static void gemm_range(const Call *c, u32 lo, u32 hi) {
           u32 nr = min_u(TILE_N, n1 - n);
           const float *panelB = B + n * p->b_n;
           const i32 *rows = boff;
-          if (p->b_n != 1 || nr < TILE_N) {
+          if (p->b_k == 1 && p->b_n != 1) {
+            pack_transposed(kc, panelB + boff[0], p->b_n, nr, panel);
+            panelB = panel;
+            rows = prow;
+          } else if (p->b_n != 1 || nr < TILE_N) {
             for (u32 k = 0; k < kc; k++) {
               for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr ? panelB[boff[k] + j * p->b_n] : 0.0f;
             }
