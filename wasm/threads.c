@@ -91,11 +91,14 @@ __attribute__((export_name("worker_main"))) void worker_main(i32 seen) {
 }
 
 // A worker's kernel trapped (its host catches the trap): count it out of the job, so the caller
-// does not wait forever, and flag the launch as failed. Returns the generation to wait past next.
+// does not wait forever, and flag the launch as failed. Returns the generation to wait past next:
+// the failed job's, read before counting out, since the moment this worker is out the caller may
+// start the next job, and a worker waiting past that one's generation would never join it.
 __attribute__((export_name("worker_failed"))) i32 worker_failed(void) {
+  i32 generation = __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
   __atomic_store_n(&failed, 1, __ATOMIC_SEQ_CST);
   if (__atomic_fetch_sub(&job.pending, 1, __ATOMIC_SEQ_CST) == 1) __builtin_wasm_memory_atomic_notify(&job.pending, 1);
-  return __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
+  return generation;
 }
 
 // After the caller itself trapped mid-launch: wait until the workers are out of the job too.
