@@ -18,6 +18,7 @@ test('bad flags, presets and data fail before any work, naming the problem', asy
   await assert.rejects(searchCommand(['--preset', 'huge'], noGpu), /--preset huge: unknown preset \(presets: sgas-cifar10, cpu, tiny\)/);
   await assert.rejects(searchCommand(['--layers', 'two'], noGpu), /--layers two: expected an integer/);
   await assert.rejects(searchCommand(['--criterion', '3'], noGpu), /--criterion 3: expected 1 or 2/);
+  await assert.rejects(searchCommand(['--recompute', 'sometimes'], noGpu), /--recompute sometimes: expected auto, cells, off/);
   await assert.rejects(searchCommand(['--layers', '2'], noGpu), /layers must be at least 3/);
   const empty = mkdtempSync(join(tmpdir(), 'sgas-data-'));
   try {

@@ -59,7 +59,7 @@ export const PRESETS: Record<string, { description: string; config: SearchConfig
     config: SGAS_CIFAR10,
   },
   cpu: {
-    description: 'the default on the embedded Fashion-MNIST: C=8, 5 cells at 16×16, 2,048 images (half for the alphas), batch 32 (+4 per decision), warm-up 2, a decision every epoch, 11 epochs; about 10 minutes on 2 CPU cores with the WebAssembly backend',
+    description: 'the default on the embedded Fashion-MNIST: C=8, 5 cells at 16×16, 2,048 images (half for the alphas), batch 32 (+4 per decision), warm-up 2, a decision every epoch, 11 epochs; about 2 minutes on 2 CPU cores with the WebAssembly backend',
     config: {
       ...SGAS_CIFAR10, initChannels: 8, layers: 5, maxImages: 2048, imageSize: 16, cropPadding: 2, flip: true,
       batchSize: 32, batchIncrease: 4, learningRate: 0.05, warmupDecEpoch: 2, decisionFreq: 1, postTrain: 1,
