@@ -45,7 +45,7 @@ export const TRAIN_PRESETS: Record<string, { description: string; config: TrainC
     config: SGAS_CIFAR10,
   },
   cpu: {
-    description: 'the default on the embedded Fashion-MNIST: C=8, 8 cells at 28×28, all 10,000 training and 10,000 test images, batch 64, cutout 14, 10 epochs; 1 to 3 minutes an epoch on 2 shared CPU cores (WebAssembly backend)',
+    description: 'the default on the embedded Fashion-MNIST: C=8, 8 cells at 28×28, all 10,000 training and 10,000 test images, batch 64, cutout 14, 10 epochs; about 40 seconds an epoch (training and the test pass) on 2 CPU cores (WebAssembly backend)',
     config: {
       ...SGAS_CIFAR10, initChannels: 8, layers: 8, cutoutLength: 14, epochs: 10, batchSize: 64, learningRate: 0.05,
     },
