@@ -106,45 +106,126 @@ static void max_pool_backward_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
-// Mean over the in-image taps (count_include_pad=False). Per column: the sum over the window's rows.
-static void avg_pool_forward_range(const Call *c, u32 lo, u32 hi) {
-  const Params *p = PARAMS(Params);
-  i32 k = (i32)p->kernel, H = (i32)p->height, W = (i32)p->width;
-  float sum[W];
-  for (u32 plane = lo; plane < hi; plane++) {
-    const float *x = c->io[0] + plane * p->height * p->width;
-    float *y = c->io[1] + plane * p->out_height * p->out_width;
-    for (u32 oh = 0; oh < p->out_height; oh++) {
-      i32 h0 = (i32)(oh * p->stride) - (i32)p->pad;
-      for (i32 w = 0; w < W; w++) sum[w] = 0.0f;
-      for (i32 h = max_i(h0, 0); h < min_i(h0 + k, H); h++) {
-        for (i32 w = 0; w < W; w++) sum[w] += x[h * W + w];
-      }
-      for (u32 ow = 0; ow < p->out_width; ow++) {
-        i32 w0 = (i32)(ow * p->stride) - (i32)p->pad;
-        float acc = 0.0f;
-        for (i32 w = max_i(w0, 0); w < min_i(w0 + k, W); w++) acc += sum[w];
-        y[oh * p->out_width + ow] = acc / taps(p, h0, w0);
-      }
+// Every plane's windows have the same in-image tap counts: listed once per range, so the divisions
+// run four at a time instead of one call per window.
+static void window_taps(const Params *p, float *divisor) {
+  for (u32 oh = 0; oh < p->out_height; oh++) {
+    for (u32 ow = 0; ow < p->out_width; ow++) {
+      divisor[oh * p->out_width + ow] = taps(p, (i32)(oh * p->stride) - (i32)p->pad, (i32)(ow * p->stride) - (i32)p->pad);
     }
   }
 }
 
-// dy → dx: each window spreads dy / taps over its in-image taps.
+// out[i] = num[i] / divisor[i] for i < n.
+static void divide(float *out, const float *num, const float *divisor, u32 n) {
+  u32 i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(out + i, wasm_f32x4_div(wasm_v128_load(num + i), wasm_v128_load(divisor + i)));
+  for (; i < n; i++) out[i] = num[i] / divisor[i];
+}
+
+// Σ_{j<k} from[i + j] for i < n, in j order (stride-1 windows over a zero-padded row).
+static void window_sums(float *out, const float *from, u32 k, u32 n) {
+  u32 i = 0;
+  for (; i + 4 <= n; i += 4) {
+    f4 acc = wasm_v128_load(from + i);
+    for (u32 j = 1; j < k; j++) acc = wasm_f32x4_add(acc, wasm_v128_load(from + i + j));
+    wasm_v128_store(out + i, acc);
+  }
+  for (; i < n; i++) {
+    float acc = from[i];
+    for (u32 j = 1; j < k; j++) acc += from[i + j];
+    out[i] = acc;
+  }
+}
+
+// Sum of rows first..last of a (rows × n) block, in row order, into out.
+static void row_sums(float *out, const float *rows, u32 n, u32 first, i32 last) {
+  u32 i = 0;
+  for (; i + 4 <= n; i += 4) {
+    f4 acc = wasm_f32x4_splat(0);
+    for (i32 r = (i32)first; r <= last; r++) acc = wasm_f32x4_add(acc, wasm_v128_load(rows + (u32)r * n + i));
+    wasm_v128_store(out + i, acc);
+  }
+  for (; i < n; i++) {
+    float acc = 0.0f;
+    for (i32 r = (i32)first; r <= last; r++) acc += rows[(u32)r * n + i];
+    out[i] = acc;
+  }
+}
+
+// Mean over the in-image taps (count_include_pad=False): per output row, each input column's sum
+// over the window's rows, then each window's over its columns (zeros stand for the padding, which
+// adds nothing), then the division by the taps.
+static void avg_pool_forward_range(const Call *c, u32 lo, u32 hi) {
+  const Params *p = PARAMS(Params);
+  u32 k = p->kernel, W = p->width, OH = p->out_height, OW = p->out_width;
+  float divisor[OH * OW] __attribute__((aligned(16))), acc[OW] __attribute__((aligned(16)));
+  // Columns with pad zeros before and k + 4 after, so every window of a row reads inside it.
+  u32 padded = p->pad + W + k + 4;
+  float sums[padded] __attribute__((aligned(16)));
+  for (u32 i = 0; i < padded; i++) sums[i] = 0.0f;
+  float *sum = sums + p->pad;
+  window_taps(p, divisor);
+  for (u32 plane = lo; plane < hi; plane++) {
+    const float *x = c->io[0] + plane * p->height * W;
+    float *y = c->io[1] + plane * OH * OW;
+    for (u32 oh = 0; oh < OH; oh++) {
+      i32 h0 = (i32)(oh * p->stride) - (i32)p->pad;
+      row_sums(sum, x, W, (u32)max_i(h0, 0), min_i(h0 + (i32)k, (i32)p->height) - 1);
+      if (p->stride == 1) {
+        window_sums(acc, sums, k, OW);
+      } else {
+        for (u32 ow = 0; ow < OW; ow++) {
+          const float *from = sums + ow * p->stride;
+          float a = from[0];
+          for (u32 j = 1; j < k; j++) a += from[j];
+          acc[ow] = a;
+        }
+      }
+      divide(y + oh * OW, acc, divisor + oh * OW, OW);
+    }
+  }
+}
+
+// First covering window of input position i along one side: windows o read i when
+// o·stride − pad ≤ i < o·stride − pad + k.
+static u32 first_window(i32 i, const Params *p) {
+  i32 from = i + (i32)p->pad - (i32)p->kernel + 1;
+  return from <= 0 ? 0 : (u32)((from + (i32)p->stride - 1) / (i32)p->stride);
+}
+
+// dy → dx, a gather: dx[h, w] sums q = dy / taps over the windows covering it, first over their rows
+// (a vector along the output columns), then over their columns. Each input reads its windows in a
+// fixed order, and no plane's scratch is shared, so threads do not change the bits.
 static void avg_pool_backward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
-  i32 k = (i32)p->kernel, H = (i32)p->height, W = (i32)p->width;
+  u32 OH = p->out_height, OW = p->out_width, k = p->kernel;
+  float divisor[OH * OW] __attribute__((aligned(16))), q[OH * OW] __attribute__((aligned(16)));
+  // Column sums with k − 1 zeros before and k + 3 after: a window past either edge adds zeros.
+  float cols[OW + 2 * k + 2] __attribute__((aligned(16)));
+  for (u32 i = 0; i < OW + 2 * k + 2; i++) cols[i] = 0.0f;
+  float *sums = cols + k - 1;
+  window_taps(p, divisor);
+  // The windows covering each input column, listed once: a strided row has no shifted-sum shortcut.
+  u32 first_col[p->width], last_col[p->width];
+  for (u32 w = 0; w < p->width; w++) {
+    first_col[w] = first_window((i32)w, p);
+    last_col[w] = min_u(OW - 1, (w + p->pad) / p->stride);
+  }
   for (u32 plane = lo; plane < hi; plane++) {
-    const float *dy = c->io[0] + plane * p->out_height * p->out_width;
     float *dx = c->io[1] + plane * p->height * p->width;
-    for (u32 i = 0; i < p->height * p->width; i++) dx[i] = 0.0f;
-    for (u32 oh = 0; oh < p->out_height; oh++) {
-      i32 h0 = (i32)(oh * p->stride) - (i32)p->pad;
-      for (u32 ow = 0; ow < p->out_width; ow++) {
-        i32 w0 = (i32)(ow * p->stride) - (i32)p->pad;
-        float d = dy[oh * p->out_width + ow] / taps(p, h0, w0);
-        for (i32 h = max_i(h0, 0); h < min_i(h0 + k, H); h++) {
-          for (i32 w = max_i(w0, 0); w < min_i(w0 + k, W); w++) dx[h * W + w] += d;
+    divide(q, c->io[0] + plane * OH * OW, divisor, OH * OW);
+    for (u32 h = 0; h < p->height; h++) {
+      row_sums(sums, q, OW, first_window((i32)h, p), (i32)min_u(OH - 1, (h + p->pad) / p->stride));
+      float *row = dx + h * p->width;
+      if (p->stride == 1) {
+        // Input w is covered by windows w + pad − k + 1 … w + pad: k neighbours of the padded sums.
+        window_sums(row, sums + p->pad - (k - 1), k, p->width);
+      } else {
+        for (u32 w = 0; w < p->width; w++) {
+          float acc = 0.0f;
+          for (u32 o = first_col[w]; o <= last_col[w]; o++) acc += sums[o];
+          row[w] = acc;
         }
       }
     }
