@@ -1,7 +1,8 @@
 // shaders/matmul.wgsl: batched strided GEMM, C[b, m, n] (+)= Σ_k A(b, m, k)·B(b, k, n), with
 // k = ko·KI + ki running over two strided axes. Blocked for the caches: for each block of KC
-// reduction steps, each 8-column panel of B (read in place when its rows are contiguous, packed
-// otherwise) meets every 4-row strip of A in the 4×8 register tile (tile.h).
+// reduction steps, each 8-column panel of B (read in place when its rows are contiguous and one
+// strip of A reads it, packed otherwise) meets every 4-row strip of A in the 4×8 register tile
+// (tile.h), or, for contiguous rows and several strips, tile_packed with A packed too.
 #include "tile.h"
 
 typedef struct {
@@ -42,11 +43,108 @@ static void pack_transposed(u32 kc, const float *B, u32 ldb, u32 nr, float *pane
   }
 }
 
+// Copies the strips of A's rows [m0, m1) over kc reduction steps into apack, strip after strip,
+// each as kc groups of its 4 rows' values at one k (zero past m1).
+static void pack_strips(const Params *p, const float *A, u32 m0, u32 m1, u32 kc, float *apack) {
+  for (u32 m = m0; m < m1; m += TILE_M, apack += kc * TILE_M) {
+    for (u32 k = 0; k < kc; k++) {
+      for (u32 r = 0; r < TILE_M; r++) apack[k * TILE_M + r] = m + r < m1 ? A[(m + r) * p->a_m + k * p->a_ki] : 0.0f;
+    }
+  }
+}
+
+// Copies 16 columns of the rows B + boff[k] into two packed panels (columns 0–7 into lo, 8–15
+// into hi): a whole cache line of each row at once.
+static void pack_pair(u32 kc, const float *B, const i32 *boff, float *lo, float *hi) {
+  for (u32 k = 0; k < kc; k++) {
+    const float *b = B + boff[k];
+    wasm_v128_store(lo + k * TILE_N, wasm_v128_load(b));
+    wasm_v128_store(lo + k * TILE_N + 4, wasm_v128_load(b + 4));
+    wasm_v128_store(hi + k * TILE_N, wasm_v128_load(b + 8));
+    wasm_v128_store(hi + k * TILE_N + 4, wasm_v128_load(b + 12));
+  }
+}
+
+// p, hidden from the optimizer: loop strength reduction would otherwise turn each load's constant
+// offset from it into an induction variable of its own, an add per load in the JIT's code, where
+// the load's offset immediate costs nothing.
+static inline const float *opaque(const float *p) {
+  __asm__("" : "+r"(p));
+  return p;
+}
+
+// tile() for a packed strip of A and a packed panel of B: both walk forward by a pointer, with
+// no per-k offsets to look up or add, which with a few dozen k per call is much of the work
+// besides the arithmetic.
+static inline void tile_packed(u32 kc, const float *a, const float *b, float *C, u32 cm, u32 mr, u32 nr, int add) {
+  f4 c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (u32 k = 0; k < kc; k++) {
+    const float *ak = opaque(a + k * TILE_M), *bk = opaque(b + k * TILE_N);
+    f4 b0 = wasm_v128_load(bk), b1 = wasm_v128_load(bk + 4);
+    f4 x = wasm_v128_load32_splat(ak);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x, b0));
+    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x, b1));
+    x = wasm_v128_load32_splat(ak + 1);
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x, b0));
+    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x, b1));
+    x = wasm_v128_load32_splat(ak + 2);
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x, b0));
+    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x, b1));
+    x = wasm_v128_load32_splat(ak + 3);
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x, b0));
+    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
+  }
+  f4 acc[TILE_M][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 } };
+  store_tile(acc, C, cm, mr, nr, add);
+}
+
+// Every packed strip of rows [m0, m1) against one packed panel. Not inlined, like strips(): in
+// gemm_range's big body the JIT's register allocator spills the accumulators.
+__attribute__((noinline)) static void packed_strips(const float *apack, u32 m0, u32 m1, u32 kc, const float *panel, float *C, u32 cm, u32 nr, int add) {
+  for (u32 m = m0; m < m1; m += TILE_M, apack += kc * TILE_M) {
+    tile_packed(kc, apack, panel, C + m * cm, cm, min_u(TILE_M, m1 - m), nr, add);
+  }
+}
+
+// One block of reduction steps of a block of C whose B rows are contiguous (b_n = 1), the
+// convolutions' forward and input gradient: A's strips are packed once for all panels, and B's
+// panels two at a time. Read in place, B's rows would be read again by every strip, and are
+// often a power of two apart (a 32×32 plane is 4 KiB), so they share cache sets and fall out of
+// L1 between strips, and between the two panels in one cache line.
+static void block_rows(const Params *p, const float *apack, const float *B, const i32 *boff, u32 kc, u32 m0, u32 m1,
+                       u32 n0, u32 n1, float *C, int add, float *panel, float *panel2) {
+  u32 n = n0;
+  for (; n + 2 * TILE_N <= n1; n += 2 * TILE_N) {
+    pack_pair(kc, B + n, boff, panel, panel2);
+    packed_strips(apack, m0, m1, kc, panel, C + n, p->c_m, TILE_N, add);
+    packed_strips(apack, m0, m1, kc, panel2, C + n + TILE_N, p->c_m, TILE_N, add);
+  }
+  for (; n < n1; n += TILE_N) {
+    pack_panel(kc, B + n, boff, min_u(TILE_N, n1 - n), panel);
+    packed_strips(apack, m0, m1, kc, panel, C + n, p->c_m, min_u(TILE_N, n1 - n), add);
+  }
+}
+
+// Every strip of A's rows [m0, m1) (A at the block's reduction step) against one panel of B.
+__attribute__((noinline)) static void strips(const Params *p, const float *A, u32 m0, u32 m1, u32 kc, const float *B,
+                                             const i32 *rows, float *C, u32 nr, int add) {
+  for (u32 m = m0; m < m1; m += TILE_M) {
+    tile(kc, A + m * p->a_m, p->a_m, p->a_ki, B, rows, C + m * p->c_m, p->c_m, min_u(TILE_M, m1 - m), nr, add);
+  }
+}
+
 static void gemm_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   u32 mblocks = ceil_div_u(p->M, MB), nblocks = ceil_div_u(p->N, NB);
   i32 boff[KC], prow[KC];
-  float panel[KC * TILE_N] __attribute__((aligned(16)));
+  float panel[KC * TILE_N] __attribute__((aligned(16))), panel2[KC * TILE_N] __attribute__((aligned(16)));
+  float apack[MB * KC] __attribute__((aligned(16)));
+  // What apack holds: rows [m0, m0 + MB) of A from a, over kc reduction steps.
+  typedef struct {
+    const float *a;
+    u32 m0, kc;
+  } Packed;
+  Packed packed = { 0, 0, 0 };
   for (u32 item = lo; item < hi; item++) {
     u32 batch = item / (mblocks * nblocks), mb = item / nblocks % mblocks, nb = item % nblocks;
     u32 m0 = mb * MB, m1 = min_u(p->M, m0 + MB), n0 = nb * NB, n1 = min_u(p->N, n0 + NB);
@@ -66,6 +164,16 @@ static void gemm_range(const Call *c, u32 lo, u32 hi) {
         first = 0;
         for (u32 k = 0; k < kc; k++) boff[k] = (i32)(ko * p->b_ko + (k0 + k) * p->b_k);
         packed_rows(kc, prow);
+        if (p->b_n == 1 && m1 - m0 > TILE_M) {
+          const float *a = A + ko * p->a_ko + k0 * p->a_ki;
+          // A shared by the batch (a convolution's weights) is packed once per range.
+          if (a != packed.a || m0 != packed.m0 || kc != packed.kc) {
+            pack_strips(p, a, m0, m1, kc, apack);
+            packed = (Packed){ a, m0, kc };
+          }
+          block_rows(p, apack, B, boff, kc, m0, m1, n0, n1, C, add, panel, panel2);
+          continue;
+        }
         for (u32 n = n0; n < n1; n += TILE_N) {
           u32 nr = min_u(TILE_N, n1 - n);
           const float *panelB = B + n * p->b_n;
@@ -81,10 +189,7 @@ static void gemm_range(const Call *c, u32 lo, u32 hi) {
             panelB = panel;
             rows = prow;
           }
-          for (u32 m = m0; m < m1; m += TILE_M) {
-            const float *a = A + m * p->a_m + ko * p->a_ko + k0 * p->a_ki;
-            tile(kc, a, p->a_m, p->a_ki, panelB, rows, C + m * p->c_m + n, p->c_m, min_u(TILE_M, m1 - m), nr, add);
-          }
+          strips(p, A + ko * p->a_ko + k0 * p->a_ki, m0, m1, kc, panelB, rows, C + n, nr, add);
         }
       }
     }

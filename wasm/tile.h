@@ -10,6 +10,27 @@
 // Reduction steps per tile call: an A strip of 4 × KC floats and a B panel of KC × 8 stay in L1.
 #define KC 256
 
+// C = (add ? C : 0) + acc over the first mr rows and nr columns.
+static inline void store_tile(f4 acc[TILE_M][2], float *C, u32 cm, u32 mr, u32 nr, int add) {
+  for (u32 r = 0; r < mr; r++) {
+    float *out = C + r * cm;
+    if (nr == TILE_N) {
+      f4 v0 = acc[r][0], v1 = acc[r][1];
+      if (add) {
+        v0 = wasm_f32x4_add(wasm_v128_load(out), v0);
+        v1 = wasm_f32x4_add(wasm_v128_load(out + 4), v1);
+      }
+      wasm_v128_store(out, v0);
+      wasm_v128_store(out + 4, v1);
+    } else {
+      float row[TILE_N];
+      wasm_v128_store(row, acc[r][0]);
+      wasm_v128_store(row + 4, acc[r][1]);
+      for (u32 j = 0; j < nr; j++) out[j] = add ? out[j] + row[j] : row[j];
+    }
+  }
+}
+
 // C = (add ? C : 0) + A·B over the first mr rows and nr columns (mr ≤ 4, nr ≤ 8).
 static inline void tile(u32 kc, const float *A, u32 am, u32 ak, const float *B, const i32 *boff,
                         float *C, u32 cm, u32 mr, u32 nr, int add) {
@@ -34,23 +55,7 @@ static inline void tile(u32 kc, const float *A, u32 am, u32 ak, const float *B, 
     c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
   }
   f4 acc[TILE_M][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 } };
-  for (u32 r = 0; r < mr; r++) {
-    float *out = C + r * cm;
-    if (nr == TILE_N) {
-      f4 v0 = acc[r][0], v1 = acc[r][1];
-      if (add) {
-        v0 = wasm_f32x4_add(wasm_v128_load(out), v0);
-        v1 = wasm_f32x4_add(wasm_v128_load(out + 4), v1);
-      }
-      wasm_v128_store(out, v0);
-      wasm_v128_store(out + 4, v1);
-    } else {
-      float row[TILE_N];
-      wasm_v128_store(row, acc[r][0]);
-      wasm_v128_store(row + 4, acc[r][1]);
-      for (u32 j = 0; j < nr; j++) out[j] = add ? out[j] + row[j] : row[j];
-    }
-  }
+  store_tile(acc, C, cm, mr, nr, add);
 }
 
 // Offsets of the rows of a packed panel (row k at 8k).
