@@ -72,6 +72,8 @@ test('the page is cross-origin isolated, finds a WebGPU adapter and offers the C
   for (const key of ['initChannels', 'layers', 'batchSize', 'learningRate', 'archLearningRate', 'warmupDecEpoch', 'decisionFreq', 'seed'] as const) {
     assert.equal(Number(await page.inputValue(`#${key}`)), cpu[key], key);
   }
+  assert.equal(await page.inputValue('#recompute'), cpu.recompute);
+  assert.deepEqual(await page.locator('#recompute option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), ['auto', 'cells', 'off']);
   assert.equal(await page.isHidden('#no-webgpu'), true);
   await page.close();
 });
