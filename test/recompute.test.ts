@@ -4,7 +4,7 @@
 // wasm heap reuses freed space when sizes change.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { add, crossEntropy, scale, Tape, Tensor, type Backend } from '../runtime/index.ts';
+import { add, crossEntropy, GpuError, scale, Tape, Tensor, type Backend } from '../runtime/index.ts';
 import { CountingBackend } from '../runtime/countingBackend.ts';
 import { Rng } from '../runtime/rng.ts';
 import { Heap } from '../runtime/wasm/heap.ts';
@@ -16,6 +16,7 @@ import { genotypeByName } from '../src/search/genotypes.ts';
 import { Network } from '../src/search/model.ts';
 import { prepareSearchData, Search } from '../src/search/search.ts';
 import { planSearchMemory as planMemory, searchStepPeakBytes } from '../src/search/step.ts';
+import { withMemoryHint } from '../src/train/memory.ts';
 import { assertClose, gpu } from './helpers/gpu.ts';
 import { embeddedTrain } from './helpers/search.ts';
 
@@ -178,6 +179,16 @@ test('a search that recomputes cells finds the same genotype, and alphas to roun
   for (const type of ['normal', 'reduce'] as const) {
     assertClose(recomputed.alphas[type].flat(), kept.alphas[type].flat(), `${type} softmax(α)`, 1e-7, 1e-5);
   }
+});
+
+test('an out-of-memory error says what to change, and other errors pass through', () => {
+  const oom = new GpuError('wasm: out of memory growing the heap to 4200 MiB (3900 MiB live; the limit is 4096 MiB)');
+  const hinted = withMemoryHint(oom, false) as Error;
+  assert.match(hinted.message, /^wasm: out of memory .*; pass --recompute cells .* or lower --batch-size$/);
+  assert.equal(hinted.name, oom.name);
+  assert.match((withMemoryHint(new Error('WebGPU error: Out of memory'), true) as Error).message, /Out of memory; lower --batch-size$/);
+  const other = new Error('the loss became NaN');
+  assert.equal(withMemoryHint(other, false), other);
 });
 
 test('the wasm heap merges freed blocks so a step of new sizes reuses the old step\'s space', () => {

@@ -7,7 +7,7 @@ import { loadDataset } from '../data/load.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
-import { describePlan } from '../train/memory.ts';
+import { describePlan, withMemoryHint } from '../train/memory.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
@@ -128,6 +128,8 @@ async function drive(search: Search, out: string, what: string): Promise<number>
       writeSearchPlots(out, search.records);
     },
     checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
+  }).catch((e: unknown) => {
+    throw withMemoryHint(e, search.net.recomputeCells);
   });
   progress.done();
   if (!result) return 1;

@@ -11,7 +11,7 @@ import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 import { Progress } from './progress.ts';
-import { describePlan } from '../train/memory.ts';
+import { describePlan, withMemoryHint } from '../train/memory.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
@@ -140,6 +140,8 @@ async function drive(trainer: Trainer, out: string, what: string): Promise<numbe
       process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% (loss ${last.testLoss.toFixed(4)}) on ${trainer.data.test.n} images after ${last.epoch + 1} epochs\n`);
     }
     return 0;
+  } catch (e) {
+    throw withMemoryHint(e, trainer.net.recomputeCells);
   } finally {
     trainer.release();
   }

@@ -36,3 +36,12 @@ export function describePlan(plan: MemoryPlan): string | null {
   return `memory: a step needs ${gib(plan.needBytes)} of the backend's ${gib(plan.capacityBytes!)}` +
     (plan.recomputeCells ? '; recomputing cells in the backward to fit (--recompute off to refuse)' : '');
 }
+
+/** An out-of-memory error from either backend, with what the user can change; other errors as they are. */
+export function withMemoryHint(error: unknown, recomputeCells: boolean): unknown {
+  if (!(error instanceof Error) || !/out of memory/i.test(error.message)) return error;
+  const fix = recomputeCells
+    ? 'lower --batch-size'
+    : 'pass --recompute cells (about a third more work for a fraction of the memory) or lower --batch-size';
+  return Object.assign(new Error(`${error.message}; ${fix}`), { name: error.name });
+}
