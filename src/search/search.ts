@@ -141,10 +141,8 @@ export class Search {
   async memoryPlan(): Promise<MemoryPlan> {
     const key = `${this.batchSize} ${this.net.selection.normal} ${this.net.selection.reduce}`;
     if (this.plan?.key !== key) {
-      const { images } = this.data;
-      const network = { ...this.net.config };
       const plan = await planSearchMemory(this.config.recompute, this.config, {
-        network, side: images.height, batchSize: Math.min(this.batchSize, this.data.train.length), selection: this.net.selection,
+        network: this.net.config, side: this.data.images.height, batchSize: Math.min(this.batchSize, this.data.train.length), selection: this.net.selection,
       }, this.backend);
       this.plan = { key, plan };
     }
