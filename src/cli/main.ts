@@ -41,10 +41,31 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, log })));
 }
 
+/**
+ * Ends the process once stdout and stderr have taken everything written to them. A pipe takes
+ * what fits in its buffer and Node queues the rest, and process.exit() drops that queue: a reader
+ * slower than the writer lost the closing lines. Exiting explicitly (not by letting the event loop
+ * run dry) still matters, because Dawn's instance can keep the loop alive.
+ */
+async function exitWhenWritten(code: number): Promise<never> {
+  process.exitCode = code;
+  const written = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+  await Promise.all([written(process.stdout), written(process.stderr)]);
+  process.exit(code);
+}
+
+// A reader that went away (`sgas golden DIR | head`) is not a failure of the command: what it would
+// have printed goes nowhere, as a closed pipe asks, and the work and its files still complete.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (error: Error) => {
     process.stderr.write(`sgas: ${error.message}\n`);
-    process.exit(error instanceof UsageError || error.name === 'GoldenFileError' ? 2 : 1);
+    return exitWhenWritten(error instanceof UsageError || error.name === 'GoldenFileError' ? 2 : 1);
   },
 );
