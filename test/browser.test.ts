@@ -148,7 +148,7 @@ test('pause, resume, and a reload mid-search that resumes from IndexedDB end wit
   const log = await download('#download-log');
   assert.deepEqual(log.bytes.toString().trim().split('\n').map((l) => JSON.parse(l).epoch), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   const checkpoint = await download('#download-checkpoint');
-  assert.equal(checkpoint.bytes.subarray(0, 8).toString(), 'SGASCKP1');
+  assert.equal(checkpoint.bytes.subarray(0, 8).toString(), 'SGASCKP2');
   await context.close();
 });
 
