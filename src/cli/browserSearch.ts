@@ -11,8 +11,10 @@ import { parseGenotype } from '../search/genotype.ts';
 import type { EpochRecord } from '../search/search.ts';
 import type { Reporter, SearchEvent } from '../web/testHook.ts';
 import { UsageError } from './args.ts';
+import { writeCheckpoint } from './checkpointFiles.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
+import type { RunLock } from './runLock.ts';
 import { epochLine } from './search.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 import { startServer } from './serve.ts';
@@ -45,6 +47,8 @@ export interface BrowserSearch {
   resume?: Uint8Array;
   /** A --data directory: refused, the page only has the embedded data. */
   data?: string;
+  /** The run folder's lock, held by the caller. */
+  lock: RunLock;
 }
 
 export async function browserSearch(run: BrowserSearch): Promise<number> {
@@ -56,6 +60,7 @@ export async function browserSearch(run: BrowserSearch): Promise<number> {
   let progress = null as Progress | null;
   const report = (event: SearchEvent) => {
     if (event.type === 'step') {
+      run.lock.confirm();
       const s = event.info;
       progress ??= new Progress(s.epochs * s.steps);
       progress.update(s.epoch * s.steps + s.step, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
@@ -66,7 +71,8 @@ export async function browserSearch(run: BrowserSearch): Promise<number> {
     progress!.log(epochLine(event.record));
     log!.write({ type: 'epoch', ...event.record });
     writeSearchPlots(run.out, records);
-    writeFileAtomic(join(run.out, 'checkpoint.bin'), Buffer.from(event.checkpoint, 'base64'));
+    run.lock.confirm();
+    writeCheckpoint(run.out, Buffer.from(event.checkpoint, 'base64'));
   };
 
   const server = await startServer({ host: '127.0.0.1', port: 0 });
@@ -94,6 +100,7 @@ export async function browserSearch(run: BrowserSearch): Promise<number> {
       writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({ data: 'embedded fashion-mnist', preset: run.preset, config: run.config, browser: true }, null, 2));
     }
     log = new JsonLines(join(run.out, 'log.jsonl'));
+    log.retain((r) => typeof r.epoch === 'number' && r.epoch < records.length);
     const genotypeJson = await page.evaluate(({ preset, config, resume }) => {
       const reporter = (window as unknown as { sgasReport: Reporter }).sgasReport;
       return resume ? window.sgas.resumeCheckpoint(resume, preset, reporter) : window.sgas.runSearch({ ...config, preset }, reporter);

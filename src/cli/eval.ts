@@ -1,12 +1,12 @@
 // `sgas eval`: the test accuracy and loss of a trained network from its checkpoint (eval mode,
 // running BN statistics), on the test split of the data the run used or of --data.
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { loadDataset } from '../data/load.ts';
 import { firstImages } from '../data/transforms.ts';
 import { evaluate, networkFromCheckpoint } from '../eval/train.ts';
 import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { readCheckpoint } from './checkpointFiles.ts';
 import { runDataDir } from './train.ts';
 
 export const EVAL_HELP = `usage: sgas eval --checkpoint FILE [--data DIR] [--max-images N] [--backend auto|webgpu|wasm]
@@ -27,10 +27,11 @@ export async function evalCommand(argv: string[], backend: () => Promise<Backend
   }
   const path = values.checkpoint;
   if (!path) throw new UsageError('eval: --checkpoint FILE is required (the checkpoint.bin of an sgas train run)');
-  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
   const maxImages = numberFlag('max-images', values['max-images'], 0, { min: 0, integer: true });
+  const checkpoint = readCheckpoint(path, (line) => process.stderr.write(line + '\n'));
+  if (!checkpoint) throw new UsageError(`--checkpoint ${path}: no such file`);
   const test = firstImages(loadDataset(values.data ?? runDataDir(dirname(path)), 'test'), maxImages);
-  const { net, images, config, epochs } = networkFromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), test, path);
+  const { net, images, config, epochs } = networkFromCheckpoint(await backend(), checkpoint.bytes, test, checkpoint.path);
   try {
     const started = performance.now();
     const { loss, accuracy } = await evaluate(net, images, config.batchSize);

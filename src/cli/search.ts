@@ -1,16 +1,18 @@
 // `sgas search`: runs SGAS on a dataset folder (default: the embedded Fashion-MNIST) and writes
 // genotype.json, log.jsonl, plots and an atomic checkpoint after every epoch to --out.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { loadDataset } from '../data/load.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
-import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
+import { prepareSearchData, Search, type EpochRecord, type SearchData, type SearchResult } from '../search/search.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
+import { inRunFolder, type RunLock } from './runLock.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
 type NumericKey = { [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig];
@@ -84,57 +86,99 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     throw new UsageError((e as Error).message);
   }
   const out = String(flags.out ?? join('runs', `search-${presetName}-seed${config.seed}`));
-  if (existsSync(join(out, 'checkpoint.bin'))) {
-    throw new UsageError(`${out} already holds a search checkpoint: resume it with --resume ${out}, or choose another --out`);
-  }
-  if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out, preset: presetName, config, data: flags.data as string | undefined });
-  const train = loadDataset(flags.data as string | undefined, 'train');
-  const data = prepareSearchData(train, config);
-  const search = new Search(await backend(), config, data);
-  mkdirSync(out, { recursive: true });
-  writeFileAtomic(join(out, 'run.json'), JSON.stringify({ data: flags.data ?? 'embedded fashion-mnist', preset: presetName, config }, null, 2));
-  return drive(search, out, `${presetName} preset, ${searchEpochs(config)} epochs, seed ${config.seed}, criterion ${config.criterion}`);
+  return start({ out, preset: presetName, config, data: flags.data as string | undefined, browser: Boolean(flags.browser) }, backend);
+}
+
+interface NewSearch {
+  out: string;
+  preset: string;
+  config: SearchConfig;
+  /** --data, or undefined for the embedded Fashion-MNIST. */
+  data: string | undefined;
+  browser: boolean;
+}
+
+const LOCK = { command: 'sgas search', log: (line: string) => process.stderr.write(line + '\n') };
+
+/** A new search in `out`, which holds no search yet. */
+async function start(run: NewSearch, backend: () => Promise<Backend>): Promise<number> {
+  const data = run.browser ? null : prepareSearchData(loadDataset(run.data, 'train'), run.config);
+  return inRunFolder(run.out, LOCK, async (lock) => {
+    if (hasCheckpoint(run.out)) {
+      throw new UsageError(`${run.out} already holds a search checkpoint: resume it with --resume ${run.out}, or choose another --out`);
+    }
+    return begin(run, data, lock, backend);
+  });
+}
+
+/** Writes run.json and runs the search: in Node on `data`, or in the page (null). */
+async function begin(run: NewSearch, data: SearchData | null, lock: RunLock, backend: () => Promise<Backend>): Promise<number> {
+  if (!data) return (await import('./browserSearch.ts')).browserSearch({ out: run.out, preset: run.preset, config: run.config, data: run.data, lock });
+  const search = new Search(await backend(), run.config, data);
+  writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({ data: run.data ?? 'embedded fashion-mnist', preset: run.preset, config: run.config }, null, 2));
+  return drive(search, lock, run.out, `${run.preset} preset, ${searchEpochs(run.config)} epochs, seed ${run.config.seed}, criterion ${run.config.criterion}`);
 }
 
 async function resume(dir: string, flags: Record<string, unknown>, backend: () => Promise<Backend>): Promise<number> {
-  const path = join(dir, 'checkpoint.bin');
-  if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`);
-  const run = existsSync(join(dir, 'run.json')) ? JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) : {};
+  const noCheckpoint = `--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`;
+  if (!existsSync(dir)) throw new UsageError(noCheckpoint);
+  const runFile = join(dir, 'run.json');
+  const run = existsSync(runFile) ? JSON.parse(readFileSync(runFile, 'utf8')) : {};
   const dataDir = (flags.data as string | undefined) ?? (run.data === 'embedded fashion-mnist' ? undefined : run.data);
-  if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset: run.preset ?? DEFAULT_PRESET, resume: new Uint8Array(readFileSync(path)), data: dataDir });
-  const search = Search.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), path);
-  if (search.finished) {
-    process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
-  }
-  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`);
+  const preset = run.preset ?? DEFAULT_PRESET;
+  return inRunFolder(dir, LOCK, async (lock) => {
+    const loaded = readCheckpoint(join(dir, CHECKPOINT), LOCK.log);
+    if (!loaded) {
+      // Stopped before its first checkpoint: run.json holds all it takes to start it again.
+      if (!run.config) throw new UsageError(noCheckpoint);
+      LOCK.log(`${dir}: no checkpoint yet (the search stopped in its first epoch); starting it again from run.json`);
+      const again: NewSearch = { out: dir, preset, config: run.config, data: dataDir, browser: Boolean(flags.browser) };
+      return begin(again, again.browser ? null : prepareSearchData(loadDataset(dataDir, 'train'), run.config), lock, backend);
+    }
+    if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset, resume: loaded.bytes, data: dataDir, lock });
+    const search = Search.fromCheckpoint(await backend(), loaded.bytes, loadDataset(dataDir, 'train'), loaded.path);
+    if (search.finished) {
+      process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
+    }
+    return drive(search, lock, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`);
+  });
 }
 
-async function drive(search: Search, out: string, what: string): Promise<number> {
+async function drive(search: Search, lock: RunLock, out: string, what: string): Promise<number> {
   const log = new JsonLines(join(out, 'log.jsonl'));
+  log.retain((r) => typeof r.epoch === 'number' && r.epoch < search.epoch);
   const stepsPerEpoch = Math.floor(search.data.train.length / search.config.batchSize);
   const progress = new Progress(search.epochs * stepsPerEpoch);
   progress.log(`sgas search: ${what}; writing to ${out}`);
   const plan = describePlan(await search.memoryPlan());
   if (plan) progress.log(plan);
   let done = search.epoch * stepsPerEpoch;
-  const result = await search.run({
-    step: (s) => {
-      done++;
-      progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
-    },
-    epoch: (r) => {
-      progress.log(epochLine(r));
-      log.write({ type: 'epoch', ...r });
-      writeSearchPlots(out, search.records);
-    },
-    checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
-  }).catch((e: unknown) => {
-    throw withMemoryHint(e, search.net.recomputeCells);
-  });
-  progress.done();
-  if (!result) return 1;
-  writeResult(out, search, result);
-  return 0;
+  let saved = search.epoch;
+  try {
+    const result = await search.run({
+      step: (s) => {
+        lock.confirm();
+        done++;
+        progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
+      },
+      epoch: (r) => {
+        progress.log(epochLine(r));
+        log.write({ type: 'epoch', ...r });
+        writeSearchPlots(out, search.records);
+      },
+      checkpoint: (bytes, epoch) => {
+        lock.confirm();
+        writeCheckpoint(out, bytes);
+        saved = epoch + 1;
+      },
+    });
+    progress.done();
+    if (!result) return 1;
+    writeResult(out, search, result);
+    return 0;
+  } catch (e) {
+    throw withResumeHint(withMemoryHint(e, search.net.recomputeCells), out, saved, 'sgas search');
+  }
 }
 
 export function epochLine(r: EpochRecord): string {

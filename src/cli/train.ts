@@ -1,16 +1,18 @@
 // `sgas train`: trains a genotype from scratch (default: the cpu preset on the embedded
 // Fashion-MNIST) and writes log.jsonl and an atomic checkpoint after every epoch to --out.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { loadDataset } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
-import { prepareTrainData, Trainer, type TrainEpochRecord } from '../eval/train.ts';
-import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
+import { prepareTrainData, Trainer, type TrainData, type TrainEpochRecord } from '../eval/train.ts';
+import { genotypeToJson, genotypeToPython, parseGenotype, type Genotype } from '../search/genotype.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 import { Progress } from './progress.ts';
+import { inRunFolder, type RunLock } from './runLock.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
@@ -83,48 +85,88 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   }
   const genotypeName = basename(String(flags.genotype)).replace(/\.\w+$/, '');
   const out = String(flags.out ?? join('runs', `train-${presetName}-${genotypeName}-seed${config.seed}`));
-  if (existsSync(join(out, 'checkpoint.bin'))) {
-    throw new UsageError(`${out} already holds a training checkpoint: resume it with --resume ${out}, or choose another --out`);
-  }
-  const dataDir = flags.data as string | undefined;
-  const data = prepareTrainData(loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test'), config);
-  const trainer = new Trainer(await backend(), config, genotype, data);
-  mkdirSync(out, { recursive: true });
-  writeFileAtomic(join(out, 'run.json'), JSON.stringify({
-    data: dataDir ?? 'embedded fashion-mnist', preset: presetName, genotypeSource: flags.genotype,
-    genotype: genotypeToJson(genotype), python: genotypeToPython(genotype), config,
+  const run: NewTraining = { out, preset: presetName, config, genotype, genotypeSource: String(flags.genotype), data: flags.data as string | undefined };
+  const data = prepareTrainData(loadDataset(run.data, 'train'), loadDataset(run.data, 'test'), config);
+  return inRunFolder(out, LOCK, async (lock) => {
+    if (hasCheckpoint(out)) {
+      throw new UsageError(`${out} already holds a training checkpoint: resume it with --resume ${out}, or choose another --out`);
+    }
+    return begin(run, data, lock, backend);
+  });
+}
+
+interface NewTraining {
+  out: string;
+  preset: string;
+  config: TrainConfig;
+  genotype: Genotype;
+  /** --genotype as given (a file or a name), kept in run.json. */
+  genotypeSource: string;
+  /** --data, or undefined for the embedded Fashion-MNIST. */
+  data: string | undefined;
+}
+
+const LOCK = { command: 'sgas train', log: (line: string) => process.stderr.write(line + '\n') };
+
+/** Writes run.json and trains from scratch. */
+async function begin(run: NewTraining, data: TrainData, lock: RunLock, backend: () => Promise<Backend>): Promise<number> {
+  const trainer = new Trainer(await backend(), run.config, run.genotype, data);
+  writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({
+    data: run.data ?? 'embedded fashion-mnist', preset: run.preset, genotypeSource: run.genotypeSource,
+    genotype: genotypeToJson(run.genotype), python: genotypeToPython(run.genotype), config: run.config,
   }, null, 2) + '\n');
   const { network, auxiliary } = trainer.net.parameterCounts();
-  return drive(trainer, out, `${presetName} preset, ${config.epochs} epochs, seed ${config.seed}, ${network} parameters (+${auxiliary} auxiliary)`);
+  return drive(trainer, lock, run.out, `${run.preset} preset, ${run.config.epochs} epochs, seed ${run.config.seed}, ${network} parameters (+${auxiliary} auxiliary)`);
+}
+
+function readRun(dir: string): Record<string, any> {
+  const path = join(dir, 'run.json');
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
 }
 
 /** The --data a run used, as run.json beside its checkpoint records it (undefined: the embedded data). */
 export function runDataDir(dir: string): string | undefined {
-  const path = join(dir, 'run.json');
-  const data = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')).data : undefined;
+  const { data } = readRun(dir);
   return data === 'embedded fashion-mnist' ? undefined : data;
 }
 
 async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>): Promise<number> {
-  const path = join(dir, 'checkpoint.bin');
-  if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (sgas train writes one after each epoch)`);
+  const noCheckpoint = `--resume ${dir}: no checkpoint.bin there (sgas train writes one after each epoch)`;
+  if (!existsSync(dir)) throw new UsageError(noCheckpoint);
+  const run = readRun(dir);
   const dataDir = dataFlag ?? runDataDir(dir);
-  const trainer = Trainer.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test'), path);
-  if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
-  return drive(trainer, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`);
+  const [train, test] = [loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test')];
+  return inRunFolder(dir, LOCK, async (lock) => {
+    const loaded = readCheckpoint(join(dir, CHECKPOINT), LOCK.log);
+    if (!loaded) {
+      // Stopped before its first checkpoint: run.json holds all it takes to start it again.
+      if (!run.config || !run.genotype) throw new UsageError(noCheckpoint);
+      LOCK.log(`${dir}: no checkpoint yet (the training stopped in its first epoch); starting it again from run.json`);
+      const again: NewTraining = {
+        out: dir, preset: run.preset, config: run.config, genotype: parseGenotype(JSON.stringify(run.genotype)), genotypeSource: run.genotypeSource, data: dataDir,
+      };
+      return begin(again, prepareTrainData(train, test, run.config), lock, backend);
+    }
+    const trainer = Trainer.fromCheckpoint(await backend(), loaded.bytes, train, test, loaded.path);
+    if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
+    return drive(trainer, lock, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`);
+  });
 }
 
-async function drive(trainer: Trainer, out: string, what: string): Promise<number> {
+async function drive(trainer: Trainer, lock: RunLock, out: string, what: string): Promise<number> {
   const log = new JsonLines(join(out, 'log.jsonl'));
+  log.retain((r) => typeof r.epoch === 'number' && r.epoch < trainer.epoch);
   const steps = trainer.stepsPerEpoch;
   const progress = new Progress(trainer.epochs * steps);
   progress.log(`sgas train: ${what}; writing to ${out}`);
   const plan = describePlan(await trainer.memoryPlan());
   if (plan) progress.log(plan);
   let done = trainer.epoch * steps;
+  let saved = trainer.epoch;
   try {
     await trainer.run({
       step: (s) => {
+        lock.confirm();
         done++;
         progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr });
       },
@@ -132,7 +174,11 @@ async function drive(trainer: Trainer, out: string, what: string): Promise<numbe
         progress.log(epochLine(r));
         log.write({ type: 'epoch', ...r });
       },
-      checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
+      checkpoint: (bytes, epoch) => {
+        lock.confirm();
+        writeCheckpoint(out, bytes);
+        saved = epoch + 1;
+      },
     });
     progress.done();
     const last = trainer.records[trainer.records.length - 1];
@@ -141,7 +187,7 @@ async function drive(trainer: Trainer, out: string, what: string): Promise<numbe
     }
     return 0;
   } catch (e) {
-    throw withMemoryHint(e, trainer.net.recomputeCells);
+    throw withResumeHint(withMemoryHint(e, trainer.net.recomputeCells), out, saved, 'sgas train');
   } finally {
     trainer.release();
   }
