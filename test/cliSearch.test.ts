@@ -19,7 +19,8 @@ test('bad flags, presets and data fail before any work, naming the problem', asy
   await assert.rejects(searchCommand(['--layers', 'two'], noGpu), /--layers two: expected an integer/);
   await assert.rejects(searchCommand(['--criterion', '3'], noGpu), /--criterion 3: expected 1 or 2/);
   await assert.rejects(searchCommand(['--recompute', 'sometimes'], noGpu), /--recompute sometimes: expected auto, cells, off/);
-  await assert.rejects(searchCommand(['--layers', '2'], noGpu), /layers must be at least 3/);
+  await assert.rejects(searchCommand(['--layers', '2'], noGpu), /--layers 2: expected an integer >= 3/);
+  await assert.rejects(searchCommand(['--image-size', '6'], noGpu), /imageSize must be a multiple of 4/);
   const empty = mkdtempSync(join(tmpdir(), 'sgas-data-'));
   try {
     await assert.rejects(searchCommand(['--data', empty, '--out', join(empty, 'out')], noGpu), (e: Error) => e.message.includes(empty));

@@ -335,7 +335,7 @@ test('sgas train writes a log and checkpoints, a stopped run resumes exactly, an
     await assert.rejects(trainCommand(['--genotype', 'nope'], noGpu), /not a published genotype/);
     await assert.rejects(trainCommand(['--genotype', 'Cri2_CIFAR_Best', '--auxiliary', '--no-auxiliary'], noGpu), /contradict/);
     await assert.rejects(trainCommand(['--genotype', 'Cri2_CIFAR_Best', '--recompute', 'yes'], noGpu), /--recompute yes: expected auto, cells, off/);
-    await assert.rejects(trainCommand(['--genotype', 'Cri2_CIFAR_Best', '--batch-size', '1'], noGpu), /batchSize must be at least 2/);
+    await assert.rejects(trainCommand(['--genotype', 'Cri2_CIFAR_Best', '--batch-size', '1'], noGpu), /--batch-size 1: expected an integer >= 2/);
     await assert.rejects(trainCommand(['--resume', out, '--epochs', '3'], noGpu), /drop --epochs/);
 
     assert.equal(await trainCommand(['--genotype', 'Cri2_CIFAR_Best', ...tiny, '--out', out], async () => backend), 0);

@@ -8,24 +8,77 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** A negative number after a flag that takes a value, which parseArgs would call ambiguous. */
+const NEGATIVE_NUMBER = /^-(\.?\d|Infinity$)/;
+
 export function parseFlags<T extends Options>(command: string, argv: string[], options: T) {
+  // `--batch-size -3` goes on as `--batch-size=-3`, for numberFlag to refuse by its range.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [arg, next] = [argv[i]!, argv[i + 1]];
+    const takesValue = arg.startsWith('--') && options[arg.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && NEGATIVE_NUMBER.test(next)) args.push(`${arg}=${argv[++i]}`);
+    else args.push(arg);
+  }
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]} (see sgas ${command} --help)`);
   }
 }
 
-/** A numeric flag: must parse as a finite number within [min, max] (and be an integer if asked). */
-export function numberFlag(name: string, value: string | undefined, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+/** The values a numeric flag takes: min and max inclusive, above and below exclusive. */
+export interface Range {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
+}
+
+export const POSITIVE_INTEGER: Range = { integer: true, min: 1 };
+export const NON_NEGATIVE_INTEGER: Range = { integer: true, min: 0 };
+export const POSITIVE: Range = { above: 0 };
+export const NON_NEGATIVE: Range = { min: 0 };
+/** [0, 1): momentum, Adam's betas, a drop probability. */
+export const FRACTION: Range = { min: 0, below: 1 };
+
+/** Hyperparameters that sgas search and sgas train both take, by config key. */
+export const SHARED_RANGES = {
+  initChannels: POSITIVE_INTEGER, layers: { integer: true, min: 3 }, maxImages: NON_NEGATIVE_INTEGER, imageSize: NON_NEGATIVE_INTEGER,
+  cropPadding: NON_NEGATIVE_INTEGER, learningRate: POSITIVE, learningRateMin: NON_NEGATIVE, momentum: FRACTION, weightDecay: NON_NEGATIVE,
+  gradClip: POSITIVE, seed: NON_NEGATIVE_INTEGER,
+} satisfies Record<string, Range>;
+
+/** The name of a config key's flag: initChannels → init-channels. */
+export const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Ranges by config key, as ranges by flag name. */
+export const byFlag = (ranges: Record<string, Range>): Record<string, Range> =>
+  Object.fromEntries(Object.entries(ranges).map(([key, range]) => [kebab(key), range]));
+
+/** What a range asks for, as the refusal says it: "a positive integer", "a number >= 0 and < 1". */
+export function describeRange({ integer = false, min, max, above, below }: Range): string {
+  const kind = integer ? 'integer' : 'number';
+  const onlyLower = max === undefined && below === undefined && (min === undefined) !== (above === undefined);
+  if (onlyLower && (min === 0 || (integer && min === 1) || above === 0)) return `a ${min === 0 ? 'non-negative' : 'positive'} ${kind}`;
+  const bounds = [min !== undefined && `>= ${min}`, above !== undefined && `> ${above}`, max !== undefined && `<= ${max}`, below !== undefined && `< ${below}`];
+  return `${integer ? 'an integer' : 'a number'} ${bounds.filter(Boolean).join(' and ')}`.trimEnd();
+}
+
+/** A numeric flag's value, within its range (integers: safe integers); absent: the fallback. */
+export function numberFlag(name: string, value: string | undefined, fallback: number, range: Range): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  const { min = -Infinity, max = Infinity, integer = false } = range;
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    const kind = integer ? 'an integer' : 'a number';
-    throw new UsageError(`--${name} ${value}: expected ${kind}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` and <= ${max}` : ''}`);
-  }
+  const n = value.trim() === '' ? NaN : Number(value);
+  const { integer = false, min = -Infinity, max = Infinity, above = -Infinity, below = Infinity } = range;
+  const inside = Number.isFinite(n) && n >= min && n <= max && n > above && n < below && (!integer || Number.isSafeInteger(n));
+  if (!inside) throw new UsageError(`--${name} ${value}: expected ${describeRange(range)}`);
   return n;
+}
+
+/** parseArgs options for numeric flags: each takes a value that numberFlag checks. */
+export function numericOptions<Name extends string>(ranges: Record<Name, Range>): Record<Name, { type: 'string' }> {
+  return Object.fromEntries(Object.keys(ranges).map((name) => [name, { type: 'string' as const }])) as Record<Name, { type: 'string' }>;
 }
 
 /** `--recompute auto|cells|off` of the search and training commands. */

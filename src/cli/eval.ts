@@ -5,7 +5,7 @@ import type { Backend } from '../../runtime/index.ts';
 import { loadDataset } from '../data/load.ts';
 import { firstImages } from '../data/transforms.ts';
 import { evaluate, networkFromCheckpoint } from '../eval/train.ts';
-import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, UsageError, type Range } from './args.ts';
 import { readCheckpoint } from './checkpointFiles.ts';
 import { runDataDir } from './train.ts';
 
@@ -16,10 +16,12 @@ default the data of its run (run.json beside it) or the embedded Fashion-MNIST; 
 evaluates the first N test images only.
 `;
 
+/** The range of every numeric flag of sgas eval, by flag name. */
+export const EVAL_FLAG_RANGES = { 'max-images': NON_NEGATIVE_INTEGER } satisfies Record<string, Range>;
+
 export async function evalCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const { values } = parseFlags('eval', argv, {
-    checkpoint: { type: 'string' }, data: { type: 'string' }, 'max-images': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    ...numericOptions(EVAL_FLAG_RANGES), checkpoint: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(EVAL_HELP);
@@ -27,7 +29,7 @@ export async function evalCommand(argv: string[], backend: () => Promise<Backend
   }
   const path = values.checkpoint;
   if (!path) throw new UsageError('eval: --checkpoint FILE is required (the checkpoint.bin of an sgas train run)');
-  const maxImages = numberFlag('max-images', values['max-images'], 0, { min: 0, integer: true });
+  const maxImages = numberFlag('max-images', values['max-images'], 0, EVAL_FLAG_RANGES['max-images']);
   const checkpoint = readCheckpoint(path, (line) => process.stderr.write(line + '\n'));
   if (!checkpoint) throw new UsageError(`--checkpoint ${path}: no such file`);
   const test = firstImages(loadDataset(values.data ?? runDataDir(dirname(path)), 'test'), maxImages);

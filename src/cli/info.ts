@@ -6,7 +6,7 @@ import { ShapeOnlyBackend } from '../../runtime/shapeBackend.ts';
 import { EvalNetwork, type EvalNetworkConfig } from '../eval/model.ts';
 import { genotypeToPython, type Genotype } from '../search/genotype.ts';
 import { isReductionLayer } from '../search/model.ts';
-import { numberFlag, parseFlags } from './args.ts';
+import { numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, SHARED_RANGES, type Range } from './args.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 
 export const INFO_HELP = `usage: sgas info --genotype FILE|NAME [--init-channels C] [--layers L] [--classes K] [--input-channels I]
@@ -21,20 +21,21 @@ export function countParameters(genotype: Genotype, config: EvalNetworkConfig): 
   return net.parameterCounts();
 }
 
+/** The range of every numeric flag of sgas info, by flag name. */
+export const INFO_FLAG_RANGES: Record<string, Range> = {
+  'init-channels': SHARED_RANGES.initChannels, layers: SHARED_RANGES.layers, classes: POSITIVE_INTEGER, 'input-channels': POSITIVE_INTEGER,
+};
+
 export async function infoCommand(argv: string[], _backend: () => Promise<Backend>): Promise<number> {
-  const { values } = parseFlags('info', argv, {
-    genotype: { type: 'string' }, 'init-channels': { type: 'string' }, layers: { type: 'string' },
-    classes: { type: 'string' }, 'input-channels': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseFlags('info', argv, { ...numericOptions(INFO_FLAG_RANGES), genotype: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(INFO_HELP);
     return 0;
   }
   const genotype = genotypeFlag(values.genotype, 'info');
-  const positive = (name: string, fallback: number, min = 1) => numberFlag(name, values[name as keyof typeof values] as string | undefined, fallback, { min, integer: true });
+  const flag = (name: string, fallback: number) => numberFlag(name, values[name as keyof typeof values] as string | undefined, fallback, INFO_FLAG_RANGES[name]!);
   const config: EvalNetworkConfig = {
-    C: positive('init-channels', 36), layers: positive('layers', 20, 3), classes: positive('classes', 10),
-    inputChannels: positive('input-channels', 3), auxiliary: true,
+    C: flag('init-channels', 36), layers: flag('layers', 20), classes: flag('classes', 10), inputChannels: flag('input-channels', 3), auxiliary: true,
   };
   const { network, auxiliary } = countParameters(genotype, config);
   const reductions = Array.from({ length: config.layers }, (_, i) => i).filter((i) => isReductionLayer(i, config.layers));

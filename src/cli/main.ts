@@ -19,7 +19,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME' },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
   serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
-  mlp: { run: async (argv, backend) => mlpCommand(await backend(), argv), help: 'train a 2-layer perceptron (runtime smoke check)' },
+  mlp: { run: mlpCommand, help: 'train a 2-layer perceptron (runtime smoke check)' },
 };
 
 function usage(): string {

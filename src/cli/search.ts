@@ -8,26 +8,28 @@ import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, ty
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchData, type SearchResult } from '../search/search.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
-import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import {
+  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER,
+  recomputeFlag, SHARED_RANGES, UsageError, type Range,
+} from './args.ts';
 import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
 import { inRunFolder, type RunLock } from './runLock.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
-type NumericKey = { [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig];
+type NumericKey = Exclude<{ [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig], 'criterion'>;
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** Every numeric hyperparameter is a flag named after its config key (initChannels → --init-channels), with its range. */
+const RANGES: Record<NumericKey, Range> = {
+  ...SHARED_RANGES, stemMultiplier: POSITIVE_INTEGER, trainPortion: { above: 0, below: 1 }, batchSize: POSITIVE_INTEGER,
+  batchIncrease: NON_NEGATIVE_INTEGER, archLearningRate: POSITIVE, archWeightDecay: NON_NEGATIVE, warmupDecEpoch: NON_NEGATIVE_INTEGER,
+  decisionFreq: POSITIVE_INTEGER, historySize: POSITIVE_INTEGER, postTrain: NON_NEGATIVE_INTEGER, maxValidImages: NON_NEGATIVE_INTEGER,
+};
+const NUMERIC_KEYS = Object.keys(RANGES) as NumericKey[];
 
-/** Every numeric hyperparameter is a flag named after its config key (initChannels → --init-channels). */
-const NUMERIC_KEYS = (Object.keys(PRESETS[DEFAULT_PRESET]!.config) as (keyof SearchConfig)[]).filter(
-  (k) => typeof PRESETS[DEFAULT_PRESET]!.config[k] === 'number' && k !== 'criterion',
-) as NumericKey[];
-
-const INTEGER_KEYS = new Set<string>([
-  'initChannels', 'layers', 'stemMultiplier', 'maxImages', 'imageSize', 'cropPadding', 'batchSize', 'batchIncrease',
-  'warmupDecEpoch', 'decisionFreq', 'historySize', 'postTrain', 'maxValidImages', 'seed',
-]);
+/** The range of every numeric flag of sgas search, by flag name. */
+export const SEARCH_FLAG_RANGES: Record<string, Range> = { ...byFlag(RANGES), 'arch-beta1': FRACTION, 'arch-beta2': FRACTION };
 
 export const SEARCH_HELP = `usage: sgas search [--preset ${Object.keys(PRESETS).join('|')}] [--data DIR] [--out DIR] [--seed S] [--criterion 1|2] [flags]
        sgas search --resume DIR
@@ -46,11 +48,10 @@ hyperparameter flags (override the preset):
 `;
 
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
-  const numericFlags = Object.fromEntries(NUMERIC_KEYS.map((k) => [kebab(k), { type: 'string' as const }]));
   const { values } = parseFlags('search', argv, {
-    ...numericFlags,
+    ...numericOptions(SEARCH_FLAG_RANGES),
     preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
-    criterion: { type: 'string' }, recompute: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
+    criterion: { type: 'string' }, recompute: { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
     browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
@@ -66,15 +67,15 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   const config = presetConfig(presetName);
   for (const key of NUMERIC_KEYS) {
     const v = flags[kebab(key)];
-    if (v !== undefined) (config[key] as number) = numberFlag(kebab(key), String(v), config[key], { integer: INTEGER_KEYS.has(key) });
+    if (v !== undefined) config[key] = numberFlag(kebab(key), String(v), config[key], RANGES[key]);
   }
   if (flags.criterion !== undefined) {
     if (flags.criterion !== '1' && flags.criterion !== '2') throw new UsageError(`--criterion ${flags.criterion}: expected 1 or 2`);
     config.criterion = Number(flags.criterion) as 1 | 2;
   }
   config.archBetas = [
-    numberFlag('arch-beta1', flags['arch-beta1'] as string | undefined, config.archBetas[0], { min: 0, max: 0.999999 }),
-    numberFlag('arch-beta2', flags['arch-beta2'] as string | undefined, config.archBetas[1], { min: 0, max: 0.999999 }),
+    numberFlag('arch-beta1', flags['arch-beta1'] as string | undefined, config.archBetas[0], FRACTION),
+    numberFlag('arch-beta2', flags['arch-beta2'] as string | undefined, config.archBetas[1], FRACTION),
   ];
   if (flags.unrolled) config.unrolled = true;
   if (flags.recompute !== undefined) config.recompute = recomputeFlag(String(flags.recompute));

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { embeddedDataDir } from '../data/load.ts';
-import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { numberFlag, numericOptions, parseFlags, UsageError, type Range } from './args.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -107,13 +107,16 @@ export function startServer(options: { port?: number; host?: string; roots?: Ser
   });
 }
 
+/** The range of every numeric flag of sgas serve, by flag name (port 0: any free port). */
+export const SERVE_FLAG_RANGES = { port: { integer: true, min: 0, max: 65535 } } satisfies Record<string, Range>;
+
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('serve', argv, { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags('serve', argv, { ...numericOptions(SERVE_FLAG_RANGES), host: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write('usage: sgas serve [--port N] [--host 127.0.0.1]\n\nserves the search page (build it first: npm run build)\n');
     return 0;
   }
-  const port = numberFlag('port', values.port, 8080, { min: 0, max: 65535, integer: true });
+  const port = numberFlag('port', values.port, 8080, SERVE_FLAG_RANGES.port);
   const host = values.host ?? '127.0.0.1';
   const server = await startServer({ port, host });
   process.stderr.write(`sgas serve: the search page is at ${server.url} (Ctrl-C stops)\n`);

@@ -7,7 +7,10 @@ import { loadDataset } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
 import { prepareTrainData, Trainer, type TrainData, type TrainEpochRecord } from '../eval/train.ts';
 import { genotypeToJson, genotypeToPython, parseGenotype, type Genotype } from '../search/genotype.ts';
-import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import {
+  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, recomputeFlag,
+  SHARED_RANGES, UsageError, type Range,
+} from './args.ts';
 import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
@@ -17,14 +20,19 @@ import { describePlan, withMemoryHint } from '../train/memory.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const DEFAULTS = TRAIN_PRESETS[DEFAULT_TRAIN_PRESET]!.config;
-const keysOf = <V>(type: string) => (Object.keys(DEFAULTS) as (keyof TrainConfig)[]).filter((k) => typeof DEFAULTS[k] === type) as Keys<V>[];
 
-/** Every hyperparameter is a flag named after its config key (initChannels → --init-channels); booleans also take --no-…. */
-const NUMERIC_KEYS = keysOf<number>('number');
-const BOOLEAN_KEYS = keysOf<boolean>('boolean');
-const REAL_KEYS = new Set<string>(['auxiliaryWeight', 'dropPathProb', 'learningRate', 'learningRateMin', 'momentum', 'weightDecay', 'gradClip']);
+/** Every hyperparameter is a flag named after its config key (initChannels → --init-channels), numbers with their range. */
+const RANGES: Record<Keys<number>, Range> = {
+  ...SHARED_RANGES, auxiliaryWeight: NON_NEGATIVE, dropPathProb: FRACTION, maxTestImages: NON_NEGATIVE_INTEGER,
+  cutoutLength: POSITIVE_INTEGER, epochs: POSITIVE_INTEGER, batchSize: { integer: true, min: 2 },
+};
+const NUMERIC_KEYS = Object.keys(RANGES) as Keys<number>[];
+/** Booleans also take --no-…. */
+const BOOLEAN_KEYS = (Object.keys(DEFAULTS) as (keyof TrainConfig)[]).filter((k) => typeof DEFAULTS[k] === 'boolean') as Keys<boolean>[];
+
+/** The range of every numeric flag of sgas train, by flag name. */
+export const TRAIN_FLAG_RANGES = byFlag(RANGES);
 
 export const TRAIN_HELP = `usage: sgas train --genotype FILE|NAME [--preset ${Object.keys(TRAIN_PRESETS).join('|')}] [--data DIR] [--out DIR] [flags]
        sgas train --resume DIR [--data DIR]
@@ -44,10 +52,10 @@ hyperparameter flags (override the preset):
 `;
 
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
-  const hyperparameterFlags = Object.fromEntries([
-    ...NUMERIC_KEYS.map((k) => [kebab(k), { type: 'string' as const }]),
-    ...BOOLEAN_KEYS.flatMap((k) => [[kebab(k), { type: 'boolean' as const }], [`no-${kebab(k)}`, { type: 'boolean' as const }]]),
-  ]);
+  const hyperparameterFlags = {
+    ...numericOptions(TRAIN_FLAG_RANGES),
+    ...Object.fromEntries(BOOLEAN_KEYS.flatMap((k) => [[kebab(k), { type: 'boolean' as const }], [`no-${kebab(k)}`, { type: 'boolean' as const }]])),
+  };
   const { values } = parseFlags('train', argv, {
     ...hyperparameterFlags,
     genotype: { type: 'string' }, preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
@@ -70,7 +78,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   const config = trainPresetConfig(presetName);
   for (const key of NUMERIC_KEYS) {
     const v = flags[kebab(key)];
-    if (v !== undefined) (config[key] as number) = numberFlag(kebab(key), String(v), config[key], { integer: !REAL_KEYS.has(key) });
+    if (v !== undefined) config[key] = numberFlag(kebab(key), String(v), config[key], RANGES[key]);
   }
   for (const key of BOOLEAN_KEYS) {
     if (flags[kebab(key)] && flags[`no-${kebab(key)}`]) throw new UsageError(`--${kebab(key)} and --no-${kebab(key)} contradict each other`);
