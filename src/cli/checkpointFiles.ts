@@ -40,6 +40,9 @@ export function writeCheckpoint(dir: string, bytes: Uint8Array): void {
         copyFileSync(path, previousTemp);
       }
       commitTemp(previousTemp, previous);
+      // A crash right after the last rotation leaves both names on one file; renaming a link over
+      // another link to the same file does nothing (POSIX), so the temp name is still there.
+      rmSync(previousTemp, { force: true });
     } catch (e) {
       rmSync(temp, { force: true });
       rmSync(previousTemp, { force: true });
