@@ -1,6 +1,8 @@
 // Node-only: the Dawn-backed `navigator.gpu` replacement. The browser bundle swaps this file
 // for a stub (esbuild.config.mjs), so nothing from here leaks into a page.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const SYSTEM_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
@@ -9,7 +11,20 @@ const SYSTEM_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/l
 // it made is still in use, so every GPU handed out is pinned here for the process lifetime.
 const pinned: GPU[] = [];
 
+// Mesa's Wayland probe (EGL for Dawn's OpenGL ES backend, the device-select Vulkan layer) prints
+// "XDG_RUNTIME_DIR is invalid or not set" when that variable is unset or not an absolute path, as
+// under sudo, cron, CI and containers. A private empty folder leaves it nothing to connect to and
+// nothing to say; a valid folder of the user's stays as it is.
+function quietRuntimeDir(): void {
+  const current = process.env.XDG_RUNTIME_DIR;
+  if (current && isAbsolute(current) && existsSync(current)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'sgas-xdg-'));
+  process.env.XDG_RUNTIME_DIR = dir;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
+
 async function loadDawn(): Promise<(flags: string[]) => GPU> {
+  quietRuntimeDir();
   const webgpu = await import('webgpu');
   Object.assign(globalThis, webgpu.globals);
   return webgpu.create;
