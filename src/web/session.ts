@@ -8,7 +8,7 @@ export type { SearchReport };
 import type { Dataset } from '../data/dataset.ts';
 import { searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { prepareSearchData, Search, type EpochRecord, type StepInfo } from '../search/search.ts';
-import { clearSearch, loadSearch, saveSearch, type StoredSearch } from './storage.ts';
+import { clearSearch, loadSearch, saveSearch, type RestoredSearch } from './storage.ts';
 
 export type SessionState = 'idle' | 'loading' | 'running' | 'pausing' | 'paused' | 'finished' | 'failed';
 
@@ -53,16 +53,26 @@ export class SearchSession {
     return this.settings ? searchEpochs(this.settings.config) : 0;
   }
 
-  /** Takes up what IndexedDB holds after a reload: a paused search, or a finished one. */
-  async restore(): Promise<StoredSearch | null> {
-    const stored = await loadSearch();
+  /**
+   * Takes up what IndexedDB holds after a reload: a paused search, or a finished one. A store that
+   * cannot be read (both saves damaged) leaves the session failed, saying why; a new search clears it.
+   */
+  async restore(): Promise<RestoredSearch | null> {
+    let stored: RestoredSearch | null;
+    try {
+      stored = await loadSearch();
+    } catch (e) {
+      this.failed(new Error(`could not read the stored search: ${(e as Error).message}`));
+      return null;
+    }
     if (!stored) return null;
     this.settings = stored.settings;
     this.records = stored.records;
     this.checkpoint = stored.checkpoint;
     this.report = stored.report;
     this.savedEpochs = stored.records.length;
-    this.setState(stored.report ? 'finished' : 'paused', `${stored.records.length} of ${this.epochs} epochs done (restored)`);
+    const restored = stored.fallback ? `restored; ${stored.fallback}` : 'restored';
+    this.setState(stored.report ? 'finished' : 'paused', `${stored.records.length} of ${this.epochs} epochs done (${restored})`);
     return stored;
   }
 
