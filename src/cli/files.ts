@@ -25,11 +25,14 @@ export function writeError(path: string, e: unknown): unknown {
   return new WriteError(`cannot write ${path}: ${CAUSES[code]} (${code})`);
 }
 
+/** mkdir -p, one level at a time: a recursive mkdir reports a read-only file system as ENOENT. */
 export function ensureFolder(dir: string): void {
+  if (existsSync(dir)) return;
+  ensureFolder(dirname(dir));
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir);
   } catch (e) {
-    throw writeError(dir, e);
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(dir, e);
   }
 }
 
