@@ -94,7 +94,7 @@ test('a checkpoint from before the checksum (SGASCKP1) still loads, unchecked', 
   assert.throws(() => decodeCheckpoint(old.subarray(0, old.length - 8), 'old'), /truncated/);
 });
 
-test('checkpoint.prev.bin keeps the epoch before; a damaged newest falls back to it, both damaged is an error naming each', () => {
+test('checkpoint.prev.bin keeps the epoch before (an intact one); a damaged newest falls back to it, both damaged is an error naming each', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sgas-ckpt-'));
   const path = join(dir, CHECKPOINT);
   const notes: string[] = [];
@@ -133,6 +133,13 @@ test('checkpoint.prev.bin keeps the epoch before; a damaged newest falls back to
     notes.length = 0;
     assert.deepEqual(readCheckpoint(path, log)?.bytes, old);
     assert.match(notes[0]!, /was written before checkpoints carried a checksum: read without a check/);
+
+    // A damaged checkpoint.bin is replaced, not kept as the previous one.
+    writeCheckpoint(dir, sample(7));
+    writeFileSync(path, flipped(sample(7), 40, 1));
+    writeCheckpoint(dir, sample(8));
+    assert.deepEqual(readFileSync(join(dir, PREVIOUS_CHECKPOINT)), Buffer.from(old));
+    assert.deepEqual(readFileSync(path), Buffer.from(sample(8)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 // the new one just renamed in). Every resume takes over the dead process's lock and goes on, and
 // the run ends with an uninterrupted run's genotype, alphas and every tensor, bit for bit.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -111,6 +111,12 @@ function assertSameTensors(got: string, want: string): void {
   for (const [name, values] of a) assert.ok(Buffer.from(values.buffer).equals(Buffer.from(b.get(name)!.buffer)), `${name} differs`);
 }
 
+function flipBit(path: string, at: number): void {
+  const bytes = readFileSync(path);
+  bytes[at]! ^= 0x04;
+  writeFileSync(path, bytes);
+}
+
 /** log.jsonl without its times: each epoch once, as the uninterrupted run logged it. */
 const epochs = (out: string) =>
   readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => {
@@ -134,6 +140,22 @@ describe('crash sweeps', { concurrency: true }, () => {
     assert.deepEqual(got.alphas, want.alphas);
     assertSameTensors(join(dir, 'search', 'checkpoint.bin'), join(dir, 'search-reference', 'checkpoint.bin'));
     assert.deepEqual(epochs(join(dir, 'search')), epochs(join(dir, 'search-reference')));
+
+    // A flipped bit in the final checkpoint: the resume says so, takes checkpoint.prev.bin, runs the
+    // last epoch again and ends the same; with the previous one damaged too, it names both.
+    const out = join(dir, 'search');
+    flipBit(join(out, 'checkpoint.bin'), 5000);
+    const again = await run(['search', '--resume', out, '--backend', 'wasm']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, new RegExp(`^${out}/checkpoint\\.bin is damaged: checksum mismatch .*: using ${out}/checkpoint\\.prev\\.bin, the checkpoint before it$`, 'm'));
+    assert.match(again.stderr, /resuming at epoch 9 of 9/);
+    assert.equal(again.stdout, reference.stdout);
+    assertSameTensors(join(out, 'checkpoint.bin'), join(dir, 'search-reference', 'checkpoint.bin'));
+    flipBit(join(out, 'checkpoint.bin'), 5000);
+    flipBit(join(out, 'checkpoint.prev.bin'), 40);
+    const neither = await run(['search', '--resume', out, '--backend', 'wasm']);
+    assert.equal(neither.code, 1);
+    assert.match(neither.stderr, new RegExp(`^sgas: no intact checkpoint: ${out}/checkpoint\\.bin is damaged: checksum mismatch [^;]*; ${out}/checkpoint\\.prev\\.bin is damaged: .*$`, 'm'));
   });
 
   test('sgas train killed at 10 moments ends as the uninterrupted training, bit for bit', async (t) => {

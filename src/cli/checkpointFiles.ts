@@ -1,7 +1,7 @@
 // A run folder's checkpoints: checkpoint.bin, the newest, and checkpoint.prev.bin, the one before.
-// checkpoint.bin is replaced only by a complete, flushed file, and the one it replaces becomes
-// checkpoint.prev.bin first, so a crash at any moment leaves a whole checkpoint.bin, and bytes
-// damaged later on the disk still leave the previous epoch to resume from.
+// checkpoint.bin is replaced only by a complete, flushed file, and the one it replaces (if it is
+// intact) becomes checkpoint.prev.bin first, so a crash at any moment leaves a whole
+// checkpoint.bin, and bytes damaged later on the disk still leave the epoch before to resume from.
 import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CheckpointError, verifyCheckpoint } from '../search/checkpoint.ts';
@@ -26,10 +26,21 @@ function syncFolder(dir: string): void {
   }
 }
 
+/** Whether the file is a whole checkpoint; a damaged one is not worth keeping as the previous. */
+function intact(path: string): boolean {
+  try {
+    verifyCheckpoint(new Uint8Array(readFileSync(path)), path);
+    return true;
+  } catch (e) {
+    if (e instanceof CheckpointError) return false;
+    throw e;
+  }
+}
+
 export function writeCheckpoint(dir: string, bytes: Uint8Array): void {
   const path = join(dir, CHECKPOINT);
   const temp = writeTemp(path, bytes, true);
-  if (existsSync(path)) {
+  if (existsSync(path) && intact(path)) {
     const previous = join(dir, PREVIOUS_CHECKPOINT);
     const previousTemp = `${previous}.${process.pid}.tmp`;
     try {
