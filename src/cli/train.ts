@@ -127,7 +127,16 @@ async function begin(run: NewTraining, data: TrainData, lock: RunLock, backend: 
   return drive(trainer, lock, run.out, `${run.preset} preset, ${run.config.epochs} epochs, seed ${run.config.seed}, ${network} parameters (+${auxiliary} auxiliary)`);
 }
 
-function readRun(dir: string): Record<string, any> {
+/** run.json as begin() writes it (empty where there is none). */
+interface RunFile {
+  data?: string;
+  preset?: string;
+  genotypeSource?: string;
+  genotype?: ReturnType<typeof genotypeToJson>;
+  config?: TrainConfig;
+}
+
+function readRun(dir: string): RunFile {
   const path = join(dir, 'run.json');
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
 }
@@ -151,7 +160,8 @@ async function resume(dir: string, dataFlag: string | undefined, backend: () => 
       if (!run.config || !run.genotype) throw new UsageError(noCheckpoint);
       LOCK.log(`${dir}: no checkpoint yet (the training stopped in its first epoch); starting it again from run.json`);
       const again: NewTraining = {
-        out: dir, preset: run.preset, config: run.config, genotype: parseGenotype(JSON.stringify(run.genotype)), genotypeSource: run.genotypeSource, data: dataDir,
+        out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: run.config, genotype: parseGenotype(JSON.stringify(run.genotype)),
+        genotypeSource: run.genotypeSource ?? 'run.json', data: dataDir,
       };
       return begin(again, prepareTrainData(train, test, run.config), lock, backend);
     }
