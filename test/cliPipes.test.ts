@@ -5,14 +5,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Rng } from '../runtime/rng.ts';
 import { buildCli, cli, finished, inParallel, root } from './helpers/cli.ts';
 
 const RUNS = 30;
-const CONCURRENCY = 3;
+/** One run per core: more only makes the WebAssembly threads of the runs wait on each other. */
+const CONCURRENCY = availableParallelism();
 const dir = mkdtempSync(join(tmpdir(), 'sgas-pipes-'));
 
 before(buildCli);
