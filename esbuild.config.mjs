@@ -19,8 +19,9 @@ await build({
   outfile: 'dist/sgas.mjs',
   platform: 'node',
   target: 'node20',
-  // playwright-core drives Chromium for `sgas search --browser`; it ships its own assets.
-  external: ['webgpu', 'playwright-core'],
+  // playwright-core drives Chromium for `sgas search --browser`; it ships its own assets. sharp
+  // decodes image folders with its native libvips binaries.
+  external: ['webgpu', 'playwright-core', 'sharp'],
   banner: { js: '#!/usr/bin/env node' },
 });
 

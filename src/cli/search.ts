@@ -3,14 +3,17 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
-import { loadDataset } from '../data/load.ts';
+import type { DataInfo } from '../data/dataInfo.ts';
+import { decodeCheckpoint } from '../search/checkpoint.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import { DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData } from './dataFlags.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
+import { runDataDir } from './train.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
 type NumericKey = { [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig];
@@ -28,7 +31,7 @@ const INTEGER_KEYS = new Set<string>([
 ]);
 
 export const SEARCH_HELP = `usage: sgas search [--preset ${Object.keys(PRESETS).join('|')}] [--data DIR] [--out DIR] [--seed S] [--criterion 1|2] [flags]
-       sgas search --resume DIR
+       sgas search --resume DIR [--data DIR]
        sgas search --browser [flags]   the same search in headless Chromium's WebGPU (also with --resume)
 
 presets:
@@ -41,13 +44,14 @@ hyperparameter flags (override the preset):
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's batch 64 does not in the WebAssembly heap's 4 GiB)
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
+${DATA_HELP}  The search trains and steers on the training part only; the test part is left for sgas train.
 `;
 
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const numericFlags = Object.fromEntries(NUMERIC_KEYS.map((k) => [kebab(k), { type: 'string' as const }]));
   const { values } = parseFlags('search', argv, {
     ...numericFlags,
-    preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+    ...DATA_FLAGS, preset: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
     criterion: { type: 'string' }, recompute: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
     browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -57,7 +61,8 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     return 0;
   }
   const flags = values as Record<string, string | boolean | undefined>;
-  if (flags.resume) return resume(String(flags.resume), flags, backend);
+  const data = dataFlags(flags);
+  if (flags.resume) return resume(String(flags.resume), data.dir, Boolean(flags.browser), backend);
 
   const presetName = String(flags.preset ?? DEFAULT_PRESET);
   if (!PRESETS[presetName]) throw new UsageError(`--preset ${presetName}: unknown preset (presets: ${Object.keys(PRESETS).join(', ')})`);
@@ -87,22 +92,26 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   if (existsSync(join(out, 'checkpoint.bin'))) {
     throw new UsageError(`${out} already holds a search checkpoint: resume it with --resume ${out}, or choose another --out`);
   }
-  if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out, preset: presetName, config, data: flags.data as string | undefined });
-  const train = loadDataset(flags.data as string | undefined, 'train');
-  const data = prepareSearchData(train, config);
-  const search = new Search(await backend(), config, data);
+  if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out, preset: presetName, config, data: data.dir });
+  const loaded = await loadRunData(data, { parts: { train: config.maxImages }, batch: { size: config.batchSize, share: config.trainPortion } });
+  // An image folder is loaded at its run's size (--image-size or the folder's own): the preset's is for IDX and CIFAR-10.
+  if (loaded.format === 'image-folder') config.imageSize = loaded.train!.height;
+  const search = new Search(await backend(), config, prepareSearchData(loaded.train!, config));
   mkdirSync(out, { recursive: true });
-  writeFileAtomic(join(out, 'run.json'), JSON.stringify({ data: flags.data ?? 'embedded fashion-mnist', preset: presetName, config }, null, 2));
+  writeFileAtomic(join(out, 'run.json'), JSON.stringify({ ...dataRecord(loaded, search.dataInfo), preset: presetName, config }, null, 2));
   return drive(search, out, `${presetName} preset, ${searchEpochs(config)} epochs, seed ${config.seed}, criterion ${config.criterion}`);
 }
 
-async function resume(dir: string, flags: Record<string, unknown>, backend: () => Promise<Backend>): Promise<number> {
+async function resume(dir: string, dataFlag: string | undefined, browser: boolean, backend: () => Promise<Backend>): Promise<number> {
   const path = join(dir, 'checkpoint.bin');
   if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`);
   const run = existsSync(join(dir, 'run.json')) ? JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) : {};
-  const dataDir = (flags.data as string | undefined) ?? (run.data === 'embedded fashion-mnist' ? undefined : run.data);
-  if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset: run.preset ?? DEFAULT_PRESET, resume: new Uint8Array(readFileSync(path)), data: dataDir });
-  const search = Search.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), path);
+  const dataDir = dataFlag ?? runDataDir(dir);
+  const bytes = new Uint8Array(readFileSync(path));
+  if (browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset: run.preset ?? DEFAULT_PRESET, resume: bytes, data: dataDir });
+  const { state } = decodeCheckpoint<{ config: SearchConfig; dataInfo?: DataInfo }>(bytes, path);
+  const loaded = await loadRunData(dataFlags({ data: dataDir }), { parts: { train: state.config.maxImages }, like: state.dataInfo });
+  const search = Search.fromCheckpoint(await backend(), bytes, loaded.train!, path);
   if (search.finished) {
     process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
   }

@@ -3,11 +3,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
-import { loadDataset } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
-import { prepareTrainData, Trainer, type TrainEpochRecord } from '../eval/train.ts';
+import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainEpochRecord } from '../eval/train.ts';
 import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import { DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData } from './dataFlags.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 import { Progress } from './progress.ts';
@@ -39,7 +39,7 @@ hyperparameter flags (override the preset):
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's C=36, 20 cells, batch 96 does not in the WebAssembly heap's 4 GiB)
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
-`;
+${DATA_HELP}`;
 
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const hyperparameterFlags = Object.fromEntries([
@@ -48,7 +48,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   ]);
   const { values } = parseFlags('train', argv, {
     ...hyperparameterFlags,
-    genotype: { type: 'string' }, preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
+    ...DATA_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
     resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
@@ -56,10 +56,11 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
+  const data = dataFlags(flags);
   if (flags.resume) {
-    const fixed = ['genotype', 'preset', 'out', 'recompute', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
+    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
     if (fixed.length) throw new UsageError(`--resume continues with the run's own settings; drop --${fixed.join(', --')}`);
-    return resume(String(flags.resume), flags.data as string | undefined, backend);
+    return resume(String(flags.resume), data.dir, backend);
   }
 
   const presetName = String(flags.preset ?? DEFAULT_TRAIN_PRESET);
@@ -86,12 +87,13 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   if (existsSync(join(out, 'checkpoint.bin'))) {
     throw new UsageError(`${out} already holds a training checkpoint: resume it with --resume ${out}, or choose another --out`);
   }
-  const dataDir = flags.data as string | undefined;
-  const data = prepareTrainData(loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test'), config);
-  const trainer = new Trainer(await backend(), config, genotype, data);
+  const loaded = await loadRunData(data, { parts: { train: config.maxImages, test: config.maxTestImages }, batch: { size: config.batchSize, share: 1 } });
+  // An image folder is loaded at its run's size (--image-size or the folder's own).
+  if (loaded.format === 'image-folder') config.imageSize = loaded.train!.height;
+  const trainer = new Trainer(await backend(), config, genotype, prepareTrainData(loaded.train!, loaded.test!, config));
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, 'run.json'), JSON.stringify({
-    data: dataDir ?? 'embedded fashion-mnist', preset: presetName, genotypeSource: flags.genotype,
+    ...dataRecord(loaded, trainer.dataInfo), preset: presetName, genotypeSource: flags.genotype,
     genotype: genotypeToJson(genotype), python: genotypeToPython(genotype), config,
   }, null, 2) + '\n');
   const { network, auxiliary } = trainer.net.parameterCounts();
@@ -108,8 +110,10 @@ export function runDataDir(dir: string): string | undefined {
 async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>): Promise<number> {
   const path = join(dir, 'checkpoint.bin');
   if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (sgas train writes one after each epoch)`);
-  const dataDir = dataFlag ?? runDataDir(dir);
-  const trainer = Trainer.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test'), path);
+  const bytes = new Uint8Array(readFileSync(path));
+  const { config, dataInfo } = readTrainCheckpoint(bytes, path).state;
+  const loaded = await loadRunData(dataFlags({ data: dataFlag ?? runDataDir(dir) }), { parts: { train: config.maxImages, test: config.maxTestImages }, like: dataInfo });
+  const trainer = Trainer.fromCheckpoint(await backend(), bytes, loaded.train!, loaded.test!, path);
   if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
   return drive(trainer, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`);
 }
