@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
-import { dataForNetwork, evaluate, networkFromCheckpoint, readTrainCheckpoint } from '../eval/train.ts';
+import { dataForNetwork, evaluate, networkFromCheckpoint, readTrainCheckpoint, type TrainCheckpoint } from '../eval/train.ts';
 import { numberFlag, parseFlags, UsageError } from './args.ts';
 import { dataFlags, loadRunData } from './dataFlags.ts';
 import { runDataDir } from './train.ts';
@@ -19,6 +19,13 @@ run's checkpoint records, and its classes must be the checkpoint's.
 CIFAR-10), then {"accuracy", "loss", "images"}.
 `;
 
+/** --checkpoint FILE of eval and predict: a training checkpoint, read and checked. */
+export function checkpointFlag(command: string, path: string | undefined): { path: string; checkpoint: TrainCheckpoint } {
+  if (!path) throw new UsageError(`${command}: --checkpoint FILE is required (the checkpoint.bin of an sgas train run)`);
+  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
+  return { path, checkpoint: readTrainCheckpoint(new Uint8Array(readFileSync(path)), path) };
+}
+
 export async function evalCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const { values } = parseFlags('eval', argv, {
     checkpoint: { type: 'string' }, data: { type: 'string' }, 'max-images': { type: 'string' },
@@ -28,11 +35,8 @@ export async function evalCommand(argv: string[], backend: () => Promise<Backend
     process.stdout.write(EVAL_HELP);
     return 0;
   }
-  const path = values.checkpoint;
-  if (!path) throw new UsageError('eval: --checkpoint FILE is required (the checkpoint.bin of an sgas train run)');
-  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
+  const { path, checkpoint } = checkpointFlag('eval', values.checkpoint);
   const maxImages = numberFlag('max-images', values['max-images'], 0, { min: 0, integer: true });
-  const checkpoint = readTrainCheckpoint(new Uint8Array(readFileSync(path)), path);
   const loaded = await loadRunData(dataFlags({ data: values.data ?? runDataDir(dirname(path)) }), { parts: { test: maxImages }, like: checkpoint.state.dataInfo });
   const trained = networkFromCheckpoint(await backend(), checkpoint, path);
   const { net, dataInfo, config, epochs } = trained;

@@ -1,6 +1,6 @@
 // `sgas predict`: the classes a trained checkpoint gives images, with their probabilities. The
 // checkpoint alone says how: its classes, image size, filter, channels and normalisation.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
@@ -10,9 +10,10 @@ import { decodeBytes, IN_FLIGHT, listFolder, mapInFlight, type SkippedFile } fro
 import type { PreparedImage } from '../data/image.ts';
 import { decodeFailure } from '../data/imageDecode.ts';
 import { folderDataset, isImageFile } from '../data/imageFolder.ts';
-import { evaluate, networkFromCheckpoint, readTrainCheckpoint } from '../eval/train.ts';
+import { evaluate, networkFromCheckpoint } from '../eval/train.ts';
 import { rowSoftmax } from '../search/edgeDecision.ts';
 import { numberFlag, parseFlags, UsageError } from './args.ts';
+import { checkpointFlag } from './eval.ts';
 
 export const PREDICT_HELP = `usage: sgas predict --checkpoint FILE [--json] [--top K] IMAGE|DIR...
 
@@ -42,11 +43,8 @@ export async function predictCommand(argv: string[], backend: () => Promise<Back
     process.stdout.write(PREDICT_HELP);
     return 0;
   }
-  const path = values.checkpoint;
-  if (!path) throw new UsageError('predict: --checkpoint FILE is required (the checkpoint.bin of an sgas train run)');
-  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path}: no such file`);
+  const { path, checkpoint } = checkpointFlag('predict', values.checkpoint);
   if (!positionals.length) throw new UsageError('predict: name at least one IMAGE or DIR');
-  const checkpoint = readTrainCheckpoint(new Uint8Array(readFileSync(path)), path);
   const info = checkpoint.state.dataInfo;
   const top = numberFlag('top', values.top, 3, { min: 1, integer: true });
   const inputs = positionals.flatMap((arg) => inputsOf(arg, info));
