@@ -1,6 +1,6 @@
 // Node loader of image folders: lists the folder, splits it, decodes what the run needs (from the
 // cache where it can) and builds the datasets with the pure pieces of imageFolder.ts.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -45,16 +45,24 @@ export interface LoadedFolder {
 // Decodes in flight at once: sharp decodes on libuv's thread pool, so a few per core keep it busy.
 export const IN_FLIGHT = 2 * availableParallelism();
 
-/** Every entry under root, relative and '/'-separated, folders ending in '/'; hidden ones left out. */
-export function listFolder(root: string, prefix = ''): string[] {
+/**
+ * Every entry under root, relative and '/'-separated, folders ending in '/'; hidden ones left out.
+ * Symbolic links are followed, as ImageFolder does, each folder once (a link to a parent is no loop).
+ */
+export function listFolder(root: string, prefix = '', seen = new Set([realpathSync(root)])): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(join(root, prefix), { withFileTypes: true })) {
     if (isIgnoredName(entry.name)) continue;
     const path = prefix + entry.name;
-    // Symbolic links are followed, as ImageFolder does.
     const isDir = entry.isDirectory() || (entry.isSymbolicLink() && statSync(join(root, path), { throwIfNoEntry: false })?.isDirectory());
-    if (isDir) out.push(`${path}/`, ...listFolder(root, `${path}/`));
-    else out.push(path);
+    if (!isDir) {
+      out.push(path);
+      continue;
+    }
+    const real = realpathSync(join(root, path));
+    if (seen.has(real)) continue;
+    seen.add(real);
+    out.push(`${path}/`, ...listFolder(root, `${path}/`, seen));
   }
   return out;
 }
