@@ -20,21 +20,20 @@ export interface Sample {
   pixels: Uint8Array;
 }
 
-/** The first `perClass` embedded training images of each folder class. */
-export function fashionSamples(perClass: number, classes = FOLDER_CLASSES.length): Sample[] {
+/** The embedded training images as 28×28 bytes, with their Fashion-MNIST labels. */
+export function embeddedImages(): { label: number; pixels: Uint8Array }[] {
   const dir = embeddedDataDir();
   const read = (name: string) => gunzipSync(readFileSync(join(dir, `${name}.gz`)));
   const images = parseIdxImages(read(FASHION_MNIST_FILES.train.images), 'images');
   const labels = parseIdxLabels(read(FASHION_MNIST_FILES.train.labels), 'labels');
-  const samples: Sample[] = [];
-  for (let label = 0; label < classes; label++) {
-    for (let i = 0, found = 0; found < perClass; i++) {
-      if (labels[i] !== FASHION_LABELS[label]) continue;
-      samples.push({ label, pixels: images.pixels.subarray(i * 784, (i + 1) * 784) });
-      found++;
-    }
-  }
-  return samples;
+  return Array.from(labels, (label, i) => ({ label, pixels: images.pixels.subarray(i * 784, (i + 1) * 784) }));
+}
+
+/** The first `perClass` embedded training images of each folder class. */
+export function fashionSamples(perClass: number): Sample[] {
+  const all = embeddedImages();
+  return FASHION_LABELS.flatMap((fashion, label) =>
+    all.filter((s) => s.label === fashion).slice(0, perClass).map((s) => ({ label, pixels: s.pixels })));
 }
 
 /** A colour version of a gray image: R = p, G = ¾p, B = ½p, so the folder needs three channels. */
