@@ -10,7 +10,7 @@ import { DatasetFileError, type Dataset, type Split } from './dataset.ts';
 import { prepareImage, type PreparedImage } from './image.ts';
 import { ImageCache, type Decoded, type FileKey } from './imageCache.ts';
 import { decodeFailure, decodeImage, imageDimensions } from './imageDecode.ts';
-import { defaultImageSize, folderDataset, folderLayout, isIgnoredName, shuffled, stratifiedSplit, type LabelledFile } from './imageFolder.ts';
+import { byLabel, defaultImageSize, folderDataset, folderLayout, isIgnoredName, shuffled, stratifiedSplit, type LabelledFile } from './imageFolder.ts';
 import type { ResizeFilter } from './resample.ts';
 
 export interface FolderOptions {
@@ -168,7 +168,7 @@ export async function loadImageFolder(root: string, options: FolderOptions): Pro
   const test = part('test', train?.stats ?? (like ? { mean: like.mean, std: like.std } : undefined));
   if (!train && !test) throw new Error('loadImageFolder: no part asked for');
 
-  const count = (files: LabelledFile[]) => classes.map((_, c) => files.filter((f) => f.label === c).length);
+  const count = (files: LabelledFile[]) => byLabel(files, classes.length).map((members) => members.length);
   const cached = cache?.hits ?? 0;
   const problem = cache?.save(keys);
   if (problem) notes.push(problem);

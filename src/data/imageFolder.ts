@@ -83,11 +83,13 @@ function classFolders(root: string, prefix: string, entries: readonly string[], 
       'lay the images out as DIR/<class>/<image>, one folder per class');
   }
   const labels = known ?? classes;
+  const byClass = new Map<string, string[]>(classes.map((c) => [c, []]));
+  for (const p of inside) if (p.includes('/') && isImageFile(p)) byClass.get(p.slice(0, p.indexOf('/')))!.push(p);
   const files: LabelledFile[] = [];
-  for (const name of classes) {
-    const images = inside.filter((p) => p.startsWith(`${name}/`) && isImageFile(p)).sort();
+  for (const [name, images] of byClass) {
     if (!images.length && !known) throw new DatasetFileError(`${where}/${name}`, 'holds no PNG or JPEG image', 'add images to this class or remove its folder');
-    for (const path of images) files.push({ path: prefix + path, label: labels.indexOf(name) });
+    const label = labels.indexOf(name);
+    for (const path of images.sort()) files.push({ path: prefix + path, label });
   }
   return { classes: labels, files };
 }
@@ -101,14 +103,20 @@ export function stratifiedSplit(files: readonly LabelledFile[], classes: number,
   const rng = new Rng(rule.seed);
   const train: LabelledFile[] = [];
   const test: LabelledFile[] = [];
-  for (let c = 0; c < classes; c++) {
-    const members = files.filter((f) => f.label === c);
+  for (const members of byLabel(files, classes)) {
     const n = members.length;
     const share = Math.min(n - 1, Math.max(n >= 2 ? 1 : 0, Math.round(rule.testPortion * n)));
     const order = rng.permutation(n);
     order.forEach((i, k) => (k < share ? test : train).push(members[i]!));
   }
   return { train: shuffled(train, rng), test: shuffled(test, rng) };
+}
+
+/** The files of each class, in their order. */
+export function byLabel(files: readonly LabelledFile[], classes: number): LabelledFile[][] {
+  const groups = Array.from({ length: classes }, (): LabelledFile[] => []);
+  for (const f of files) groups[f.label]!.push(f);
+  return groups;
 }
 
 /** The files in a seeded random order (a folder's own splits, so that first-N subsets mix classes). */
