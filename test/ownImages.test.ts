@@ -12,6 +12,7 @@ import { predictCommand } from '../src/cli/predict.ts';
 import { searchCommand } from '../src/cli/search.ts';
 import { trainCommand } from '../src/cli/train.ts';
 import type { DataInfo } from '../src/data/dataInfo.ts';
+import { ImageCache } from '../src/data/imageCache.ts';
 import { decodeCheckpoint } from '../src/search/checkpoint.ts';
 import { rowSoftmax } from '../src/search/edgeDecision.ts';
 import { assertClose } from './helpers/gpu.ts';
@@ -90,6 +91,9 @@ test('a tiny search on a JPEG folder, a one-epoch training on a PNG folder, then
   const searchRun = json(join(searchOut, 'run.json'));
   assert.deepEqual(searchRun.dataInfo, report.dataInfo);
   assert.deepEqual(searchRun.skipped.map((s: { file: string }) => s.file), [join(jpegRoot, 'train', FOLDER_CLASSES[1]!, 'cut.jpg')]);
+  // The search decoded training images only: its weights and alphas never saw the test part.
+  const decoded = [...ImageCache.knownDimensions(jpegRoot).keys()];
+  assert.ok(decoded.length >= 32 && decoded.every((path) => path.startsWith('train/')), decoded.join());
 
   const trainOut = join(scratch, 'train');
   const tiny = ['--init-channels', '2', '--layers', '3', '--batch-size', '16', '--epochs', '1', '--cutout-length', '3', '--image-size', '8'];
