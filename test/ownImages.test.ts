@@ -26,8 +26,7 @@ let wasm: WasmBackend | null = null;
 const backend = async () => (wasm ??= await createWasmBackend());
 before(async () => {
   const samples = fashionSamples(12);
-  writePngFolder(pngRoot, samples);
-  await writeJpegFolder(jpegRoot, samples);
+  await Promise.all([writePngFolder(pngRoot, samples), writeJpegFolder(jpegRoot, samples)]);
 });
 after(() => {
   wasm?.destroy();

@@ -1,15 +1,14 @@
 // Node loader of image folders: lists the folder, splits it, decodes what the run needs (from the
 // cache where it can) and builds the datasets with the pure pieces of imageFolder.ts.
-import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../runtime/rng.ts';
 import { checkSameClasses, type DataInfo, type SplitRule } from './dataInfo.ts';
 import { DatasetFileError, type Dataset, type Split } from './dataset.ts';
-import { prepareImage, type PreparedImage } from './image.ts';
+import { prepareImage, type PreparedImage, type RawImage } from './image.ts';
 import { ImageCache, type Decoded, type FileKey } from './imageCache.ts';
-import { decodeFailure, decodeImage, imageDimensions } from './imageDecode.ts';
+import { decodeFailure, decodeImage } from './imageDecode.ts';
 import { byLabel, defaultImageSize, folderDataset, folderLayout, isIgnoredName, shuffled, stratifiedSplit, type LabelledFile } from './imageFolder.ts';
 import type { ResizeFilter } from './resample.ts';
 
@@ -67,10 +66,10 @@ export function listFolder(root: string, prefix = '', seen = new Set([realpathSy
   return out;
 }
 
-/** An image file's bytes at the run's size, or why they are no image. */
-export async function decodeBytes(bytes: Uint8Array, size: readonly [number, number], resize: ResizeFilter): Promise<Decoded> {
+/** An image file's bytes (or its decoded pixels) at the run's size, or why they are no image. */
+export async function decodeBytes(bytes: Uint8Array | RawImage, size: readonly [number, number], resize: ResizeFilter): Promise<Decoded> {
   try {
-    const raw = await decodeImage(bytes);
+    const raw = bytes instanceof Uint8Array ? await decodeImage(bytes) : bytes;
     return { width: raw.width, height: raw.height, image: prepareImage(raw, size, resize) };
   } catch (e) {
     return { error: decodeFailure(e) };
@@ -109,8 +108,10 @@ export async function loadImageFolder(root: string, options: FolderOptions): Pro
     keys.set(f.path, { bytes: s.size, mtimeMs: s.mtimeMs });
   }
   const wanted = (split: Split) => (split in options.parts ? parts[split].slice(0, options.parts[split] || undefined) : []);
+  // Images decoded to measure them, kept for the decoding below rather than decoded twice.
+  const measured = new Map<string, RawImage>();
   const size = like?.imageSize ?? (options.imageSize ? [options.imageSize, options.imageSize] as [number, number] : null)
-    ?? await chooseSize(root, [...wanted('train'), ...wanted('test')], keys, notes);
+    ?? await chooseSize(root, [...wanted('train'), ...wanted('test')], keys, measured, notes);
   const resize = like?.resize ?? options.resize;
 
   const cache = options.cache ? ImageCache.open(root, size, resize) : null;
@@ -120,9 +121,11 @@ export async function loadImageFolder(root: string, options: FolderOptions): Pro
     const key = keys.get(path)!;
     const hit = cache?.get(path, key);
     if (hit) return hit;
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | RawImage | undefined = measured.get(path);
+    measured.delete(path);
     try {
-      bytes = await readFile(join(root, path));
+      // Synchronous: small files read faster so than through the thread pool, which sharp keeps busy.
+      bytes ??= readFileSync(join(root, path));
     } catch (e) {
       // Not cached: a file that cannot be read now may be readable next time, unchanged.
       return { error: decodeFailure(e) };
@@ -179,21 +182,41 @@ export async function loadImageFolder(root: string, options: FolderOptions): Pro
   return { train, test, skipped, notes, counts: { train: count(parts.train), test: count(parts.test) }, decoded: { fresh: decodedCount, cached } };
 }
 
-/** The default side from the sizes of the images to be used: from the cache where it knows them, else from their headers. */
-async function chooseSize(root: string, files: LabelledFile[], keys: Map<string, FileKey>, notes: string[]): Promise<[number, number]> {
+/** Decoded images kept between measuring and preparing: at most 64×64 RGBA each, so some ten thousand. */
+const KEEP_MEASURED_BYTES = 256 * 2 ** 20;
+const MEASURE_CHUNK = 256;
+
+/**
+ * The default side (defaultImageSize's rule) of the images to be used, from the cache where it knows
+ * their sizes, else by decoding them; it stops at the first image that settles the answer. Images
+ * that may be at the answer's size are kept in `measured`, up to KEEP_MEASURED_BYTES.
+ */
+async function chooseSize(root: string, files: LabelledFile[], keys: Map<string, FileKey>, measured: Map<string, RawImage>, notes: string[]): Promise<[number, number]> {
   const known = ImageCache.knownDimensions(root);
-  const sizes = await mapInFlight(files, IN_FLIGHT, async (f) => {
-    const k = known.get(f.path);
-    const key = keys.get(f.path)!;
-    if (k && k.bytes === key.bytes && k.mtimeMs === key.mtimeMs) return k;
-    try {
-      return await imageDimensions(await readFile(join(root, f.path)));
-    } catch {
-      // Undecodable: it is skipped and reported when decoded.
-      return null;
-    }
-  });
-  const { size, why } = defaultImageSize(sizes.filter((s) => s !== null));
-  notes.push(`${size}×${size}: ${why}${why.startsWith('the images\' own') ? '' : ' (--image-size S to choose)'}`);
-  return [size, size];
+  const sizes: { width: number; height: number }[] = [];
+  let kept = 0;
+  let rule = defaultImageSize(sizes);
+  for (let start = 0; start < files.length && (rule.own || !sizes.length); start += MEASURE_CHUNK) {
+    const chunk = await mapInFlight(files.slice(start, start + MEASURE_CHUNK), IN_FLIGHT, async (f) => {
+      const k = known.get(f.path);
+      const key = keys.get(f.path)!;
+      if (k && k.bytes === key.bytes && k.mtimeMs === key.mtimeMs) return k;
+      try {
+        const raw = await decodeImage(readFileSync(join(root, f.path)));
+        if (defaultImageSize([raw]).own && kept + raw.data.length <= KEEP_MEASURED_BYTES) {
+          measured.set(f.path, raw);
+          kept += raw.data.length;
+        }
+        return raw;
+      } catch {
+        // Unreadable or undecodable: it is skipped and reported when decoded.
+        return null;
+      }
+    });
+    for (const s of chunk) if (s) sizes.push({ width: s.width, height: s.height });
+    rule = defaultImageSize(sizes);
+  }
+  if (!rule.own) measured.clear();
+  notes.push(`${rule.size}×${rule.size}: ${rule.why}${rule.own ? '' : ' (--image-size S to choose)'}`);
+  return [rule.size, rule.size];
 }

@@ -28,9 +28,18 @@ function isGray(image: RawImage): boolean {
 /** Alpha dropped, grayscale told apart, each plane resized to height × width and rounded to 8 bits. */
 export function prepareImage(image: RawImage, [height, width]: readonly [number, number], filter: ResizeFilter): PreparedImage {
   const gray = isGray(image);
-  const layout = { planes: gray ? 1 : 3, height: image.height, width: image.width, planeStride: 1, pixelStride: image.channels };
+  const planes = gray ? 1 : 3;
+  const pixels = new Uint8Array(planes * height * width);
+  if (height === image.height && width === image.width) {
+    // Both filters leave an image at its own size as it is: the planes are the pixels.
+    const plane = height * width;
+    for (let c = 0; c < planes; c++) {
+      for (let p = 0; p < plane; p++) pixels[c * plane + p] = image.data[p * image.channels + c]!;
+    }
+    return { gray, pixels };
+  }
+  const layout = { planes, height: image.height, width: image.width, planeStride: 1, pixelStride: image.channels };
   const resized = resample(image.data, layout, height, width, filter);
-  const pixels = new Uint8Array(resized.length);
   for (let i = 0; i < resized.length; i++) pixels[i] = Math.round(resized[i]!);
   return { gray, pixels };
 }

@@ -121,14 +121,16 @@ export class ImageCache {
    * that are there as they were. Returns why it could not, or null.
    */
   save(alive: ReadonlyMap<string, FileKey>): string | null {
+    for (const [path, { key }] of this.entries) {
+      const now = alive.get(path);
+      if (now && now.bytes === key.bytes && now.mtimeMs === key.mtimeMs) continue;
+      this.entries.delete(path);
+      this.changed = true;
+    }
+    if (!this.changed) return null;
     const rows: Row[] = [];
     const pixels: Uint8Array[] = [];
     for (const [path, { key, decoded }] of [...this.entries].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const now = alive.get(path);
-      if (!now || now.bytes !== key.bytes || now.mtimeMs !== key.mtimeMs) {
-        this.changed = true;
-        continue;
-      }
       if ('error' in decoded) {
         rows.push([path, key.bytes, key.mtimeMs, 0, 0, decoded.error]);
         continue;
@@ -136,7 +138,6 @@ export class ImageCache {
       rows.push([path, key.bytes, key.mtimeMs, decoded.width, decoded.height, decoded.image.gray ? 1 : 0]);
       pixels.push(decoded.image.pixels);
     }
-    if (!this.changed) return null;
     const header: Header = { root: this.root, imageSize: this.imageSize, resize: this.resize, rows };
     const json = Buffer.from(JSON.stringify(header), 'utf8');
     const prefix = Buffer.alloc(MAGIC.length + 4);

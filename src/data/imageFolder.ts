@@ -131,18 +131,17 @@ export const DEFAULT_IMAGE_SIZE = 32;
  * The side to resize to when none is given: the images' own, when all share one square size of at
  * most 64 that two reductions can halve (a multiple of 4), else 32. Also says why, for the summary.
  */
-export function defaultImageSize(sizes: Iterable<{ width: number; height: number }>): { size: number; why: string } {
+export function defaultImageSize(sizes: Iterable<{ width: number; height: number }>): { size: number; own: boolean; why: string } {
+  const fallback = (why: string) => ({ size: DEFAULT_IMAGE_SIZE, own: false, why });
   let shared: number | null = null;
-  let count = 0;
   for (const { width, height } of sizes) {
-    if (width !== height || (shared !== null && width !== shared)) return { size: DEFAULT_IMAGE_SIZE, why: 'the images differ in size or are not square' };
+    if (width !== height || (shared !== null && width !== shared)) return fallback('the images differ in size or are not square');
     shared = width;
-    count++;
   }
-  if (shared === null || count === 0) return { size: DEFAULT_IMAGE_SIZE, why: 'no image to measure' };
-  if (shared > MAX_OWN_SIZE) return { size: DEFAULT_IMAGE_SIZE, why: `the images are ${shared}×${shared}, above ${MAX_OWN_SIZE}` };
-  if (shared % 4) return { size: DEFAULT_IMAGE_SIZE, why: `the images' ${shared}×${shared} is not a multiple of 4` };
-  return { size: shared, why: "the images' own size" };
+  if (shared === null) return fallback('no image to measure');
+  if (shared > MAX_OWN_SIZE) return fallback(`the images are ${shared}×${shared}, above ${MAX_OWN_SIZE}`);
+  if (shared % 4) return fallback(`the images' ${shared}×${shared} is not a multiple of 4`);
+  return { size: shared, own: true, why: "the images' own size" };
 }
 
 export interface FolderPart {

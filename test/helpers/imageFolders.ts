@@ -1,9 +1,9 @@
-// Image folders made from the embedded Fashion-MNIST for the tests and the benchmark: PNGs written
-// by pngjs and JPEGs by sharp (baseline and progressive), with the odd files a real folder holds.
+// Image folders made from the embedded Fashion-MNIST for the tests and the benchmark, written by
+// sharp (libpng and mozjpeg, so the PNGs are not read back by the library that wrote them): PNGs in
+// grayscale, RGB and RGBA, JPEGs baseline and progressive, with the odd files a real folder holds.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PNG } from 'pngjs';
 import sharp from 'sharp';
 import { FASHION_MNIST_FILES, parseIdxImages, parseIdxLabels } from '../../src/data/idx.ts';
 import { embeddedDataDir } from '../../src/data/load.ts';
@@ -43,28 +43,28 @@ export function tinted(pixels: Uint8Array): Uint8Array {
   return rgb;
 }
 
-function png(data: Uint8Array, colorType: 0 | 2 | 6): Buffer {
-  const image = new PNG({ width: 28, height: 28, colorType, inputColorType: colorType, inputHasAlpha: colorType === 6 });
-  image.data = Buffer.from(data);
-  return PNG.sync.write(image, { colorType, inputColorType: colorType, inputHasAlpha: colorType === 6 });
+/** A 28×28 PNG of 1 (grayscale), 3 (RGB) or 4 (RGBA) interleaved channels. */
+export function pngBytes(data: Uint8Array, channels: 1 | 3 | 4): Promise<Buffer> {
+  const image = sharp(Buffer.from(data), { raw: { width: 28, height: 28, channels } });
+  return (channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
 }
 
 /**
  * DIR/<class>/<n>.png, colour (3 channels) but for one grayscale PNG and one RGBA PNG (alpha
  * varying) per class; plus a truncated PNG, .DS_Store files and a notes.txt. Returns the odd files.
  */
-export function writePngFolder(root: string, samples: Sample[]): { gray: string; rgba: string; corrupt: string } {
-  samples.forEach((s, i) => {
+export async function writePngFolder(root: string, samples: Sample[]): Promise<{ gray: string; rgba: string; corrupt: string }> {
+  await Promise.all(samples.map(async (s, i) => {
     const dir = join(root, FOLDER_CLASSES[s.label]!);
     mkdirSync(dir, { recursive: true });
     const k = i % 12;
     const rgb = tinted(s.pixels);
     const rgba = new Uint8Array(28 * 28 * 4);
     for (let p = 0; p < 784; p++) rgba.set([rgb[3 * p]!, rgb[3 * p + 1]!, rgb[3 * p + 2]!, (p * 7) % 256], 4 * p);
-    writeFileSync(join(dir, `${i}.png`), k === 3 ? png(s.pixels, 0) : k === 7 ? png(rgba, 6) : png(rgb, 2));
-  });
+    writeFileSync(join(dir, `${i}.png`), await (k === 3 ? pngBytes(s.pixels, 1) : k === 7 ? pngBytes(rgba, 4) : pngBytes(rgb, 3)));
+  }));
   const first = FOLDER_CLASSES[0]!;
-  writeFileSync(join(root, first, 'broken.png'), png(tinted(samples[0]!.pixels), 2).subarray(0, 120));
+  writeFileSync(join(root, first, 'broken.png'), (await pngBytes(tinted(samples[0]!.pixels), 3)).subarray(0, 120));
   writeFileSync(join(root, '.DS_Store'), 'Bud1 not an image');
   writeFileSync(join(root, first, '.DS_Store'), 'Bud1 not an image');
   writeFileSync(join(root, 'notes.txt'), 'where these images came from');
