@@ -84,7 +84,7 @@ export function loadDataset(dir: string | undefined, split: Split): Dataset {
     return fashionMnistDataset(readIdx(base, files.images, names), readIdx(base, files.labels, names), split);
   }
   if (format === 'cifar10') return cifar10Dataset(CIFAR10_FILES[split].map((name) => read(join(base, name))), split);
-  throw new DatasetFileError(base, 'is an image folder, not IDX or CIFAR-10 files', 'load it with loadData');
+  throw new DatasetFileError(base, 'is an image folder, not IDX or CIFAR-10 files', 'sgas search, train and eval read image folders; this command reads IDX or CIFAR-10 files');
 }
 
 export interface LoadedData extends LoadedFolder {
