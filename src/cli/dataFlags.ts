@@ -2,7 +2,8 @@
 // its summary on stderr, checked before any GPU work.
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { Split } from '../data/dataset.ts';
-import { dataFormat, describeData, loadData, type LoadedData } from '../data/load.ts';
+import { resolve } from 'node:path';
+import { dataFormat, describeData, EMBEDDED_SOURCE, loadData, type LoadedData } from '../data/load.ts';
 import { RESIZE_FILTERS, type ResizeFilter } from '../data/resample.ts';
 import { numberFlag, UsageError } from './args.ts';
 
@@ -80,7 +81,8 @@ export async function loadRunData(flags: DataFlags, run: RunData): Promise<Loade
   return data;
 }
 
-/** What run.json records of the data. */
+/** What run.json records of the data; the folder absolute, so that eval and --resume find it from anywhere. */
 export function dataRecord(data: LoadedData, info: DataInfo): Record<string, unknown> {
-  return { data: data.source, dataFormat: data.format, dataInfo: info, skipped: data.skipped };
+  const folder = data.source === EMBEDDED_SOURCE ? data.source : resolve(data.source);
+  return { data: folder, dataFormat: data.format, dataInfo: info, skipped: data.skipped };
 }

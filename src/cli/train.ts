@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
+import { EMBEDDED_SOURCE } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
 import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainEpochRecord } from '../eval/train.ts';
 import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
@@ -104,7 +105,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
 export function runDataDir(dir: string): string | undefined {
   const path = join(dir, 'run.json');
   const data = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')).data : undefined;
-  return data === 'embedded fashion-mnist' ? undefined : data;
+  return data === EMBEDDED_SOURCE ? undefined : data;
 }
 
 async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>): Promise<number> {

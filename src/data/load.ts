@@ -87,6 +87,9 @@ export function loadDataset(dir: string | undefined, split: Split): Dataset {
   throw new DatasetFileError(base, 'is an image folder, not IDX or CIFAR-10 files', 'sgas search, train and eval read image folders; this command reads IDX or CIFAR-10 files');
 }
 
+/** What run.json and the summaries call the data without --data. */
+export const EMBEDDED_SOURCE = 'embedded fashion-mnist';
+
 export interface LoadedData extends LoadedFolder {
   format: DataFormat;
   /** The directory as given, or the embedded data's. */
@@ -96,7 +99,7 @@ export interface LoadedData extends LoadedFolder {
 /** The parts a run asks for from any format: files that hold their own test set, or an image folder. */
 export async function loadData(dir: string | undefined, options: FolderOptions): Promise<LoadedData> {
   const { format, root } = detect(dir);
-  const source = dir ?? 'embedded fashion-mnist';
+  const source = dir ?? EMBEDDED_SOURCE;
   if (format === 'image-folder') return { format, source, ...(await loadImageFolder(root, options)) };
   const part = (split: Split) => {
     if (!(split in options.parts)) return null;
