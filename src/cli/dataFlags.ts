@@ -1,8 +1,8 @@
 // --data and the image-folder flags of sgas search and sgas train, and loading a run's data with
 // its summary on stderr, checked before any GPU work.
+import { resolve } from 'node:path';
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { Split } from '../data/dataset.ts';
-import { resolve } from 'node:path';
 import { dataFormat, describeData, EMBEDDED_SOURCE, loadData, type LoadedData } from '../data/load.ts';
 import { RESIZE_FILTERS, type ResizeFilter } from '../data/resample.ts';
 import { numberFlag, UsageError } from './args.ts';
