@@ -19,8 +19,10 @@ await build({
   outfile: 'dist/sgas.mjs',
   platform: 'node',
   target: 'node20',
-  // playwright-core drives Chromium for `sgas search --browser`; it ships its own assets.
-  external: ['webgpu', 'playwright-core'],
+  // playwright-core drives Chromium for `sgas search --browser`; it ships its own assets. sharp
+  // decodes image folders with its native libvips binaries; pngjs is CommonJS that requires Node's
+  // built-ins, which an ES module bundle cannot.
+  external: ['webgpu', 'playwright-core', 'sharp', 'pngjs'],
   banner: { js: '#!/usr/bin/env node' },
 });
 

@@ -8,6 +8,7 @@
 //   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu]
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
 //                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
+//                    [--images png,jpeg|all|none]
 //
 // --backends: which of our backends get per-op columns (and which run the search step: wasm; WebGPU
 //   only with --search-webgpu, as SwiftShader takes minutes per step).
@@ -16,6 +17,8 @@
 //   batch, behind its name since it needs the most memory (the wasm heap is wasm32: 4 GiB at most).
 // --wasm-threads: threads of our wasm backend (default every core; TF.js WASM runs one in Node, and
 //   the recorded PyTorch figures are one thread).
+// --images png,jpeg|all|none: loading image folders without and with the decoded-image cache
+//   (bench/imageLoad.ts; default all).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -23,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { createWasmBackend, createWebGpuBackend, type Backend, type MemoryStats, type WasmBackend, type WebGpuBackend } from '../runtime/index.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
 import { ourCases, tfCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
+import { benchImageLoading, IMAGE_SETS, type ImageSet } from './imageLoad.ts';
 import { PARTS, SEARCH_SETTINGS, timeSearchStep, type Part, type SearchStepResult } from './searchStep.ts';
 import type { Tf } from './tfjsOps.ts';
 
@@ -84,6 +88,7 @@ function options() {
       'search-webgpu': { type: 'boolean', default: false },
       'search-reps': { type: 'string' },
       'wasm-threads': { type: 'string' },
+      images: { type: 'string', default: 'all' },
     },
   });
   const list = (s: string | undefined) => (s ? s.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
@@ -113,12 +118,14 @@ function options() {
   const wasmThreads = values['wasm-threads'] === undefined ? undefined : Number(values['wasm-threads']);
   // A case slower than budget / reps gets fewer runs: TF.js CPU takes seconds per backward.
   const budgetMs = 1000 * Number(values.budget ?? (values.quick ? 5 : 20));
+  const images = { all: [...IMAGE_SETS], none: [] }[values.images!] ?? list(values.images)!;
+  for (const set of images) if (!IMAGE_SETS.includes(set as ImageSet)) throw new Error(`--images takes ${IMAGE_SETS.join(', ')}, all or none; got '${set}'`);
   if (![...strides, reps, searchReps, wasmThreads ?? 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
     throw new Error('--strides, --reps, --search-reps and --wasm-threads take positive integers, --budget a positive number of seconds');
   }
   return {
     quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
-    search, searchBackends, searchReps, wasmThreads,
+    search, searchBackends, searchReps, wasmThreads, images: images as ImageSet[],
   };
 }
 
@@ -424,6 +431,10 @@ async function main(): Promise<void> {
     }
   } else if (opts.search.length) {
     console.log('\nsearch step: not timed (it runs on wasm; add wasm to --backends, or --search-webgpu for SwiftShader)');
+  }
+  if (opts.images.length) {
+    json.imageLoading = await benchImageLoading(opts.images, (line) => console.log(line));
+    save();
   }
   console.log(`written ${file}`);
   webgpu?.destroy();

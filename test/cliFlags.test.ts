@@ -6,6 +6,7 @@ import { describeRange, numberFlag, type Range } from '../src/cli/args.ts';
 import { EVAL_FLAG_RANGES, evalCommand } from '../src/cli/eval.ts';
 import { INFO_FLAG_RANGES, infoCommand } from '../src/cli/info.ts';
 import { MLP_FLAG_RANGES, mlpCommand } from '../src/cli/mlp.ts';
+import { PREDICT_FLAG_RANGES, predictCommand } from '../src/cli/predict.ts';
 import { SEARCH_FLAG_RANGES, SEARCH_HELP, searchCommand } from '../src/cli/search.ts';
 import { SERVE_FLAG_RANGES, serveCommand } from '../src/cli/serve.ts';
 import { TRAIN_FLAG_RANGES, TRAIN_HELP, trainCommand } from '../src/cli/train.ts';
@@ -17,6 +18,7 @@ const COMMANDS: { name: string; run: (argv: string[]) => Promise<number>; base: 
   { name: 'train', run: (argv) => trainCommand(argv, noGpu), base: ['--genotype', 'Cri2_CIFAR_Best'], ranges: TRAIN_FLAG_RANGES },
   { name: 'info', run: (argv) => infoCommand(argv, noGpu), base: ['--genotype', 'Cri2_CIFAR_Best'], ranges: INFO_FLAG_RANGES },
   { name: 'eval', run: (argv) => evalCommand(argv, noGpu), base: ['--checkpoint', 'nowhere/checkpoint.bin'], ranges: EVAL_FLAG_RANGES },
+  { name: 'predict', run: (argv) => predictCommand(argv, noGpu), base: ['--checkpoint', 'nowhere/checkpoint.bin', 'image.png'], ranges: PREDICT_FLAG_RANGES },
   { name: 'mlp', run: (argv) => mlpCommand(argv, noGpu), base: [], ranges: MLP_FLAG_RANGES },
   { name: 'serve', run: serveCommand, base: [], ranges: SERVE_FLAG_RANGES },
 ];

@@ -54,7 +54,7 @@ function withByte(bytes: Uint8Array, offset: number, value: number): Uint8Array 
 }
 
 function histogram(d: Dataset): number[] {
-  const counts = new Array(d.classes).fill(0);
+  const counts = new Array(d.classes.length).fill(0);
   for (const l of d.labels) counts[l]++;
   return counts;
 }
@@ -62,7 +62,8 @@ function histogram(d: Dataset): number[] {
 test('the embedded training subset loads: 10,000 normalised 1×28×28 images, balanced labels', () => {
   const train = loadDataset(undefined, 'train');
   assert.equal(train.name, 'fashion-mnist-train');
-  assert.deepEqual([train.n, train.channels, train.height, train.width, train.classes], [10_000, 1, 28, 28, 10]);
+  assert.deepEqual([train.n, train.channels, train.height, train.width], [10_000, 1, 28, 28]);
+  assert.deepEqual(train.classes, ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
   assert.equal(train.images.length, 10_000 * 28 * 28);
   assert.equal(train.labels.length, 10_000);
   for (const count of histogram(train)) assert.ok(count > 900 && count < 1100, `class count ${count}`);
@@ -147,6 +148,7 @@ test('CIFAR-10 batches load as normalised 3×32×32 NCHW images', () => {
   );
   assert.equal(train.name, 'cifar10-train');
   assert.deepEqual([train.n, train.channels, train.height, train.width], [10, 3, 32, 32]);
+  assert.deepEqual(train.classes, ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
   assert.deepEqual([...train.labels], [1, 8, 2, 7, 3, 6, 4, 5, 5, 4]);
   // Image 1, green channel, pixel 5: raw value (1024 + 5) % 256 = 5.
   const green = train.images[1 * 3072 + 1024 + 5];

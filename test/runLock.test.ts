@@ -124,8 +124,12 @@ test('six processes finding the same dead lock: exactly one takes the folder', a
 test('sgas search: a second process on the same --out or --resume refuses, naming the first\'s pid', async () => {
   const out = folder();
   const first = sgas(['search', '--preset', 'tiny', '--out', out, '--backend', 'wasm']);
-  const ended = finished(first);
-  while (!existsSync(join(out, LOCK_FILE))) await sleep(20);
+  let exited = false;
+  const ended = finished(first).finally(() => (exited = true));
+  while (!existsSync(join(out, LOCK_FILE))) {
+    if (exited) assert.fail(`the first search ended before it locked ${out}: ${(await ended).stderr}`);
+    await sleep(20);
+  }
   // Frozen, it holds the folder however long the refusals take.
   first.kill('SIGSTOP');
   const refusal = new RegExp(`^sgas: ${out} is in use by sgas search \\(pid ${first.pid}, since \\S+\\): one process writes to a run folder at a time`, 'm');

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { EMBEDDED_SOURCE } from '../data/load.ts';
 import { decodeCheckpoint } from '../search/checkpoint.ts';
 import type { SearchConfig } from '../search/config.ts';
 import { parseGenotype } from '../search/genotype.ts';
@@ -97,7 +98,7 @@ export async function browserSearch(run: BrowserSearch): Promise<number> {
     process.stderr.write(`sgas search --browser: ${what}, in headless Chromium (${adapter}); writing to ${run.out}\n`);
     // Nothing is written before the page is up, so a missing browser leaves no half-made folder.
     if (run.config) {
-      writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({ data: 'embedded fashion-mnist', preset: run.preset, config: run.config, browser: true }, null, 2));
+      writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({ data: EMBEDDED_SOURCE, preset: run.preset, config: run.config, browser: true }, null, 2));
     }
     log = new JsonLines(join(run.out, 'log.jsonl'));
     log.retain((r) => typeof r.epoch === 'number' && r.epoch < records.length);

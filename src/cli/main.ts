@@ -5,6 +5,7 @@ import { evalCommand } from './eval.ts';
 import { goldenCommand } from './golden.ts';
 import { infoCommand } from './info.ts';
 import { mlpCommand } from './mlp.ts';
+import { predictCommand } from './predict.ts';
 import { searchCommand } from './search.ts';
 import { trainCommand } from './train.ts';
 import { serveCommand } from './serve.ts';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
   train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME' },
   eval: { run: evalCommand, help: 'test accuracy of a trained checkpoint: sgas eval --checkpoint FILE' },
+  predict: { run: predictCommand, help: 'top classes of images from a trained checkpoint: sgas predict --checkpoint FILE IMAGE|DIR...' },
   info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME' },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
   serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },

@@ -3,7 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
-import { loadDataset } from '../data/load.ts';
+import type { DataInfo } from '../data/dataInfo.ts';
+import type { LoadedData } from '../data/load.ts';
+import { decodeCheckpoint } from '../search/checkpoint.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchData, type SearchResult } from '../search/search.ts';
@@ -13,9 +15,11 @@ import {
   recomputeFlag, SHARED_RANGES, UsageError, type Range,
 } from './args.ts';
 import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
+import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData, type DataFlags } from './dataFlags.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { Progress } from './progress.ts';
 import { inRunFolder, type RunLock } from './runLock.ts';
+import { runDataDir } from './train.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
 type NumericKey = Exclude<{ [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig], 'criterion'>;
@@ -29,10 +33,10 @@ const RANGES: Record<NumericKey, Range> = {
 const NUMERIC_KEYS = Object.keys(RANGES) as NumericKey[];
 
 /** The range of every numeric flag of sgas search, by flag name. */
-export const SEARCH_FLAG_RANGES: Record<string, Range> = { ...byFlag(RANGES), 'arch-beta1': FRACTION, 'arch-beta2': FRACTION };
+export const SEARCH_FLAG_RANGES: Record<string, Range> = { ...byFlag(RANGES), ...DATA_FLAG_RANGES, 'arch-beta1': FRACTION, 'arch-beta2': FRACTION };
 
 export const SEARCH_HELP = `usage: sgas search [--preset ${Object.keys(PRESETS).join('|')}] [--data DIR] [--out DIR] [--seed S] [--criterion 1|2] [flags]
-       sgas search --resume DIR
+       sgas search --resume DIR [--data DIR]
        sgas search --browser [flags]   the same search in headless Chromium's WebGPU (also with --resume)
 
 presets:
@@ -45,12 +49,13 @@ hyperparameter flags (override the preset):
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's batch 64 does not in the WebAssembly heap's 4 GiB)
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
+${DATA_HELP}  The search trains and steers on the training part only; the test part is left for sgas train.
 `;
 
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const { values } = parseFlags('search', argv, {
     ...numericOptions(SEARCH_FLAG_RANGES),
-    preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+    ...DATA_FLAGS, preset: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
     criterion: { type: 'string' }, recompute: { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
     browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -60,7 +65,8 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     return 0;
   }
   const flags = values as Record<string, string | boolean | undefined>;
-  if (flags.resume) return resume(String(flags.resume), flags, backend);
+  const data = dataFlags(flags);
+  if (flags.resume) return resume(String(flags.resume), data.dir, Boolean(flags.browser), backend);
 
   const presetName = String(flags.preset ?? DEFAULT_PRESET);
   if (!PRESETS[presetName]) throw new UsageError(`--preset ${presetName}: unknown preset (presets: ${Object.keys(PRESETS).join(', ')})`);
@@ -87,15 +93,16 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     throw new UsageError((e as Error).message);
   }
   const out = String(flags.out ?? join('runs', `search-${presetName}-seed${config.seed}`));
-  return start({ out, preset: presetName, config, data: flags.data as string | undefined, browser: Boolean(flags.browser) }, backend);
+  return start({ out, preset: presetName, config, data, browser: Boolean(flags.browser) }, backend);
 }
 
 interface NewSearch {
   out: string;
   preset: string;
   config: SearchConfig;
-  /** --data, or undefined for the embedded Fashion-MNIST. */
-  data: string | undefined;
+  data: DataFlags;
+  /** The data record of the run this one starts again (a resume before the first checkpoint). */
+  like?: DataInfo;
   browser: boolean;
 }
 
@@ -103,7 +110,7 @@ const LOCK = { command: 'sgas search', log: (line: string) => process.stderr.wri
 
 /** A new search in `out`, which holds no search yet. */
 async function start(run: NewSearch, backend: () => Promise<Backend>): Promise<number> {
-  const data = run.browser ? null : prepareSearchData(loadDataset(run.data, 'train'), run.config);
+  const data = run.browser ? null : await searchData(run);
   return inRunFolder(run.out, LOCK, async (lock) => {
     if (hasCheckpoint(run.out)) {
       throw new UsageError(`${run.out} already holds a search checkpoint: resume it with --resume ${run.out}, or choose another --out`);
@@ -112,32 +119,45 @@ async function start(run: NewSearch, backend: () => Promise<Backend>): Promise<n
   });
 }
 
+/** Loads and describes the run's training images; an image folder sets the run's image size. */
+async function searchData(run: NewSearch): Promise<{ loaded: LoadedData; data: SearchData }> {
+  const { config } = run;
+  const loaded = await loadRunData(run.data, {
+    parts: { train: config.maxImages }, like: run.like, batch: { size: config.batchSize, share: config.trainPortion },
+  });
+  // An image folder is loaded at its run's size (--image-size or the folder's own): the preset's is for IDX and CIFAR-10.
+  if (loaded.format === 'image-folder') config.imageSize = loaded.train!.height;
+  return { loaded, data: prepareSearchData(loaded.train!, config) };
+}
+
 /** Writes run.json and runs the search: in Node on `data`, or in the page (null). */
-async function begin(run: NewSearch, data: SearchData | null, lock: RunLock, backend: () => Promise<Backend>): Promise<number> {
-  if (!data) return (await import('./browserSearch.ts')).browserSearch({ out: run.out, preset: run.preset, config: run.config, data: run.data, lock });
-  const search = new Search(await backend(), run.config, data);
-  writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({ data: run.data ?? 'embedded fashion-mnist', preset: run.preset, config: run.config }, null, 2));
+async function begin(run: NewSearch, data: { loaded: LoadedData; data: SearchData } | null, lock: RunLock, backend: () => Promise<Backend>): Promise<number> {
+  if (!data) return (await import('./browserSearch.ts')).browserSearch({ out: run.out, preset: run.preset, config: run.config, data: run.data.dir, lock });
+  const search = new Search(await backend(), run.config, data.data);
+  writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({ ...dataRecord(data.loaded, search.dataInfo), preset: run.preset, config: run.config }, null, 2));
   return drive(search, lock, run.out, `${run.preset} preset, ${searchEpochs(run.config)} epochs, seed ${run.config.seed}, criterion ${run.config.criterion}`);
 }
 
-async function resume(dir: string, flags: Record<string, unknown>, backend: () => Promise<Backend>): Promise<number> {
+async function resume(dir: string, dataFlag: string | undefined, browser: boolean, backend: () => Promise<Backend>): Promise<number> {
   const noCheckpoint = `--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`;
   if (!existsSync(dir)) throw new UsageError(noCheckpoint);
   const runFile = join(dir, 'run.json');
   const run = existsSync(runFile) ? JSON.parse(readFileSync(runFile, 'utf8')) : {};
-  const dataDir = (flags.data as string | undefined) ?? (run.data === 'embedded fashion-mnist' ? undefined : run.data);
+  const dataDir = dataFlag ?? runDataDir(dir);
   const preset = run.preset ?? DEFAULT_PRESET;
   return inRunFolder(dir, LOCK, async (lock) => {
-    const loaded = readCheckpoint(join(dir, CHECKPOINT), LOCK.log);
-    if (!loaded) {
+    const checkpoint = readCheckpoint(join(dir, CHECKPOINT), LOCK.log);
+    if (!checkpoint) {
       // Stopped before its first checkpoint: run.json holds all it takes to start it again.
       if (!run.config) throw new UsageError(noCheckpoint);
       LOCK.log(`${dir}: no checkpoint yet (the search stopped in its first epoch); starting it again from run.json`);
-      const again: NewSearch = { out: dir, preset, config: run.config, data: dataDir, browser: Boolean(flags.browser) };
-      return begin(again, again.browser ? null : prepareSearchData(loadDataset(dataDir, 'train'), run.config), lock, backend);
+      const again: NewSearch = { out: dir, preset, config: run.config, data: dataFlags({ data: dataDir }), like: run.dataInfo, browser };
+      return begin(again, browser ? null : await searchData(again), lock, backend);
     }
-    if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset, resume: loaded.bytes, data: dataDir, lock });
-    const search = Search.fromCheckpoint(await backend(), loaded.bytes, loadDataset(dataDir, 'train'), loaded.path);
+    if (browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset, resume: checkpoint.bytes, data: dataDir, lock });
+    const { state } = decodeCheckpoint<{ config: SearchConfig; dataInfo?: DataInfo }>(checkpoint.bytes, checkpoint.path);
+    const loaded = await loadRunData(dataFlags({ data: dataDir }), { parts: { train: state.config.maxImages }, like: state.dataInfo });
+    const search = Search.fromCheckpoint(await backend(), checkpoint.bytes, loaded.train!, checkpoint.path);
     if (search.finished) {
       process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
     }

@@ -3,15 +3,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
-import { loadDataset } from '../data/load.ts';
+import { EMBEDDED_SOURCE } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
-import { prepareTrainData, Trainer, type TrainData, type TrainEpochRecord } from '../eval/train.ts';
+import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainData, type TrainEpochRecord } from '../eval/train.ts';
+import type { DataInfo } from '../data/dataInfo.ts';
+import type { LoadedData } from '../data/load.ts';
 import { genotypeToJson, genotypeToPython, parseGenotype, type Genotype } from '../search/genotype.ts';
 import {
   byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, recomputeFlag,
   SHARED_RANGES, UsageError, type Range,
 } from './args.ts';
 import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
+import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData, type DataFlags } from './dataFlags.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 import { Progress } from './progress.ts';
@@ -32,7 +35,7 @@ const NUMERIC_KEYS = Object.keys(RANGES) as Keys<number>[];
 const BOOLEAN_KEYS = (Object.keys(DEFAULTS) as (keyof TrainConfig)[]).filter((k) => typeof DEFAULTS[k] === 'boolean') as Keys<boolean>[];
 
 /** The range of every numeric flag of sgas train, by flag name. */
-export const TRAIN_FLAG_RANGES = byFlag(RANGES);
+export const TRAIN_FLAG_RANGES = { ...byFlag(RANGES), ...DATA_FLAG_RANGES };
 
 export const TRAIN_HELP = `usage: sgas train --genotype FILE|NAME [--preset ${Object.keys(TRAIN_PRESETS).join('|')}] [--data DIR] [--out DIR] [flags]
        sgas train --resume DIR [--data DIR]
@@ -49,7 +52,7 @@ hyperparameter flags (override the preset):
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's C=36, 20 cells, batch 96 does not in the WebAssembly heap's 4 GiB)
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
-`;
+${DATA_HELP}`;
 
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const hyperparameterFlags = {
@@ -58,7 +61,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   };
   const { values } = parseFlags('train', argv, {
     ...hyperparameterFlags,
-    genotype: { type: 'string' }, preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
+    ...DATA_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
     resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
@@ -66,10 +69,11 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
+  const data = dataFlags(flags);
   if (flags.resume) {
-    const fixed = ['genotype', 'preset', 'out', 'recompute', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
+    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
     if (fixed.length) throw new UsageError(`--resume continues with the run's own settings; drop --${fixed.join(', --')}`);
-    return resume(String(flags.resume), flags.data as string | undefined, backend);
+    return resume(String(flags.resume), data.dir, backend);
   }
 
   const presetName = String(flags.preset ?? DEFAULT_TRAIN_PRESET);
@@ -93,13 +97,13 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   }
   const genotypeName = basename(String(flags.genotype)).replace(/\.\w+$/, '');
   const out = String(flags.out ?? join('runs', `train-${presetName}-${genotypeName}-seed${config.seed}`));
-  const run: NewTraining = { out, preset: presetName, config, genotype, genotypeSource: String(flags.genotype), data: flags.data as string | undefined };
-  const data = prepareTrainData(loadDataset(run.data, 'train'), loadDataset(run.data, 'test'), config);
+  const run: NewTraining = { out, preset: presetName, config, genotype, genotypeSource: String(flags.genotype), data };
+  const loaded = await trainData(run);
   return inRunFolder(out, LOCK, async (lock) => {
     if (hasCheckpoint(out)) {
       throw new UsageError(`${out} already holds a training checkpoint: resume it with --resume ${out}, or choose another --out`);
     }
-    return begin(run, data, lock, backend);
+    return begin(run, loaded, lock, backend);
   });
 }
 
@@ -110,17 +114,29 @@ interface NewTraining {
   genotype: Genotype;
   /** --genotype as given (a file or a name), kept in run.json. */
   genotypeSource: string;
-  /** --data, or undefined for the embedded Fashion-MNIST. */
-  data: string | undefined;
+  data: DataFlags;
+  /** The data record of the run this one starts again (a resume before the first checkpoint). */
+  like?: DataInfo;
 }
 
 const LOCK = { command: 'sgas train', log: (line: string) => process.stderr.write(line + '\n') };
 
+/** Loads and describes the run's images; an image folder sets the run's image size. */
+async function trainData(run: NewTraining): Promise<{ loaded: LoadedData; data: TrainData }> {
+  const { config } = run;
+  const loaded = await loadRunData(run.data, {
+    parts: { train: config.maxImages, test: config.maxTestImages }, like: run.like, batch: { size: config.batchSize, share: 1 },
+  });
+  // An image folder is loaded at its run's size (--image-size or the folder's own).
+  if (loaded.format === 'image-folder') config.imageSize = loaded.train!.height;
+  return { loaded, data: prepareTrainData(loaded.train!, loaded.test!, config) };
+}
+
 /** Writes run.json and trains from scratch. */
-async function begin(run: NewTraining, data: TrainData, lock: RunLock, backend: () => Promise<Backend>): Promise<number> {
-  const trainer = new Trainer(await backend(), run.config, run.genotype, data);
+async function begin(run: NewTraining, data: { loaded: LoadedData; data: TrainData }, lock: RunLock, backend: () => Promise<Backend>): Promise<number> {
+  const trainer = new Trainer(await backend(), run.config, run.genotype, data.data);
   writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({
-    data: run.data ?? 'embedded fashion-mnist', preset: run.preset, genotypeSource: run.genotypeSource,
+    ...dataRecord(data.loaded, trainer.dataInfo), preset: run.preset, genotypeSource: run.genotypeSource,
     genotype: genotypeToJson(run.genotype), python: genotypeToPython(run.genotype), config: run.config,
   }, null, 2) + '\n');
   const { network, auxiliary } = trainer.net.parameterCounts();
@@ -130,6 +146,7 @@ async function begin(run: NewTraining, data: TrainData, lock: RunLock, backend: 
 /** run.json as begin() writes it (empty where there is none). */
 interface RunFile {
   data?: string;
+  dataInfo?: DataInfo;
   preset?: string;
   genotypeSource?: string;
   genotype?: ReturnType<typeof genotypeToJson>;
@@ -144,7 +161,7 @@ function readRun(dir: string): RunFile {
 /** The --data a run used, as run.json beside its checkpoint records it (undefined: the embedded data). */
 export function runDataDir(dir: string): string | undefined {
   const { data } = readRun(dir);
-  return data === 'embedded fashion-mnist' ? undefined : data;
+  return data === EMBEDDED_SOURCE ? undefined : data;
 }
 
 async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>): Promise<number> {
@@ -152,20 +169,21 @@ async function resume(dir: string, dataFlag: string | undefined, backend: () => 
   if (!existsSync(dir)) throw new UsageError(noCheckpoint);
   const run = readRun(dir);
   const dataDir = dataFlag ?? runDataDir(dir);
-  const [train, test] = [loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test')];
   return inRunFolder(dir, LOCK, async (lock) => {
-    const loaded = readCheckpoint(join(dir, CHECKPOINT), LOCK.log);
-    if (!loaded) {
+    const checkpoint = readCheckpoint(join(dir, CHECKPOINT), LOCK.log);
+    if (!checkpoint) {
       // Stopped before its first checkpoint: run.json holds all it takes to start it again.
       if (!run.config || !run.genotype) throw new UsageError(noCheckpoint);
       LOCK.log(`${dir}: no checkpoint yet (the training stopped in its first epoch); starting it again from run.json`);
       const again: NewTraining = {
         out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: run.config, genotype: parseGenotype(JSON.stringify(run.genotype)),
-        genotypeSource: run.genotypeSource ?? 'run.json', data: dataDir,
+        genotypeSource: run.genotypeSource ?? 'run.json', data: dataFlags({ data: dataDir }), like: run.dataInfo,
       };
-      return begin(again, prepareTrainData(train, test, run.config), lock, backend);
+      return begin(again, await trainData(again), lock, backend);
     }
-    const trainer = Trainer.fromCheckpoint(await backend(), loaded.bytes, train, test, loaded.path);
+    const { config, dataInfo } = readTrainCheckpoint(checkpoint.bytes, checkpoint.path).state;
+    const loaded = await loadRunData(dataFlags({ data: dataDir }), { parts: { train: config.maxImages, test: config.maxTestImages }, like: dataInfo });
+    const trainer = Trainer.fromCheckpoint(await backend(), checkpoint.bytes, loaded.train!, loaded.test!, checkpoint.path);
     if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
     return drive(trainer, lock, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`);
   });

@@ -18,12 +18,14 @@ const CHANNELS = 3;
 const PIXELS = CHANNELS * SIDE * SIDE;
 const RECORD = 1 + PIXELS;
 
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
 export const CIFAR10_FILES: Record<Split, string[]> = {
   train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`),
   test: ['test_batch.bin'],
 };
 
-export type CifarBatch = { n: number; labels: Uint8Array; pixels: Uint8Array };
+export type CifarBatch = { n: number; labels: Uint16Array; pixels: Uint8Array };
 
 export function parseCifarBatch(bytes: Uint8Array, file: string): CifarBatch {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
@@ -34,13 +36,13 @@ export function parseCifarBatch(bytes: Uint8Array, file: string): CifarBatch {
     );
   }
   const n = bytes.length / RECORD;
-  const labels = new Uint8Array(n);
+  const labels = new Uint16Array(n);
   const pixels = new Uint8Array(n * PIXELS);
   for (let i = 0; i < n; i++) {
     labels[i] = bytes[i * RECORD];
     pixels.set(bytes.subarray(i * RECORD + 1, (i + 1) * RECORD), i * PIXELS);
   }
-  checkLabels(labels, file);
+  checkLabels(labels, CIFAR10_CLASSES.length, file);
   return { n, labels, pixels };
 }
 
@@ -48,7 +50,7 @@ export function parseCifarBatch(bytes: Uint8Array, file: string): CifarBatch {
 export function cifar10Dataset(batches: NamedBytes[], split: Split): Dataset {
   const parsed = batches.map((b) => parseCifarBatch(b.bytes, b.file));
   const n = parsed.reduce((sum, b) => sum + b.n, 0);
-  const labels = new Uint8Array(n);
+  const labels = new Uint16Array(n);
   const pixels = new Uint8Array(n * PIXELS);
   let offset = 0;
   for (const b of parsed) {
@@ -61,7 +63,10 @@ export function cifar10Dataset(batches: NamedBytes[], split: Split): Dataset {
     ...shape,
     images: normalise(pixels, shape, CIFAR10_STATS),
     labels,
-    classes: 10,
+    classes: CIFAR10_CLASSES,
+    stats: CIFAR10_STATS,
+    resize: 'bilinear',
+    split: null,
     name: `cifar10-${split}`,
   };
 }

@@ -12,6 +12,9 @@ import {
   type Split,
 } from './dataset.ts';
 
+/** Zalando's label descriptions, in label order. */
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
 const IMAGES_MAGIC = 0x00000803;
 const LABELS_MAGIC = 0x00000801;
 
@@ -78,11 +81,11 @@ export function parseIdxImages(bytes: Uint8Array, file: string): IdxImages {
   return { n, height, width, pixels };
 }
 
-export function parseIdxLabels(bytes: Uint8Array, file: string): Uint8Array {
+export function parseIdxLabels(bytes: Uint8Array, file: string): Uint16Array {
   const [n] = header(bytes, file, LABELS_MAGIC, 1);
   const labels = body(bytes, file, 8, n, `${n} labels`);
-  checkLabels(labels, file);
-  return labels;
+  checkLabels(labels, FASHION_MNIST_CLASSES.length, file);
+  return Uint16Array.from(labels);
 }
 
 /** A Fashion-MNIST split from its (gunzipped) images and labels files. */
@@ -101,7 +104,10 @@ export function fashionMnistDataset(images: NamedBytes, labels: NamedBytes, spli
     ...shape,
     images: normalise(img.pixels, shape, FASHION_MNIST_STATS),
     labels: lab,
-    classes: 10,
+    classes: FASHION_MNIST_CLASSES,
+    stats: FASHION_MNIST_STATS,
+    resize: 'bilinear',
+    split: null,
     name: `fashion-mnist-${split}`,
   };
 }

@@ -3,41 +3,22 @@
 import type { Rng } from '../../runtime/rng.ts';
 import type { Batch } from './batches.ts';
 import type { Dataset } from './dataset.ts';
+import { resample } from './resample.ts';
 
-/** Bilinear resize (PyTorch's align_corners=False convention) of every image to size × size. */
+/** Every image resized to size × size, bilinear (PyTorch's align_corners=False convention), on the normalised floats. */
 export function resizeDataset(data: Dataset, size: number): Dataset {
   if (size === data.height && size === data.width) return data;
-  const { n, channels: C, height: H, width: W } = data;
-  const out = new Float32Array(n * C * size * size);
-  const axis = (inSize: number) =>
-    Array.from({ length: size }, (_, o) => {
-      const src = Math.max(0, ((o + 0.5) * inSize) / size - 0.5);
-      const lo = Math.min(Math.floor(src), inSize - 1);
-      return { lo, hi: Math.min(lo + 1, inSize - 1), t: src - lo };
-    });
-  const ys = axis(H);
-  const xs = axis(W);
-  for (let plane = 0; plane < n * C; plane++) {
-    const src = data.images.subarray(plane * H * W, (plane + 1) * H * W);
-    const dst = out.subarray(plane * size * size, (plane + 1) * size * size);
-    for (let oy = 0; oy < size; oy++) {
-      const y = ys[oy]!;
-      for (let ox = 0; ox < size; ox++) {
-        const x = xs[ox]!;
-        const top = src[y.lo * W + x.lo]! * (1 - x.t) + src[y.lo * W + x.hi]! * x.t;
-        const bottom = src[y.hi * W + x.lo]! * (1 - x.t) + src[y.hi * W + x.hi]! * x.t;
-        dst[oy * size + ox] = top * (1 - y.t) + bottom * y.t;
-      }
-    }
-  }
-  return { ...data, images: out, height: size, width: size };
+  const { n, channels, height, width } = data;
+  const layout = { planes: n * channels, height, width, planeStride: height * width, pixelStride: 1 };
+  const images = Float32Array.from(resample(data.images, layout, size, size, 'bilinear'));
+  return { ...data, images, height: size, width: size, resize: 'bilinear' };
 }
 
 /** The first n images (a deterministic subset). */
 export function firstImages(data: Dataset, n: number): Dataset {
   if (!n || n >= data.n) return data;
   const per = data.channels * data.height * data.width;
-  return { ...data, n, images: data.images.subarray(0, n * per), labels: data.labels.subarray(0, n) };
+  return { ...data, n, images: data.images.subarray(0, n * per), labels: data.labels.subarray(0, n), files: data.files?.slice(0, n) };
 }
 
 /**

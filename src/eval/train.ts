@@ -5,7 +5,10 @@ import { crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/ind
 import type { Module } from '../../runtime/module.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
-import type { Dataset } from '../data/dataset.ts';
+import { checkSameClasses, dataInfoOf, type DataInfo } from '../data/dataInfo.ts';
+import { CIFAR10_STATS, FASHION_MNIST_STATS, type Dataset } from '../data/dataset.ts';
+import { CIFAR10_CLASSES } from '../data/cifar.ts';
+import { FASHION_MNIST_CLASSES } from '../data/idx.ts';
 import { augmentBatch, cutoutBatch, firstImages, resizeDataset } from '../data/transforms.ts';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/checkpoint.ts';
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
@@ -58,8 +61,10 @@ interface SavedTrainState {
   format: 'sgas-train-v1';
   config: TrainConfig;
   genotype: Genotype;
-  /** What the network was built for, checked again when the checkpoint is evaluated. */
-  input: { channels: number; height: number; width: number; classes: number };
+  /** The classes, input size and normalisation the network was trained for: all predict needs. */
+  dataInfo: DataInfo;
+  /** Checkpoints written before dataInfo was kept say only this (and trained on Fashion-MNIST or CIFAR-10). */
+  input?: { channels: number; height: number; width: number; classes: number };
   nextEpoch: number;
   rng: number[];
   sgdSteps: number[];
@@ -84,6 +89,11 @@ export class Trainer {
 
   get epoch(): number {
     return this.nextEpoch;
+  }
+
+  /** The classes, input size and normalisation of the training images: what the checkpoints carry. */
+  get dataInfo(): DataInfo {
+    return dataInfoOf(this.data.train);
   }
 
   get epochs(): number {
@@ -167,9 +177,8 @@ export class Trainer {
     const tensors = await moduleTensors(this.net);
     const sgd = await this.sgd.save();
     sgd.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.sgd.${i}.${j}`, b)));
-    const { channels, height, width, classes } = this.data.train;
     const state: SavedTrainState = {
-      format: 'sgas-train-v1', config: this.config, genotype: this.genotype, input: { channels, height, width, classes },
+      format: 'sgas-train-v1', config: this.config, genotype: this.genotype, dataInfo: this.dataInfo,
       nextEpoch: this.nextEpoch, rng: this.rng.state(), sgdSteps: sgd.steps, records: this.records,
     };
     return encodeCheckpoint(state, tensors);
@@ -177,11 +186,11 @@ export class Trainer {
 
   /** Continues a run from its checkpoint; `train` and `test` are the raw splits it was started on. */
   static fromCheckpoint(backend: Backend, bytes: Uint8Array, train: Dataset, test: Dataset, source: string): Trainer {
-    const { state, tensors } = decodeTrainCheckpoint(bytes, source);
+    const { state, tensors } = readTrainCheckpoint(bytes, source);
     // Checkpoints written before TrainConfig.recompute existed plan memory as new runs do.
     state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
     const data = prepareTrainData(train, test, state.config);
-    checkInput(state, data.train, source);
+    checkInput(state.dataInfo, data.train, source);
     const trainer = new Trainer(backend, state.config, state.genotype, data);
     loadModuleTensors(trainer.net, tensors, source);
     const buffers = state.sgdSteps.map((s, i) => (s ? [tensors.get(`optim.sgd.${i}.0`)!] : []));
@@ -198,37 +207,68 @@ export class Trainer {
   }
 }
 
-/** A trained network from a checkpoint, in eval mode, and `data` resized as its run resized images. */
-export function networkFromCheckpoint(backend: Backend, bytes: Uint8Array, data: Dataset, source: string): { net: EvalNetwork; images: Dataset; config: TrainConfig; epochs: number } {
-  const { state, tensors } = decodeTrainCheckpoint(bytes, source);
-  const images = state.config.imageSize ? resizeDataset(data, state.config.imageSize) : data;
-  checkInput(state, images, source);
-  const net = buildNetwork(backend, state.config, state.genotype, images, new Rng(state.config.seed));
+/** A training checkpoint read and checked, before any network is built. */
+export type TrainCheckpoint = ReturnType<typeof readTrainCheckpoint>;
+
+/** What a training checkpoint holds, for eval and predict. */
+export interface TrainedNetwork {
+  net: EvalNetwork;
+  dataInfo: DataInfo;
+  config: TrainConfig;
+  epochs: number;
+}
+
+/** The trained network of a checkpoint, in eval mode. */
+export function networkFromCheckpoint(backend: Backend, checkpoint: TrainCheckpoint, source: string): TrainedNetwork {
+  const { state, tensors } = checkpoint;
+  const info = state.dataInfo;
+  const net = new EvalNetwork(backend, {
+    C: state.config.initChannels, layers: state.config.layers, classes: info.classes.length, inputChannels: info.channels, auxiliary: state.config.auxiliary,
+  }, state.genotype, new Rng(state.config.seed));
   loadModuleTensors(net, tensors, source);
   net.setTraining(false);
-  return { net, images, config: state.config, epochs: state.nextEpoch };
+  return { net, dataInfo: info, config: state.config, epochs: state.nextEpoch };
+}
+
+/** `data` brought to the network's input size as its run did, and checked against what it was trained on. */
+export function dataForNetwork(trained: TrainedNetwork, data: Dataset, source: string): Dataset {
+  const images = trained.config.imageSize ? resizeDataset(data, trained.config.imageSize) : data;
+  checkInput(trained.dataInfo, images, source);
+  return images;
 }
 
 function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype, data: Dataset, rng: Rng): EvalNetwork {
   return new EvalNetwork(backend, {
-    C: config.initChannels, layers: config.layers, classes: data.classes, inputChannels: data.channels, auxiliary: config.auxiliary,
+    C: config.initChannels, layers: config.layers, classes: data.classes.length, inputChannels: data.channels, auxiliary: config.auxiliary,
   }, genotype, rng);
 }
 
-function decodeTrainCheckpoint(bytes: Uint8Array, source: string) {
+export function readTrainCheckpoint(bytes: Uint8Array, source: string) {
   const decoded = decodeCheckpoint<SavedTrainState>(bytes, source);
   const { state } = decoded;
-  if (state.format !== 'sgas-train-v1') throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one`);
+  if (state.format !== 'sgas-train-v1') {
+    throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one${state.format === 'sgas-search-v1' ? ': train the search\'s genotype first (sgas train --genotype DIR)' : ''}`);
+  }
   // Validates again: the checkpoint may come from elsewhere.
   state.genotype = parseGenotype(JSON.stringify(state.genotype));
+  state.dataInfo ??= legacyDataInfo(state, source);
   return decoded;
 }
 
-function checkInput(state: SavedTrainState, data: Dataset, source: string): void {
-  const want = state.input;
-  if (want.channels !== data.channels || want.height !== data.height || want.width !== data.width || want.classes !== data.classes) {
+/** The record of a checkpoint from before dataInfo: the two datasets there were, told apart by their channels. */
+function legacyDataInfo(state: SavedTrainState, source: string): DataInfo {
+  const input = state.input;
+  if (!input || input.classes !== 10 || (input.channels !== 1 && input.channels !== 3)) throw new CheckpointError(`${source}: says nothing of the data it was trained on; train it again with this version of sgas`);
+  const [classes, stats] = input.channels === 1 ? [FASHION_MNIST_CLASSES, FASHION_MNIST_STATS] : [CIFAR10_CLASSES, CIFAR10_STATS];
+  return { classes, channels: input.channels, imageSize: [input.height, input.width], mean: [...stats.mean], std: [...stats.std], resize: 'bilinear', split: null };
+}
+
+function checkInput(want: DataInfo, data: Dataset, source: string): void {
+  checkSameClasses(want.classes, data.classes, data.name, source);
+  const [height, width] = want.imageSize;
+  if (want.channels !== data.channels || height !== data.height || width !== data.width) {
     throw new CheckpointError(
-      `${source}: trained on ${want.channels}×${want.height}×${want.width} images of ${want.classes} classes, ` +
+      `${source}: trained on ${want.channels}×${height}×${width} images, ` +
       `but ${data.name} gives ${data.channels}×${data.height}×${data.width} (pass the --data the run used)`,
     );
   }
@@ -251,9 +291,12 @@ function loadModuleTensors(m: Module, tensors: Map<string, Float32Array>, source
 /**
  * Mean cross-entropy and accuracy over `data` in eval mode (running BN statistics), without
  * gradients, in batches of the training batch size as train.py's test queue (the buffers of
- * the training steps are then reused rather than joined by larger ones).
+ * the training steps are then reused rather than joined by larger ones). onLogits sees each
+ * batch's logits with the index of its first image.
  */
-export async function evaluate(net: EvalNetwork, data: Dataset, batchSize: number): Promise<{ loss: number; accuracy: number }> {
+export async function evaluate(
+  net: EvalNetwork, data: Dataset, batchSize: number, onLogits?: (start: number, logits: Float32Array) => void,
+): Promise<{ loss: number; accuracy: number }> {
   const wasTraining = net.training;
   net.setTraining(false);
   let lossSum = 0;
@@ -271,6 +314,7 @@ export async function evaluate(net: EvalNetwork, data: Dataset, batchSize: numbe
         const [lossValue, logitValues] = await Promise.all([loss.item(), logits.read()]);
         lossSum += lossValue * indices.length;
         correct += countCorrect(logitValues, b.labels);
+        onLogits?.(start, logitValues);
       } finally {
         tape.dispose();
       }

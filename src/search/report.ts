@@ -1,4 +1,5 @@
 // genotype.json: what a finished search reports, the same from the CLI and from the page.
+import type { DataInfo } from '../data/dataInfo.ts';
 import type { SearchConfig } from './config.ts';
 import { genotypeToJson, genotypeToPython } from './genotype.ts';
 import type { Search, SearchResult } from './search.ts';
@@ -7,6 +8,8 @@ export interface SearchReport {
   genotype: ReturnType<typeof genotypeToJson>;
   python: string;
   config: SearchConfig;
+  /** The classes, input size and normalisation of the images searched on. */
+  dataInfo: DataInfo;
   seed: number;
   alphas: SearchResult['alphas'];
   epochs: number;
@@ -18,6 +21,7 @@ export function searchReport(search: Search, result: SearchResult): SearchReport
     genotype: genotypeToJson(result.genotype),
     python: genotypeToPython(result.genotype),
     config: search.config,
+    dataInfo: search.dataInfo,
     seed: search.config.seed,
     alphas: result.alphas,
     epochs: result.epochs,

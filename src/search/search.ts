@@ -4,6 +4,7 @@
 import { crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
+import { checkSameClasses, dataInfoOf, type DataInfo } from '../data/dataInfo.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { augmentBatch, firstImages, resizeDataset } from '../data/transforms.ts';
 import { Architect, type LabelledBatch } from './architect.ts';
@@ -64,6 +65,8 @@ export class SearchDivergedError extends Error {
 interface SavedState {
   format: 'sgas-search-v1';
   config: SearchConfig;
+  /** The data the search ran on (absent from checkpoints written before it was kept). */
+  dataInfo?: DataInfo;
   nextEpoch: number;
   batchSize: number;
   decisions: Record<CellType, DecisionState>;
@@ -112,7 +115,7 @@ export class Search {
     validateConfig(config);
     this.rng = new Rng(config.seed);
     this.net = new Network(backend, {
-      C: config.initChannels, layers: config.layers, classes: data.images.classes,
+      C: config.initChannels, layers: config.layers, classes: data.images.classes.length,
       inputChannels: data.images.channels, stemMultiplier: config.stemMultiplier,
     }, this.rng);
     this.sgd = new Sgd(this.net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
@@ -123,6 +126,11 @@ export class Search {
 
   get epoch(): number {
     return this.nextEpoch;
+  }
+
+  /** The classes, input size and normalisation of the images searched on. */
+  get dataInfo(): DataInfo {
+    return dataInfoOf(this.data.images);
   }
 
   get finished(): boolean {
@@ -295,7 +303,7 @@ export class Search {
     sgd.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.sgd.${i}.${j}`, b)));
     adam.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.adam.${i}.${j}`, b)));
     const state: SavedState = {
-      format: 'sgas-search-v1', config: this.config, nextEpoch: this.nextEpoch, batchSize: this.batchSize,
+      format: 'sgas-search-v1', config: this.config, dataInfo: this.dataInfo, nextEpoch: this.nextEpoch, batchSize: this.batchSize,
       decisions: this.decisions, rng: this.rng.state(), sgdSteps: sgd.steps, adamSteps: adam.steps, records: this.records,
     };
     return encodeCheckpoint(state, tensors);
@@ -306,6 +314,7 @@ export class Search {
     if (state.format !== 'sgas-search-v1') throw new CheckpointError(`${source}: not a search checkpoint (format ${state.format})`);
     // Checkpoints written before SearchConfig.recompute existed plan memory as new searches do.
     const config: SearchConfig = { ...state.config, recompute: state.config.recompute ?? 'auto' };
+    if (state.dataInfo) checkSameClasses(state.dataInfo.classes, data.classes, data.name, source);
     const search = new Search(backend, config, prepareSearchData(data, config));
     const take = (name: string, t: Tensor) => {
       const values = tensors.get(name);

@@ -36,7 +36,7 @@ export class Mlp {
 export async function trainMlp(backend: Backend, train: Dataset, options: MlpOptions): Promise<Mlp> {
   const rng = new Rng(options.seed);
   const features = train.channels * train.height * train.width;
-  const model = new Mlp(backend, features, options.hidden, train.classes, rng);
+  const model = new Mlp(backend, features, options.hidden, train.classes.length, rng);
   const sgd = new Sgd(model.params, { lr: options.lr, momentum: options.momentum });
   const steps = Math.ceil(train.n / options.batchSize);
   for (let epoch = 0; epoch < options.epochs; epoch++) {
