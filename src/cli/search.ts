@@ -106,7 +106,8 @@ async function resume(dir: string, flags: Record<string, unknown>, backend: () =
   if (search.finished) {
     process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
   }
-  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`);
+  const at = search.stoppedAt;
+  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}${at ? `, after its step ${at.step} of ${at.steps}` : ''}`);
 }
 
 async function drive(search: Search, out: string, what: string): Promise<number> {
@@ -116,7 +117,7 @@ async function drive(search: Search, out: string, what: string): Promise<number>
   progress.log(`sgas search: ${what}; writing to ${out}`);
   const plan = describePlan(await search.memoryPlan());
   if (plan) progress.log(plan);
-  let done = search.epoch * stepsPerEpoch;
+  let done = search.epoch * stepsPerEpoch + (search.stoppedAt?.step ?? 0);
   const result = await search.run({
     step: (s) => {
       done++;
