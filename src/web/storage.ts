@@ -2,6 +2,7 @@
 // reload needs to show the search and continue it exactly (the checkpoint bytes are the same as
 // the CLI's checkpoint.bin).
 import type { EpochRecord } from '../search/search.ts';
+import type { StepPosition } from './protocol.ts';
 import type { SearchReport, SearchSettings } from './session.ts';
 
 export interface StoredSearch {
@@ -10,6 +11,8 @@ export interface StoredSearch {
   records: EpochRecord[];
   /** genotype.json once the search has finished. */
   report: SearchReport | null;
+  /** Where a search paused inside an epoch stands (absent in records written before pauses could). */
+  at?: StepPosition | null;
   savedAt: string;
 }
 
