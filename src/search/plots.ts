@@ -38,9 +38,12 @@ function svgDoc(width: number, height: number, title: string, ...body: string[])
   );
 }
 
-function emptyPlot(title: string): string {
-  return svgDoc(480, 80, title, text(12, 54, 'no epochs recorded yet', { fill: '#777' }));
+/** A figure's title and a note in place of a plot with nothing to show yet; narrow, to fit any column. */
+export function placeholderSvg(title: string, note: string): string {
+  return svgDoc(320, 80, title, text(12, 54, note, { fill: '#777' }));
 }
+
+const emptyPlot = (title: string): string => placeholderSvg(title, 'no epochs recorded yet');
 
 // ---- scales --------------------------------------------------------------------------------
 
@@ -410,7 +413,7 @@ export function curvesSvg(series: { name: string; points: [number, number][] }[]
   // Colours follow the series' order, so a series keeps its colour when another has no data yet.
   const shown = series.map((s, i) => ({ name: s.name, points: finitePoints(s.points), colour: colour(i) })).filter((s) => s.points.length);
   const width = options.width ?? 794;
-  if (!shown.length) return svgDoc(Math.min(480, width), 80, title, text(12, 54, 'no data yet', { fill: '#777' }));
+  if (!shown.length) return placeholderSvg(title, 'no data yet');
   const all = shown.flatMap((s) => s.points);
   const legendRight = width >= 560;
   const [left, top, ph] = [64, 40, 300];

@@ -5,7 +5,7 @@
 // column's width, the cells turn upright in a narrow column, and a heatmap wider than its column
 // scrolls inside its figure.
 import type { Genotype } from '../search/genotype.ts';
-import { alphaHeatmapSvg, cellSvg, cellSvgFromSelection, curvesSvg, edgeLabel, scoreHeatmapSvg, type CellLayout } from '../search/plots.ts';
+import { alphaHeatmapSvg, cellSvg, cellSvgFromSelection, curvesSvg, edgeLabel, placeholderSvg, scoreHeatmapSvg, type CellLayout } from '../search/plots.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
 import { NUM_EDGES, type CellType } from '../search/space.ts';
 import type { Frames } from './frames.ts';
@@ -79,7 +79,7 @@ export class SearchCharts {
         : cellSvgFromSelection(cell?.selectedIdxs ?? new Array<number>(NUM_EDGES).fill(-1), `${type} cell${last ? ` after epoch ${last.epoch + 1}` : ''}`, layout));
       this.draw(`alphas-${type}`, cell
         ? alphaHeatmapSvg(cell.alphas, `softmax(α), ${type} cell, epoch ${last!.epoch + 1}`, cell.selectedIdxs)
-        : placeholder(`softmax(α), ${type} cell`, 'shown after the first epoch'));
+        : placeholderSvg(`softmax(α), ${type} cell`, 'shown after the first epoch'));
       this.draw(`scores-${type}`, scoreHeatmapSvg([...this.records], type));
     }
     this.paintDecisions();
@@ -145,10 +145,4 @@ export class SearchCharts {
       figure.removeAttribute('tabindex');
     }
   }
-}
-
-function placeholder(title: string, note: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 888 120" width="888" height="120" font-family="sans-serif" font-size="11">` +
-    `<title>${title}</title><rect width="888" height="120" fill="white"/><text x="12" y="22" font-size="14" font-weight="bold">${title}</text>` +
-    `<text x="12" y="54" fill="#777">${note}</text></svg>`;
 }
