@@ -13,6 +13,8 @@ export interface PageLatency {
   stepSeconds: number;
   evaluateMs: number[];
   pauseAckMs: number[];
+  /** Steps shown between each Pause click and the search's pause: the one in progress at most. */
+  stepsBeforePause: number[];
   /** Set when a measure gave up: the page did not answer within the limit. */
   gaveUp?: string;
 }
@@ -51,7 +53,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 
 declare global {
   interface Window {
-    latencyProbe?: { clicks: number[]; acks: number[]; steps: number[] };
+    latencyProbe?: { clicks: number[]; acks: number[]; steps: number[]; stepsAtClick: number[] };
   }
 }
 
@@ -61,13 +63,14 @@ declare global {
  * first says it is pausing, and each change of the step line.
  */
 function installProbe(): void {
-  const probe = { clicks: [] as number[], acks: [] as number[], steps: [] as number[] };
+  const probe = { clicks: [] as number[], acks: [] as number[], steps: [] as number[], stepsAtClick: [] as number[] };
   window.latencyProbe = probe;
   let waiting = false;
   const status = document.getElementById('status-text')!;
   document.addEventListener('click', (e) => {
     if ((e.target as Element).closest?.('#pause')) {
       probe.clicks.push(e.timeStamp);
+      probe.stepsAtClick.push(probe.steps.length);
       waiting = true;
     }
   }, true);
@@ -90,7 +93,7 @@ export async function measurePageLatency(page: Page, options: LatencyOptions): P
   const { giveUpMs } = options;
   await page.evaluate(installProbe);
   await page.evaluate((settings) => void window.sgas.runSearch(settings).catch(() => {}), options.settings);
-  const result: PageLatency = { stepSeconds: NaN, evaluateMs: [], pauseAckMs: [] };
+  const result: PageLatency = { stepSeconds: NaN, evaluateMs: [], pauseAckMs: [], stepsBeforePause: [] };
   const stepsShown = () => page.evaluate(() => window.latencyProbe!.steps.length);
   const state = (want: string, timeout: number) => page.waitForFunction((s) => window.sgas.state() === s, want, { timeout, polling: 20 });
   const sampleEvaluate = async () => {
@@ -116,6 +119,9 @@ export async function measurePageLatency(page: Page, options: LatencyOptions): P
       result.pauseAckMs.push(ack - click);
       options.log?.(`Pause acknowledged after ${result.pauseAckMs.at(-1)!.toFixed(0)} ms`);
       await state('paused', 4 * giveUpMs + 2000 * result.stepSeconds);
+      // The last step's line is painted in the frame after its message.
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      result.stepsBeforePause.push(await page.evaluate((n) => window.latencyProbe!.steps.length - window.latencyProbe!.stepsAtClick[n]!, i));
       await within(page.click('#resume', { timeout: 0 }), giveUpMs, 'the Resume click');
       await state('running', giveUpMs);
       for (let k = 0; k < 5; k++) await sampleEvaluate();

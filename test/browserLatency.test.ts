@@ -1,7 +1,7 @@
 // The page answers while a search computes: with steps of over a second on WebAssembly (the
 // engine in its Worker, the kernels on that Worker's thread pool), a trivial page.evaluate and the
-// acknowledgement of a Pause click both come back within 250 ms at the 95th percentile, and
-// Discard clears the running search at once. The running search is kept as the WebAssembly
+// acknowledgement of a Pause click both come back within 250 ms at the 95th percentile, the
+// search pauses after the step in progress, and Discard clears the running search at once. The running search is kept as the WebAssembly
 // mid-search screenshots.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -19,11 +19,13 @@ test('during a search with steps over 1 s, page.evaluate and the Pause acknowled
   const figures = await measurePageLatency(page, { settings: LATENCY_SEARCH.wasm, pauses: 5, giveUpMs: 5000 });
   const p95 = { evaluate: percentile(figures.evaluateMs, 95), pauseAck: percentile(figures.pauseAckMs, 95) };
   process.stderr.write(`latency: step ${figures.stepSeconds.toFixed(2)} s; page.evaluate p95 ${p95.evaluate.toFixed(0)} ms over ${figures.evaluateMs.length}; ` +
-    `Pause acknowledged p95 ${p95.pauseAck.toFixed(0)} ms over ${figures.pauseAckMs.length}${figures.gaveUp ? `; gave up: ${figures.gaveUp}` : ''}\n`);
+    `Pause acknowledged p95 ${p95.pauseAck.toFixed(0)} ms over ${figures.pauseAckMs.length}, paused after ${figures.stepsBeforePause.join(', ')} step(s)` +
+    `${figures.gaveUp ? `; gave up: ${figures.gaveUp}` : ''}\n`);
   assert.equal(figures.gaveUp, undefined);
   assert.ok(figures.stepSeconds >= 1, `steps took ${figures.stepSeconds} s, not the 1 s or more this test needs`);
   assert.ok(p95.evaluate < LIMIT_MS, `page.evaluate p95 ${p95.evaluate.toFixed(0)} ms (${figures.evaluateMs.map((v) => v.toFixed(0)).join(' ')})`);
   assert.ok(p95.pauseAck < LIMIT_MS, `Pause acknowledged p95 ${p95.pauseAck.toFixed(0)} ms (${figures.pauseAckMs.map((v) => v.toFixed(0)).join(' ')})`);
+  assert.ok(figures.stepsBeforePause.every((n) => n <= 1), `steps shown between Pause and the pause: ${figures.stepsBeforePause.join(' ')} (the one in progress at most)`);
   assert.equal(await page.evaluate(() => window.sgas.state()), 'running');
   await screenshotWidths(page, 'search-wasm-mid');
 
