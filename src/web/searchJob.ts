@@ -33,19 +33,19 @@ export class SearchJob {
   /** Continues the search this job paused. */
   resume(): Promise<void> {
     if (!this.search || this.running) throw new Error(`search ${this.job} is not paused here`);
+    this.stopping = null;
     return this.drive(async () => {});
   }
 
-  /** Stops after the step in progress (at once if nothing runs); resolves when it has. */
+  /** Stops after the step in progress (at once if it is paused; before its first step if it has not started); resolves when it has. */
   async stop(then: 'pause' | 'discard'): Promise<void> {
     this.stopping = then;
     this.search?.requestStop();
     if (this.running) await this.running;
-    else if (then === 'discard') this.discard();
+    else if (then === 'discard' && this.search) this.discard();
   }
 
   private drive(prepare: () => Promise<void>): Promise<void> {
-    this.stopping = null;
     this.running = this.runToStop(prepare).finally(() => (this.running = null));
     return this.running;
   }
