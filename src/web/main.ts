@@ -194,10 +194,7 @@ void ready.then(async (ok) => {
     form.disabled = true;
     return;
   }
-  const stored = await session.restore().catch((e: Error) => {
-    ui.status.textContent = `could not read the stored search: ${e.message}`;
-    return null;
-  });
+  const stored = await session.restore();
   if (stored) {
     form.show(stored.settings);
     charts.show(stored.records, session.epochs, stored.report ? finalGenotype(stored.report) : undefined);

@@ -63,9 +63,18 @@ export class SearchSession {
     return this.state === 'loading' || this.state === 'running' || this.state === 'pausing';
   }
 
-  /** Takes up what IndexedDB holds after a reload: a paused search, or a finished one. */
+  /**
+   * Takes up what IndexedDB holds after a reload: a paused search, or a finished one. A store that
+   * cannot be read leaves the session failed, saying why; a new search clears it.
+   */
   async restore(): Promise<StoredSearch | null> {
-    const stored = await loadSearch();
+    let stored: StoredSearch | null;
+    try {
+      stored = await loadSearch();
+    } catch (e) {
+      this.setState('failed', `could not read the stored search: ${(e as Error).message}`);
+      return null;
+    }
     if (!stored) return null;
     this.settings = stored.settings;
     this.records = stored.records;
