@@ -35,10 +35,11 @@ await build({
   plugins: [browserGpuStub],
 });
 
+// The page (main.js: drawing, input, IndexedDB) and its engine Worker (engine.js: backend, data, search).
 await build({
   ...common,
-  entryPoints: ['src/web/main.ts'],
-  outfile: 'dist/web/main.js',
+  entryPoints: { main: 'src/web/main.ts', engine: 'src/web/engine.ts' },
+  outdir: 'dist/web',
   platform: 'browser',
   target: 'es2022',
   plugins: [browserGpuStub],

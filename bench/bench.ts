@@ -1,14 +1,16 @@
 // Per-op benchmark of the eight DARTS primitives at the CIFAR search shapes, our kernels on both of
 // our backends (WGSL on WebGPU, C on WebAssembly) against TensorFlow.js on the same WebGPU adapter, on
 // its WebAssembly backend and on its CPU backend; then whole search steps of the full search network
-// (forward, Architect step, weight step) beside the PyTorch CPU figures recorded in PEERS.md. Ratios are
-// peer time / our time (> 1: we are faster); all implementations of a row are measured in interleaved
-// rounds, so load from other work on the machine falls on each of them alike.
+// (forward, Architect step, weight step) beside the PyTorch CPU figures recorded in PEERS.md; then how
+// quickly the search page answers input while a search runs, per backend. Ratios are peer time / our
+// time (> 1: we are faster); all implementations of a row are measured in interleaved rounds, so load
+// from other work on the machine falls on each of them alike.
 //
 //   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu]
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
 //                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
 //                    [--images png,jpeg|all|none]
+//                    [--page wasm,webgpu|none] [--page-pauses n]
 //
 // --backends: which of our backends get per-op columns (and which run the search step: wasm; WebGPU
 //   only with --search-webgpu, as SwiftShader takes minutes per step).
@@ -19,6 +21,9 @@
 //   the recorded PyTorch figures are one thread).
 // --images png,jpeg|all|none: loading image folders without and with the decoded-image cache
 //   (bench/imageLoad.ts; default all).
+// --page: the page in headless Chromium on these backends (default wasm,webgpu; --quick: wasm), running a
+//   search with steps of seconds (bench/pageLatency.ts): the round trip of page.evaluate(() => 1) and the
+//   delay from a Pause click to the frame that shows it, over --page-pauses pauses (default 10; --quick: 3).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -28,6 +33,7 @@ import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
 import { ourCases, tfCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
 import { benchImageLoading, IMAGE_SETS, type ImageSet } from './imageLoad.ts';
 import { PARTS, SEARCH_SETTINGS, timeSearchStep, type Part, type SearchStepResult } from './searchStep.ts';
+import { benchPageLatency, percentile, type BackendLatency } from './pageLatency.ts';
 import type { Tf } from './tfjsOps.ts';
 
 const N = 64;
@@ -89,6 +95,8 @@ function options() {
       'search-reps': { type: 'string' },
       'wasm-threads': { type: 'string' },
       images: { type: 'string', default: 'all' },
+      page: { type: 'string' },
+      'page-pauses': { type: 'string' },
     },
   });
   const list = (s: string | undefined) => (s ? s.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
@@ -111,6 +119,9 @@ function options() {
     return setting;
   });
   const searchBackends: Ours[] = [...(backends.includes('wasm') ? ['wasm' as const] : []), ...(values['search-webgpu'] ? ['webgpu' as const] : [])];
+  const page = values.page === 'none' ? [] : list(values.page) ?? (values.quick ? ['wasm'] : ['wasm', 'webgpu']);
+  for (const b of page) if (b !== 'webgpu' && b !== 'wasm') throw new Error(`--page takes wasm and/or webgpu (or none), got '${b}'`);
+  const pagePauses = Number(values['page-pauses'] ?? (values.quick ? 3 : 10));
   const strides = list(values.strides)!.map(Number);
   const reps = Number(values.reps ?? (values.quick ? 2 : 5));
   const searchReps = Number(values['search-reps'] ?? (values.quick ? 1 : 3));
@@ -120,12 +131,12 @@ function options() {
   const budgetMs = 1000 * Number(values.budget ?? (values.quick ? 5 : 20));
   const images = { all: [...IMAGE_SETS], none: [] }[values.images!] ?? list(values.images)!;
   for (const set of images) if (!IMAGE_SETS.includes(set as ImageSet)) throw new Error(`--images takes ${IMAGE_SETS.join(', ')}, all or none; got '${set}'`);
-  if (![...strides, reps, searchReps, wasmThreads ?? 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
-    throw new Error('--strides, --reps, --search-reps and --wasm-threads take positive integers, --budget a positive number of seconds');
+  if (![...strides, reps, searchReps, pagePauses, wasmThreads ?? 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
+    throw new Error('--strides, --reps, --search-reps, --page-pauses and --wasm-threads take positive integers, --budget a positive number of seconds');
   }
   return {
     quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
-    search, searchBackends, searchReps, wasmThreads, images: images as ImageSet[],
+    search, searchBackends, searchReps, wasmThreads, images: images as ImageSet[], page: page as Ours[], pagePauses,
   };
 }
 
@@ -436,8 +447,40 @@ async function main(): Promise<void> {
     json.imageLoading = await benchImageLoading(opts.images, (line) => console.log(line));
     save();
   }
-  console.log(`written ${file}`);
   webgpu?.destroy();
+
+  if (opts.page.length) {
+    console.log();
+    console.log([
+      'Page input latency during a search (headless Chromium, the engine in its Worker):',
+      'page.evaluate(() => 1) round trips every ~100 ms while steps compute, and Pause click to the frame that shows it; ms.',
+    ].join('\n'));
+    const cols = pageColumns();
+    console.log(header(cols));
+    const results = await benchPageLatency(opts.page, opts.pagePauses);
+    json.pageLatency = results;
+    for (const r of results) console.log(cols.map((c, i) => pad(c, c.value(r), i)).join(' ') + (r.gaveUp ? `\n  ${r.backend}: gave up, ${r.gaveUp}` : ''));
+    save();
+  }
+  console.log(`written ${file}`);
+}
+
+type PageColumn = Omit<Column, 'value'> & { value(r: BackendLatency): string };
+
+function pageColumns(): PageColumn[] {
+  const ms = (values: number[], p: number) => (values.length ? percentile(values, p).toFixed(0) : '-');
+  const stats = (group: string, pick: (r: BackendLatency) => number[]): PageColumn[] => [
+    ...([['p50', 50], ['p95', 95], ['max', 100]] as const).map(([head, p]): PageColumn => ({ group, head, width: 6, value: (r) => ms(pick(r), p) })),
+    { group, head: 'n', width: 4, value: (r) => String(pick(r).length) },
+  ];
+  return [
+    { group: '', head: 'backend', width: 8, value: (r) => r.backend },
+    { group: '', head: 'adapter', width: 38, value: (r) => r.adapter.slice(0, 38) },
+    { group: '', head: 'search', width: 18, value: (r) => [r.settings.preset, r.settings.batchSize && `batch ${r.settings.batchSize}`].filter(Boolean).join(', ') },
+    { group: '', head: 'step s', width: 6, value: (r) => (Number.isFinite(r.stepSeconds) ? r.stepSeconds.toFixed(2) : '-') },
+    ...stats('page.evaluate, ms', (r) => r.evaluateMs),
+    ...stats('Pause acknowledged, ms', (r) => r.pauseAckMs),
+  ];
 }
 
 await main();

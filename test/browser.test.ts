@@ -13,7 +13,7 @@ import { searchCommand } from '../src/cli/search.ts';
 import { presetConfig } from '../src/search/config.ts';
 import type { SearchReport } from '../src/web/session.ts';
 import { launchChromium } from '../src/cli/browserSearch.ts';
-import { pageHarness, shots, skip } from './helpers/page.ts';
+import { pageHarness, screenshotWidths, shots, skip } from './helpers/page.ts';
 
 const h = pageHarness();
 const SEED = 5;
@@ -107,7 +107,7 @@ test('sgas search --browser writes the folder a Node run writes, with the same g
 
 test('pause, resume, and a reload mid-search that resumes from IndexedDB end with the same genotype', { skip }, async () => {
   const reference: SearchReport = readJson(join((await cliRuns()).browser, 'genotype.json'));
-  const context = await h.browser.newContext({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true });
+  const context = await h.browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
   const page = await open(context);
   const interrupted = page.evaluate((seed) => window.sgas.runSearch({ preset: 'tiny', seed }), SEED).catch(() => 'reloaded');
   await page.waitForFunction(() => window.sgas.epoch() >= 1, null, { timeout: 120_000 });
@@ -119,7 +119,7 @@ test('pause, resume, and a reload mid-search that resumes from IndexedDB end wit
   assert.match((await page.textContent('#status-text'))!, new RegExp(`^paused — ${paused} of 9 epochs done`));
   await page.click('#resume');
   await page.waitForFunction(() => window.sgas.savedEpoch() >= 3, null, { timeout: 120_000 });
-  await page.screenshot({ path: join(shots, 'search-mid.png'), fullPage: true });
+  await screenshotWidths(page, 'search-webgpu-mid');
   await page.reload();
   assert.equal(await interrupted, 'reloaded');
   await page.waitForFunction(() => window.sgas?.state() === 'paused', null, { timeout: 30_000 });
@@ -132,7 +132,7 @@ test('pause, resume, and a reload mid-search that resumes from IndexedDB end wit
 
   await page.click('#resume-stored');
   await page.waitForFunction(() => window.sgas.state() === 'finished', null, { timeout: 120_000 });
-  await page.screenshot({ path: join(shots, 'search-finished.png'), fullPage: true });
+  await screenshotWidths(page, 'search-webgpu-finished');
   const report = (await page.evaluate(() => window.sgas.report()))!;
   assert.deepEqual(report.genotype, reference.genotype);
   assertAlphasClose(report.alphas, reference.alphas, 'reloaded vs uninterrupted');

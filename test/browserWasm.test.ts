@@ -13,7 +13,7 @@ import { createWasmBackend } from '../runtime/index.ts';
 import { searchCommand } from '../src/cli/search.ts';
 import type { SearchReport } from '../src/web/session.ts';
 import { launchChromium } from '../src/cli/browserSearch.ts';
-import { pageHarness, shots, skip } from './helpers/page.ts';
+import { pageHarness, screenshotWidths, shots, skip } from './helpers/page.ts';
 
 const h = pageHarness();
 const SEED = 5;
@@ -146,6 +146,6 @@ test('a tiny seeded search in the page on WebAssembly ends as Node\'s search on 
     const worst = Math.max(...report.alphas[type].flatMap((row, e) => row.map((v, k) => Math.abs(v - node.alphas[type][e]![k]!))));
     assert.ok(worst <= 1e-4, `${type} alphas differ by up to ${worst}`);
   }
-  await page.screenshot({ path: join(shots, 'wasm-search-finished.png'), fullPage: true });
+  await screenshotWidths(page, 'search-wasm-finished');
   await page.close();
 });

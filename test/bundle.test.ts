@@ -1,5 +1,5 @@
-// The page bundle (dist/web/) holds the runtime and the search with their WGSL, and no module
-// that only Node has: a page cannot load fs, zlib or the Dawn addon.
+// The page's bundles (dist/web/): the page itself, and its engine Worker with the runtime and the
+// search and their WGSL; neither holds a module that only Node has (fs, zlib, the Dawn addon).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -93,15 +93,20 @@ test('the check finds Node-only imports in every form, and not text that only me
   assert.deepEqual(nodeOnlyImports(innocent), []);
 });
 
-test('npm run build makes the page bundle: runtime, search and WGSL, nothing Node-only', () => {
+test('npm run build makes the page and its engine Worker: runtime, search and WGSL in the Worker only, nothing Node-only', () => {
   execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  const bundle = readFileSync(`${root}/dist/web/main.js`, 'utf8');
-  assert.deepEqual(nodeOnlyImports(bundle), []);
+  const page = readFileSync(`${root}/dist/web/main.js`, 'utf8');
+  const engine = readFileSync(`${root}/dist/web/engine.js`, 'utf8');
+  for (const bundle of [page, engine]) assert.deepEqual(nodeOnlyImports(bundle), []);
   // The scan kept in step to the end: the page's last statement is still code, its messages text.
-  assert.ok(codeOnly(bundle).includes('installHook(session, actions)'));
-  assert.ok(!codeOnly(bundle).includes('not a secure context'));
-  assert.match(bundle, /@compute @workgroup_size/, 'the WGSL kernels are inlined');
-  assert.match(bundle, /sgas-search-v1/, 'the search (its checkpoint format) is in');
+  assert.ok(codeOnly(page).includes('installHook(session, actions)'));
+  assert.ok(codeOnly(engine).includes('scope.onmessage'));
+  assert.ok(!codeOnly(engine).includes('not a secure context'));
+  assert.match(engine, /@compute @workgroup_size/, 'the WGSL kernels are inlined in the engine');
+  assert.match(engine, /sgas-search-v1/, 'the search (its checkpoint format) is in the engine');
+  // The page's thread has no kernels and no search to run: it starts the engine Worker.
+  assert.doesNotMatch(page, /@compute @workgroup_size|sgas-search-v1|createWasmBackend/);
+  assert.match(page, /new URL\("\.\/engine\.js", import\.meta\.url\)/);
   const html = readFileSync(`${root}/dist/web/index.html`, 'utf8');
   assert.match(html, /<script type="module" src="main\.js"><\/script>/);
   assert.match(html, /href="style\.css"/);

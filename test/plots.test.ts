@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_DECISION_CONFIG, decideEdge, initialDecisionState } from '../src/search/edgeDecision.ts';
-import { genotypeByName } from '../src/search/genotypes.ts';
+import { genotypeByName, PUBLISHED_GENOTYPES } from '../src/search/genotypes.ts';
 import {
   alphaHeatmapSvg,
   alphaTrajectorySvg,
@@ -159,6 +159,54 @@ test('cellSvgFromSelection draws decided edges with their op and candidates dash
   assert.equal(count(svg, /class="edge"/g), decided.length + candidates + 4);
   assert.equal(count(svg, /stroke-dasharray/g), candidates);
   for (const s of decided) assert.ok(svg.includes(`>${PRIMITIVES[s]}</text>`));
+});
+
+type Box = { x: number; y: number; width: number; height: number };
+
+function rects(svg: string, attr: string): Box[] {
+  return [...svg.matchAll(new RegExp(`<rect ${attr}[^>]*>`, 'g'))].map(([tag]) => {
+    const v = (name: string) => Number(new RegExp(` ${name}="([\\d.-]+)"`).exec(tag)![1]);
+    return { x: v('x'), y: v('y'), width: v('width'), height: v('height') };
+  });
+}
+
+const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+test('cell drawings put each op label on a halo above every edge, clear of the states and of each other, wide and upright', () => {
+  const genes = Object.entries(PUBLISHED_GENOTYPES).flatMap(([name, g]) => [[`${name} normal`, g.normal], [`${name} reduce`, g.reduce]] as const);
+  for (const layout of ['wide', 'tall'] as const) {
+    for (const [name, gene] of genes) {
+      const svg = cellSvg(gene, name, layout);
+      checkXml(svg);
+      const [width, height] = /viewBox="0 0 ([\d.]+) ([\d.]+)"/.exec(svg)!.slice(1).map(Number);
+      const halos = rects(svg, 'class="label-halo"');
+      const states = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" rx="6"/g)]
+        .map((m) => ({ x: Number(m[1]), y: Number(m[2]), width: Number(m[3]), height: Number(m[4]) }));
+      assert.equal(halos.length, gene.length, `${name} (${layout}): a halo per op label`);
+      assert.equal(states.length, 7);
+      for (const [i, a] of halos.entries()) {
+        assert.ok(a.x >= 0 && a.y >= 0 && a.x + a.width <= width! && a.y + a.height <= height!, `${name} (${layout}): label ${i} inside the drawing`);
+        for (const b of [...halos.slice(i + 1), ...states]) assert.ok(!overlaps(a, b), `${name} (${layout}): label ${i} collides`);
+      }
+      // Halos come after every edge, so no line crosses a label.
+      assert.ok(svg.lastIndexOf('class="edge"') < svg.indexOf('class="label-halo"'));
+    }
+  }
+});
+
+test('curvesSvg keeps the x axis it is given, leaves empty series out of the legend and fits a narrow width', () => {
+  const points = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i): [number, number] => [i + 1, f(i)]);
+  const series = [{ name: 'train loss', points: points(3, (i) => 2 - i / 10) }, { name: 'train, this epoch', points: [] }];
+  const svg = curvesSvg(series, 'loss', 'loss', 'epoch', { xDomain: [0, 9] });
+  checkXml(svg);
+  for (const tick of ['0', '2', '4', '6', '8']) assert.ok(svg.includes(`text-anchor="middle">${tick}</text>`), `tick ${tick}`);
+  assert.ok(!svg.includes('>10</text>'), 'the axis ends at the domain');
+  assert.ok(svg.includes('>train loss</text>') && !svg.includes('this epoch'), 'no legend entry without data');
+  const narrow = curvesSvg(series, 'loss', 'loss', 'epoch', { xDomain: [0, 9], width: 360 });
+  checkXml(narrow);
+  assert.match(narrow, /^<svg [^>]*width="360"/);
+  const legendY = Number(/<rect x="64" y="([\d.]+)" width="14" height="4"/.exec(narrow)![1]);
+  assert.ok(legendY > 340, 'the legend goes under the plot');
 });
 
 test('curvesSvg draws a line per series with axes, ticks and a legend', () => {

@@ -2,6 +2,7 @@
 // twice, resumes from a mid-way checkpoint to exactly the same result, and stops on NaN.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createWasmBackend } from '../runtime/index.ts';
 import { presetConfig } from '../src/search/config.ts';
 import { edgeRange, STEPS } from '../src/search/space.ts';
 import { prepareSearchData, Search, SearchDivergedError, type SearchResult } from '../src/search/search.ts';
@@ -53,6 +54,50 @@ test('a tiny seeded search ends with two inputs per node in both cells, and resu
   assert.deepEqual(result.genotype, reference.genotype);
   for (const type of ['normal', 'reduce'] as const) {
     assert.deepEqual(result.alphas[type], reference.alphas[type], `${type} alphas differ after resuming`);
+  }
+});
+
+test('a search stopped after any step, mid-epoch, continues to the uninterrupted result, in memory and from its checkpoint', async () => {
+  // Four steps per epoch, so stops fall between steps of an epoch; WebAssembly, where this is quick.
+  const config = { ...presetConfig('tiny'), batchSize: 4, seed: 11 };
+  const backend = await createWasmBackend();
+  const data = prepareSearchData(train, config);
+  try {
+    const straight = new Search(backend, config, data);
+    const reference = (await straight.run())!;
+    straight.release();
+
+    // Stops after step 2 of epoch 1 (continued in memory), after step 3 of epoch 4 (continued from
+    // the checkpoint in a new Search), and after the last step of epoch 6 (validation still to come).
+    const stops = new Set(['0 2', '3 3', '5 4']);
+    const seen: string[] = [];
+    let search = new Search(backend, config, data);
+    const observer = {
+      step: (s: { epoch: number; step: number }) => {
+        seen.push(`${s.epoch} ${s.step}`);
+        if (stops.has(`${s.epoch} ${s.step}`)) search.requestStop();
+      },
+    };
+    let result = await search.run(observer);
+    assert.equal(result, null);
+    assert.deepEqual(search.stoppedAt && [search.stoppedAt.epoch, search.stoppedAt.step, search.stoppedAt.steps], [0, 2, 4]);
+    assert.equal(await search.run(observer), null, 'continued in memory to the next stop');
+    const bytes = await search.checkpoint();
+    search.release();
+    search = Search.fromCheckpoint(backend, bytes, train, 'memory');
+    assert.deepEqual(search.stoppedAt && [search.stoppedAt.epoch, search.stoppedAt.step], [3, 3]);
+    assert.equal(search.epoch, 3);
+    assert.equal(await search.run(observer), null);
+    assert.deepEqual(search.stoppedAt && [search.stoppedAt.epoch, search.stoppedAt.step], [5, 4]);
+    result = await search.run(observer);
+    assert.equal(new Set(seen).size, seen.length, 'no step ran twice');
+    assert.equal(seen.length, search.epochs * 4);
+    assert.deepEqual(search.records.map((r) => r.trainLoss), straight.records.map((r) => r.trainLoss));
+    search.release();
+    assert.deepEqual(result!.genotype, reference.genotype);
+    for (const type of ['normal', 'reduce'] as const) assert.deepEqual(result!.alphas[type], reference.alphas[type], `${type} alphas`);
+  } finally {
+    backend.destroy();
   }
 });
 

@@ -161,7 +161,8 @@ async function resume(dir: string, dataFlag: string | undefined, browser: boolea
     if (search.finished) {
       process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
     }
-    return drive(search, lock, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`);
+    const at = search.stoppedAt;
+    return drive(search, lock, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}${at ? `, after its step ${at.step} of ${at.steps}` : ''}`);
   });
 }
 
@@ -173,7 +174,7 @@ async function drive(search: Search, lock: RunLock, out: string, what: string): 
   progress.log(`sgas search: ${what}; writing to ${out}`);
   const plan = describePlan(await search.memoryPlan());
   if (plan) progress.log(plan);
-  let done = search.epoch * stepsPerEpoch;
+  let done = search.epoch * stepsPerEpoch + (search.stoppedAt?.step ?? 0);
   let saved = search.epoch;
   try {
     const result = await search.run({

@@ -98,25 +98,33 @@ export function learningRateAt(c: SearchConfig, epoch: number): number {
   return c.learningRateMin + ((c.learningRate - c.learningRateMin) * (1 + Math.cos((Math.PI * (epoch + 1)) / T))) / 2;
 }
 
+/** A bad search setting; `key` names it, so a form can point at its field. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly key: keyof SearchConfig | null, what: string) {
+    super(`invalid search setting: ${what}`);
+  }
+}
+
 /** Checks a config before any work, naming the first bad value. */
 export function validateConfig(c: SearchConfig): void {
-  const bad = (what: string) => {
-    throw new Error(`invalid search setting: ${what}`);
+  const bad = (key: keyof SearchConfig | null, what: string) => {
+    throw new ConfigError(key, what);
   };
   const positiveInt = (name: keyof SearchConfig) => {
     const v = c[name] as number;
-    if (!Number.isInteger(v) || v <= 0) bad(`${name} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v <= 0) bad(name, `${name} must be a positive integer, got ${v}`);
   };
   (['initChannels', 'layers', 'stemMultiplier', 'batchSize', 'decisionFreq', 'historySize'] as const).forEach(positiveInt);
-  if (c.layers < 3) bad(`layers must be at least 3 (two reduction cells and a normal one), got ${c.layers}`);
-  if (!(c.trainPortion > 0 && c.trainPortion < 1)) bad(`trainPortion must be in (0, 1), got ${c.trainPortion}`);
-  if (!(c.learningRate > 0) || !(c.learningRateMin >= 0) || c.learningRateMin > c.learningRate) bad('learning rates must satisfy 0 <= min <= lr, lr > 0');
-  if (!(c.archLearningRate > 0)) bad(`archLearningRate must be positive, got ${c.archLearningRate}`);
-  if (c.criterion !== 1 && c.criterion !== 2) bad(`criterion must be 1 or 2, got ${c.criterion}`);
+  if (c.layers < 3) bad('layers', `layers must be at least 3 (two reduction cells and a normal one), got ${c.layers}`);
+  if (!(c.trainPortion > 0 && c.trainPortion < 1)) bad('trainPortion', `trainPortion must be in (0, 1), got ${c.trainPortion}`);
+  if (!(c.learningRate > 0) || !(c.learningRateMin >= 0) || c.learningRateMin > c.learningRate) bad('learningRate', 'learning rates must satisfy 0 <= min <= lr, lr > 0');
+  if (!(c.archLearningRate > 0)) bad('archLearningRate', `archLearningRate must be positive, got ${c.archLearningRate}`);
+  if (c.criterion !== 1 && c.criterion !== 2) bad('criterion', `criterion must be 1 or 2, got ${c.criterion}`);
   for (const name of ['warmupDecEpoch', 'postTrain', 'batchIncrease', 'maxImages', 'imageSize', 'cropPadding', 'maxValidImages'] as const) {
-    if (!Number.isInteger(c[name]) || c[name] < 0) bad(`${name} must be a non-negative integer, got ${c[name]}`);
+    if (!Number.isInteger(c[name]) || c[name] < 0) bad(name, `${name} must be a non-negative integer, got ${c[name]}`);
   }
-  if (c.imageSize && c.imageSize % 4 !== 0) bad(`imageSize must be a multiple of 4 (two reductions need even sizes), got ${c.imageSize}`);
-  if (!RECOMPUTE_MODES.includes(c.recompute)) bad(`recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got ${c.recompute}`);
-  if (NUM_EDGES !== 14) bad('the search space must have 14 edges');
+  if (c.imageSize && c.imageSize % 4 !== 0) bad('imageSize', `imageSize must be a multiple of 4 (two reductions need even sizes), got ${c.imageSize}`);
+  if (!RECOMPUTE_MODES.includes(c.recompute)) bad('recompute', `recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got ${c.recompute}`);
+  if (NUM_EDGES !== 14) bad(null, 'the search space must have 14 edges');
 }

@@ -38,9 +38,12 @@ function svgDoc(width: number, height: number, title: string, ...body: string[])
   );
 }
 
-function emptyPlot(title: string): string {
-  return svgDoc(480, 80, title, text(12, 54, 'no epochs recorded yet', { fill: '#777' }));
+/** A figure's title and a note in place of a plot with nothing to show yet; narrow, to fit any column. */
+export function placeholderSvg(title: string, note: string): string {
+  return svgDoc(320, 80, title, text(12, 54, note, { fill: '#777' }));
 }
+
+const emptyPlot = (title: string): string => placeholderSvg(title, 'no epochs recorded yet');
 
 // ---- scales --------------------------------------------------------------------------------
 
@@ -138,7 +141,7 @@ export function alphaHeatmapSvg(alphas: number[][], title: string, selectedIdxs?
   const [cw, ch, left, top] = [84, 22, 96, 58];
   const domain = extent(alphas.flat());
   const t = normalizer(domain);
-  const header = PRIMITIVES.map((op, k) => text(left + k * cw + cw / 2, top - 8, op, { 'text-anchor': 'middle', 'font-size': 10 }));
+  const header = PRIMITIVES.map((op, k) => text(left + k * cw + cw / 2, top - 8, op, { 'text-anchor': 'middle' }));
   const rows = alphas.map((row, e) => {
     const y = top + e * ch;
     const sel = selectedIdxs?.[e] ?? -1;
@@ -252,14 +255,19 @@ interface CellEdge {
 
 const OUTPUT = STEPS + 2;
 
-/** Centres of the states: inputs at the left, nodes on a line, the output c_{k} at the right. */
-function statePosition(s: number): Point {
-  if (s < 2) return [70, s === 0 ? 50 : 350];
-  return [230 + (s - 2) * 155, 200];
+/** wide: inputs at the left, the nodes on a row, the output at the right (900 × 410); tall: the same top to bottom (360 × 850), for narrow screens. */
+export type CellLayout = 'wide' | 'tall';
+
+const CELL_SIZE: Record<CellLayout, Point> = { wide: [900, 410], tall: [360, 850] };
+
+/** Centres of the states: the inputs first, the nodes on a line, the output c_{k} last. */
+function statePosition(s: number, layout: CellLayout): Point {
+  if (layout === 'tall') return s < 2 ? [s === 0 ? 60 : 300, 56] : [180, 190 + (s - 2) * 150];
+  return s < 2 ? [70, s === 0 ? 50 : 350] : [230 + (s - 2) * 155, 200];
 }
 
 /** How far an edge between states bows from the straight line: edges that skip nodes on the
- * middle line arc around them, alternately below and above so their labels stay apart. */
+ * middle line arc around them, alternately on either side so their labels stay apart. */
 function edgeBend(from: number, to: number): number {
   const span = to - from;
   return from < 2 || span < 2 ? 0 : (span % 2 ? -1 : 1) * 20 * (span + 1);
@@ -274,8 +282,14 @@ function boxExit([cx, cy]: Point, [tx, ty]: Point, hw: number, hh: number): Poin
 
 const halfSize = (s: number): Point => (s < 2 || s === OUTPUT ? [34, 14] : [20, 14]);
 
-function arrow(from: number, to: number, colour: string, attrs: Attrs, label: string | null): string {
-  const [a, b] = [statePosition(from), statePosition(to)];
+/** A drawn edge: its path and arrow head, and the point at t ∈ [0, 1] along its curve. */
+interface Arrow {
+  svg: string;
+  at(t: number): Point;
+}
+
+function arrow(from: number, to: number, layout: CellLayout, colour: string, attrs: Attrs): Arrow {
+  const [a, b] = [statePosition(from, layout), statePosition(to, layout)];
   const [mx, my] = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
   const len = Math.hypot(b[0] - a[0], b[1] - a[1]);
   const bend = edgeBend(from, to);
@@ -286,71 +300,141 @@ function arrow(from: number, to: number, colour: string, attrs: Attrs, label: st
   const [ux, uy] = [(end[0] - c[0]) / tail, (end[1] - c[1]) / tail];
   const head = [end, [end[0] - 8 * ux - 4 * uy, end[1] - 8 * uy + 4 * ux], [end[0] - 8 * ux + 4 * uy, end[1] - 8 * uy - 4 * ux]];
   const path = `M${round(start[0])} ${round(start[1])} Q${round(c[0])} ${round(c[1])} ${round(end[0])} ${round(end[1])}`;
-  // Labels sit a little past the middle: edges from one input fan out, so their labels spread.
-  const at = (k: 0 | 1, t = 0.6) => (1 - t) ** 2 * start[k] + 2 * t * (1 - t) * c[k] + t ** 2 * end[k];
-  const mid: Point = [at(0), at(1)];
-  return [
-    el('path', { class: 'edge', d: path, fill: 'none', stroke: colour, 'stroke-width': 1.6, ...attrs }),
-    el('polygon', { points: head.map((p) => p.map(round).join(',')).join(' '), fill: colour }),
-    label === null ? '' : text(mid[0], mid[1] + 3, label, { 'text-anchor': 'middle', 'font-size': 10, fill: colour, stroke: 'white', 'stroke-width': 3, 'paint-order': 'stroke' }),
-  ].join('');
+  const along = (k: 0 | 1, t: number) => (1 - t) ** 2 * start[k] + 2 * t * (1 - t) * c[k] + t ** 2 * end[k];
+  return {
+    svg: el('path', { class: 'edge', d: path, fill: 'none', stroke: colour, 'stroke-width': 1.6, ...attrs }) +
+      el('polygon', { points: head.map((p) => p.map(round).join(',')).join(' '), fill: colour }),
+    at: (t) => [along(0, t), along(1, t)],
+  };
 }
 
-function stateBox(s: number): string {
-  const [[x, y], [hw, hh]] = [statePosition(s), halfSize(s)];
+/** A box as [left, top, right, bottom]. */
+type Box = [number, number, number, number];
+
+const LABEL_FONT = 11;
+// A generous width per character of sans-serif op names (mostly lowercase, digits and '_'), so boxes never undercount.
+const LABEL_CHAR_WIDTH = 0.62 * LABEL_FONT;
+const LABEL_PAD = 3;
+// Where along its edge a label may sit, in order of preference: the middle first, then outwards.
+const LABEL_POSITIONS = [0.5, 0.6, 0.4, 0.7, 0.3, 0.75, 0.25, 0.8, 0.2, 0.85, 0.15];
+
+function labelBox([x, y]: Point, label: string): Box {
+  const hw = (label.length * LABEL_CHAR_WIDTH) / 2 + LABEL_PAD;
+  const hh = LABEL_FONT / 2 + LABEL_PAD;
+  return [x - hw, y - hh, x + hw, y + hh];
+}
+
+function overlap(a: Box, b: Box): number {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/**
+ * Edge labels on a white halo, each at the first place along its edge where it covers no state
+ * and no label placed before it (else where it covers least), so neighbouring labels never collide.
+ */
+function placeLabels(labels: { arrow: Arrow; text: string; colour: string }[], layout: CellLayout): string[] {
+  const [width, height] = CELL_SIZE[layout];
+  const taken: Box[] = Array.from({ length: OUTPUT + 1 }, (_, s) => {
+    const [[x, y], [hw, hh]] = [statePosition(s, layout), halfSize(s)];
+    return [x - hw - 2, y - hh - 2, x + hw + 2, y + hh + 2];
+  });
+  // Clear of the title above and the note below (two lines in the upright drawing).
+  const bottom = height - (layout === 'tall' ? 44 : 26);
+  const outside = (b: Box) => (b[0] < 0 || b[1] < 30 || b[2] > width || b[3] > bottom ? 1e6 : 0);
+  return labels.map(({ arrow: a, text: label, colour }) => {
+    let best: { box: Box; cost: number } | null = null;
+    for (const t of LABEL_POSITIONS) {
+      const box = labelBox(a.at(t), label);
+      const cost = outside(box) + taken.reduce((sum, other) => sum + overlap(box, other), 0);
+      if (!best || cost < best.cost) best = { box, cost };
+      if (cost === 0) break;
+    }
+    const box = best!.box;
+    taken.push(box);
+    const [cx, cy] = [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2];
+    return el('rect', { class: 'label-halo', x: box[0], y: box[1], width: box[2] - box[0], height: box[3] - box[1], rx: 3, fill: 'white', 'fill-opacity': 0.92, stroke: colour, 'stroke-opacity': 0.35 }) +
+      text(cx, cy + 4, label, { class: 'edge-label', 'text-anchor': 'middle', 'font-size': LABEL_FONT, fill: colour });
+  });
+}
+
+function stateBox(s: number, layout: CellLayout): string {
+  const [[x, y], [hw, hh]] = [statePosition(s, layout), halfSize(s)];
   const fill = s < 2 ? '#c1ffc1' : s === OUTPUT ? '#eee8aa' : '#add8e6';
   const name = s === OUTPUT ? 'c_{k}' : stateName(s);
   return el('rect', { x: x - hw, y: y - hh, width: 2 * hw, height: 2 * hh, rx: 6, fill, stroke: '#555' }) + text(x, y + 4, name, { 'text-anchor': 'middle', 'font-weight': 'bold' });
 }
 
-function cellDrawing(edges: readonly CellEdge[], title: string, note: string): string {
+function cellDrawing(edges: readonly CellEdge[], title: string, note: string, layout: CellLayout): string {
   const opColour = (op: string) => OP_COLOURS[(PRIMITIVES as readonly string[]).indexOf(op)] ?? '#333';
-  const drawn = edges.map(({ from, to, op }) =>
-    op === null ? arrow(from, to + 2, '#aaa', { 'stroke-dasharray': '5 4' }, null) : arrow(from, to + 2, opColour(op), {}, op),
-  );
-  const toOutput = CELL_CONCAT.map((s) => arrow(s, OUTPUT, '#999', { 'stroke-width': 1 }, null));
-  const states = Array.from({ length: OUTPUT + 1 }, (_, s) => stateBox(s));
-  return svgDoc(900, 410, title, ...toOutput, ...drawn, ...states, text(12, 398, note, { fill: '#777' }));
+  const toOutput = CELL_CONCAT.map((s) => arrow(s, OUTPUT, layout, '#999', { 'stroke-width': 1 }));
+  const drawn = edges.map(({ from, to, op }) => ({
+    op,
+    colour: op === null ? '#aaa' : opColour(op),
+    arrow: arrow(from, to + 2, layout, op === null ? '#aaa' : opColour(op), op === null ? { 'stroke-dasharray': '5 4' } : {}),
+  }));
+  const labels = placeLabels(drawn.flatMap(({ op, colour, arrow: a }) => (op === null ? [] : [{ arrow: a, text: op, colour }])), layout);
+  const states = Array.from({ length: OUTPUT + 1 }, (_, s) => stateBox(s, layout));
+  const [width, height] = CELL_SIZE[layout];
+  // The note wraps onto a second line in the narrow drawing.
+  const noteLines = layout === 'tall' ? note.split('; ') : [note];
+  return svgDoc(width, height, title, ...toOutput.map((a) => a.svg), ...drawn.map((d) => d.arrow.svg), ...states, ...labels,
+    ...noteLines.map((line, i) => text(12, height - 12 - 16 * (noteLines.length - 1 - i), line, { fill: '#777' })));
 }
 
 /** The final cell of a genotype gene: two (op, input index) pairs per node, nodes in order. */
-export function cellSvg(gene: readonly (readonly [string, number])[], title: string): string {
+export function cellSvg(gene: readonly (readonly [string, number])[], title: string, layout: CellLayout = 'wide'): string {
   const edges = gene.map(([op, from], i): CellEdge => ({ from, to: Math.floor(i / 2), op }));
-  return cellDrawing(edges, title, 'edges labelled with their op; c_{k} concatenates the nodes');
+  return cellDrawing(edges, title, 'edges labelled with their op; c_{k} concatenates the nodes', layout);
 }
 
 /** A cell while it is searched: decided edges solid with their op, undecided candidates dashed. */
-export function cellSvgFromSelection(selectedIdxs: number[], title: string): string {
+export function cellSvgFromSelection(selectedIdxs: number[], title: string, layout: CellLayout = 'wide'): string {
   const edges = EDGES.flatMap((e): CellEdge[] => {
     const sel = selectedIdxs[e]!;
     return sel === 0 ? [] : [{ from: inputIndex(e), to: nodeOfEdge(e), op: sel > 0 ? PRIMITIVES[sel]! : null }];
   });
-  return cellDrawing(edges, title, 'solid: decided edges and their op; dashed grey: candidates still undecided');
+  return cellDrawing(edges, title, 'solid: decided edges and their op; dashed grey: candidates still undecided', layout);
 }
 
 // ---- 5. curves -----------------------------------------------------------------------------
 
-/** Line chart of loss or accuracy curves; non-finite points are left out. */
-export function curvesSvg(series: { name: string; points: [number, number][] }[], title: string, yLabel: string, xLabel = ''): string {
-  const all = series.flatMap((s) => finitePoints(s.points));
-  if (!all.length) return svgDoc(480, 80, title, text(12, 54, 'no data yet', { fill: '#777' }));
-  const [left, top, pw, ph] = [64, 40, 560, 300];
-  const xTicks = niceTicks(...extent(all.map((p) => p[0])));
+export interface CurvesOptions {
+  /** The x axis' extent, whatever the data cover (a search's epochs, so the axis does not move as they come). */
+  xDomain?: Point;
+  /** Width of the whole drawing (default 794); below 560 the legend goes under the plot. */
+  width?: number;
+}
+
+/** Line chart of loss or accuracy curves; non-finite points are left out, and series without any from the legend. */
+export function curvesSvg(series: { name: string; points: [number, number][] }[], title: string, yLabel: string, xLabel = '', options: CurvesOptions = {}): string {
+  const colour = (i: number) => SERIES_COLOURS[i % SERIES_COLOURS.length]!;
+  // Colours follow the series' order, so a series keeps its colour when another has no data yet.
+  const shown = series.map((s, i) => ({ name: s.name, points: finitePoints(s.points), colour: colour(i) })).filter((s) => s.points.length);
+  const width = options.width ?? 794;
+  if (!shown.length) return placeholderSvg(title, 'no data yet');
+  const all = shown.flatMap((s) => s.points);
+  const legendRight = width >= 560;
+  const [left, top, ph] = [64, 40, 300];
+  const pw = width - left - (legendRight ? 170 : 16);
+  const xDomain = options.xDomain ?? extent(all.map((p) => p[0]));
+  const xTicks = options.xDomain ? niceTicks(...xDomain).filter((v) => v >= xDomain[0] && v <= xDomain[1]) : niceTicks(...xDomain);
   const yTicks = niceTicks(...extent(all.map((p) => p[1])));
-  const x = linear([xTicks[0]!, xTicks[xTicks.length - 1]!], [left, left + pw]);
+  const x = linear(options.xDomain ?? [xTicks[0]!, xTicks[xTicks.length - 1]!], [left, left + pw]);
   const y = linear([yTicks[0]!, yTicks[yTicks.length - 1]!], [top + ph, top]);
   const grid = [
     ...xTicks.map((v) => el('line', { x1: x(v), x2: x(v), y1: top, y2: top + ph, stroke: '#eee' }) + text(x(v), top + ph + 15, fmtTick(v), { 'text-anchor': 'middle' })),
     ...yTicks.map((v) => el('line', { x1: left, x2: left + pw, y1: y(v), y2: y(v), stroke: '#eee' }) + text(left - 6, y(v) + 4, fmtTick(v), { 'text-anchor': 'end' })),
     el('path', { d: `M${left} ${top} V${top + ph} H${left + pw}`, fill: 'none', stroke: '#333' }),
   ];
-  const colour = (i: number) => SERIES_COLOURS[i % SERIES_COLOURS.length]!;
-  const lines = series.map((s, i) => line(s.points.map(([a, b]): Point => [x(a), y(b)]), colour(i)));
-  const legend = series.map((s, i) =>
-    el('rect', { x: left + pw + 16, y: top + 6 + i * 18, width: 14, height: 4, fill: colour(i) }) + text(left + pw + 36, top + 12 + i * 18, s.name),
+  const lines = shown.map((s) => line(s.points.map(([a, b]): Point => [x(a), y(b)]), s.colour));
+  const [legendX, legendY] = legendRight ? [left + pw + 16, top + 6] : [left, top + ph + 52];
+  const legend = shown.map((s, i) =>
+    el('rect', { x: legendX, y: legendY + i * 18, width: 14, height: 4, fill: s.colour }) + text(legendX + 20, legendY + 6 + i * 18, s.name),
   );
   return svgDoc(
-    left + pw + 170, top + ph + 48, title, ...grid, ...lines, ...legend,
+    width, top + ph + 48 + (legendRight ? 0 : 18 * shown.length + 8), title, ...grid, ...lines, ...legend,
     text(16, top + ph / 2, yLabel, { 'text-anchor': 'middle', transform: `rotate(-90 16 ${top + ph / 2})` }),
     text(left + pw / 2, top + ph + 38, xLabel, { 'text-anchor': 'middle' }),
   );

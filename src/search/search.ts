@@ -62,12 +62,28 @@ export class SearchDivergedError extends Error {
   override name = 'SearchDivergedError';
 }
 
+/** An epoch stopped after one of its steps: what its remaining steps need to run as they would have. */
+export interface EpochProgress {
+  epoch: number;
+  /** Steps done. */
+  step: number;
+  steps: number;
+  /** The generator's state before it drew the epoch's data order, which it draws again from here. */
+  orderRng: number[];
+  lossSum: number;
+  correct: number;
+  seen: number;
+  seconds: number;
+}
+
 interface SavedState {
   format: 'sgas-search-v1';
   config: SearchConfig;
   /** The data the search ran on (absent from checkpoints written before it was kept). */
   dataInfo?: DataInfo;
   nextEpoch: number;
+  /** Set when the search stopped mid-epoch; absent from epoch-end checkpoints. */
+  inEpoch?: EpochProgress;
   batchSize: number;
   decisions: Record<CellType, DecisionState>;
   rng: number[];
@@ -109,6 +125,7 @@ export class Search {
   private decisions: Record<CellType, DecisionState> = { normal: initialDecisionState(), reduce: initialDecisionState() };
   readonly records: EpochRecord[] = [];
   private stopRequested = false;
+  private inEpoch: EpochProgress | null = null;
   private plan: { key: string; plan: MemoryPlan } | null = null;
 
   constructor(readonly backend: Backend, readonly config: SearchConfig, readonly data: SearchData) {
@@ -137,9 +154,18 @@ export class Search {
     return this.nextEpoch >= this.epochs;
   }
 
-  /** Asks the loop to stop after the current step's epoch ends (a checkpoint is still written). */
+  /**
+   * Asks the loop to stop after the step in progress. The epoch's progress is kept, so run() (or
+   * a checkpoint taken now) continues exactly where it stopped; asked for between epochs (as from
+   * the checkpoint observer), the stop falls on the epoch's end.
+   */
   requestStop(): void {
     this.stopRequested = true;
+  }
+
+  /** Where a search stopped mid-epoch stands; null between epochs. */
+  get stoppedAt(): Readonly<EpochProgress> | null {
+    return this.inEpoch;
   }
 
   /**
@@ -157,19 +183,24 @@ export class Search {
     return this.plan.plan;
   }
 
+  /** Runs to the end, or until a requested stop: then null, and run() again continues. */
   async run(observer: SearchObserver = {}): Promise<SearchResult | null> {
     this.stopRequested = false;
-    while (!this.finished && !this.stopRequested) await this.runEpoch(observer);
+    while (!this.finished && !this.stopRequested) {
+      if (!(await this.runEpoch(observer))) return null;
+    }
     return this.finished ? this.result() : null;
   }
 
-  async runEpoch(observer: SearchObserver): Promise<EpochRecord> {
-    const started = performance.now();
+  /** One epoch, or what is left of a stopped one; null if a stop came before its end. */
+  async runEpoch(observer: SearchObserver): Promise<EpochRecord | null> {
+    const started = performance.now() - 1000 * (this.inEpoch?.seconds ?? 0);
     const epoch = this.nextEpoch;
     const lr = learningRateAt(this.config, epoch);
     this.sgd.lr = lr;
     this.net.recomputeCells = (await this.memoryPlan()).recomputeCells;
-    const train = await this.trainEpoch(epoch, lr, observer);
+    const train = await this.trainEpoch(epoch, lr, observer, started);
+    if (!train) return null;
     const valid = await this.validate();
     const cells = {} as Record<CellType, CellEpochRecord>;
     let decided = false;
@@ -196,16 +227,17 @@ export class Search {
     return record;
   }
 
-  private async trainEpoch(epoch: number, lr: number, observer: SearchObserver): Promise<{ trainLoss: number; trainAccuracy: number }> {
+  private async trainEpoch(epoch: number, lr: number, observer: SearchObserver, started: number): Promise<{ trainLoss: number; trainAccuracy: number } | null> {
     const { train } = this.data;
-    const order = this.rng.permutation(train.length);
+    const resumed = this.inEpoch?.epoch === epoch ? this.inEpoch : null;
+    this.inEpoch = null;
+    const orderRng = resumed?.orderRng ?? this.rng.state();
+    const order = (resumed ? Rng.fromState(orderRng) : this.rng).permutation(train.length);
     const batchSize = Math.min(this.batchSize, train.length);
     // Full batches only: BatchNorm over a one-image remainder at 1×1 would be degenerate.
     const steps = Math.floor(train.length / batchSize);
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    for (let step = 0; step < steps; step++) {
+    let { lossSum, correct, seen } = resumed ?? { lossSum: 0, correct: 0, seen: 0 };
+    for (let step = resumed?.step ?? 0; step < steps; step++) {
       const trainBatch = this.batch(Array.from(order.subarray(step * batchSize, (step + 1) * batchSize), (i) => train[i]!));
       const validBatch = this.batch(this.sampleValid(batchSize));
       try {
@@ -225,6 +257,10 @@ export class Search {
         });
       } finally {
         for (const t of [trainBatch.x, trainBatch.y, validBatch.x, validBatch.y]) t.release();
+      }
+      if (this.stopRequested) {
+        this.inEpoch = { epoch, step: step + 1, steps, orderRng, lossSum, correct, seen, seconds: (performance.now() - started) / 1000 };
+        return null;
       }
     }
     return { trainLoss: lossSum / Math.max(1, seen), trainAccuracy: correct / Math.max(1, seen) };
@@ -303,7 +339,7 @@ export class Search {
     sgd.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.sgd.${i}.${j}`, b)));
     adam.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.adam.${i}.${j}`, b)));
     const state: SavedState = {
-      format: 'sgas-search-v1', config: this.config, dataInfo: this.dataInfo, nextEpoch: this.nextEpoch, batchSize: this.batchSize,
+      format: 'sgas-search-v1', config: this.config, dataInfo: this.dataInfo, nextEpoch: this.nextEpoch, ...(this.inEpoch && { inEpoch: this.inEpoch }), batchSize: this.batchSize,
       decisions: this.decisions, rng: this.rng.state(), sgdSteps: sgd.steps, adamSteps: adam.steps, records: this.records,
     };
     return encodeCheckpoint(state, tensors);
@@ -329,6 +365,7 @@ export class Search {
     search.architect.adam.load({ steps: state.adamSteps, buffers: buffersOf('optim.adam', state.adamSteps, 2) });
     search.rng = Rng.fromState(state.rng);
     search.nextEpoch = state.nextEpoch;
+    search.inEpoch = state.inEpoch ?? null;
     search.batchSize = state.batchSize;
     search.decisions = state.decisions;
     search.records.push(...state.records);

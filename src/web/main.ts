@@ -1,14 +1,15 @@
 // The search page: SGAS in the browser with the CLI's engine and defaults, drawn live, its state
-// kept in IndexedDB after every epoch (a reload offers to resume), and the CLI's output files
-// (genotype.json, log.jsonl, checkpoint.bin) to download. It runs on WebGPU or WebAssembly as
-// ?backend=auto|webgpu|wasm asks (auto: WebGPU on a real GPU, else WebAssembly).
-import { createWasmBackend, createWebGpuBackend, WebGpuBackend, type Backend } from '../../runtime/index.ts';
-import { openDevice, type OpenedDevice } from '../../runtime/device.ts';
+// kept in IndexedDB after every epoch and pause (a reload offers to resume), and the CLI's output
+// files (genotype.json, log.jsonl, checkpoint.bin) to download. The engine runs in a Worker
+// (engine.ts) on WebGPU or WebAssembly as ?backend=auto|webgpu|wasm asks; this thread only draws,
+// takes input and keeps IndexedDB, so it answers at once however long a step takes.
 import { parseGenotype } from '../search/genotype.ts';
 import type { StepInfo } from '../search/search.ts';
 import { SearchCharts } from './charts.ts';
 import { SettingsForm } from './controls.ts';
-import { trainingData } from './data.ts';
+import { EngineClient } from './engineClient.ts';
+import { Frames } from './frames.ts';
+import { BACKEND_CHOICES, type BackendChoice, type EngineEvent } from './protocol.ts';
 import { SearchSession, type SearchReport, type SearchSettings, type SessionState } from './session.ts';
 import { installHook } from './testHook.ts';
 
@@ -37,96 +38,55 @@ const ui = {
   downloadCheckpoint: byId<HTMLButtonElement>('download-checkpoint'),
 };
 
-/** Why this page cannot have WebGPU, before asking for an adapter; null if it may. */
-function webGpuProblem(): string | null {
-  if (!isSecureContext) return `This page is not a secure context (${location.origin}), and browsers only offer WebGPU in one.`;
-  if (!navigator.gpu) return 'This browser does not offer WebGPU (navigator.gpu is missing).';
-  return null;
-}
-
-type BackendChoice = 'auto' | 'webgpu' | 'wasm';
-const CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
+// The resume banner, not the scroll position of the last visit, is what a reload shows first.
+history.scrollRestoration = 'manual';
 
 /** ?backend=webgpu|wasm|auto (default auto: WebGPU on a real GPU, else WebAssembly). */
 const asked = new URLSearchParams(location.search).get('backend');
-const choice: BackendChoice = CHOICES.includes(asked as BackendChoice) ? (asked as BackendChoice) : 'auto';
+const choice: BackendChoice = BACKEND_CHOICES.includes(asked as BackendChoice) ? (asked as BackendChoice) : 'auto';
 
-interface PageBackend {
-  backend: Backend;
-  /** What the page runs on, as the header shows it. */
-  label: string;
-  /** Why auto did not take WebGPU; empty when it did or was not asked to. */
-  note: string;
-}
+ui.backendSelect.value = choice;
+ui.backendSelect.addEventListener('change', () => {
+  const params = new URLSearchParams(location.search);
+  params.set('backend', ui.backendSelect.value);
+  location.search = params.toString();
+});
 
-function webGpuLabel(opened: OpenedDevice): string {
-  const info = opened.adapterInfo;
-  return `WebGPU: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${opened.isSoftware ? ' (software)' : ''}`;
-}
-
-async function openWasm(note: string): Promise<PageBackend> {
-  const backend = await createWasmBackend();
-  const threads = backend.threads;
-  const isolation = crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated, so one thread';
-  return { backend, label: `WebAssembly: ${threads} thread${threads > 1 ? 's' : ''}, 128-bit SIMD (${isolation})`, note };
-}
-
-async function openBackend(): Promise<PageBackend> {
-  if (choice === 'wasm') return openWasm('');
-  const problem = webGpuProblem();
-  if (choice === 'webgpu') {
-    if (problem) throw new Error(problem);
-    if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU.');
-    const backend = await createWebGpuBackend();
-    return { backend, label: webGpuLabel(backend.opened), note: '' };
-  }
-  if (problem) return openWasm(`${problem} Running on WebAssembly instead.`);
-  const opened = await openDevice().catch(() => null);
-  if (opened && !opened.isSoftware) return { backend: new WebGpuBackend(opened), label: webGpuLabel(opened), note: '' };
-  opened?.device.destroy();
-  return openWasm(opened
-    ? `WebGPU offers only a software adapter (${webGpuLabel(opened).slice(8)}); WebAssembly is faster on this CPU. Choose WebGPU above to use it anyway.`
-    : 'WebGPU offered no adapter here. Running on WebAssembly instead.');
-}
-
-function showBackendSelect(): void {
-  ui.backendSelect.value = choice;
-  ui.backendSelect.addEventListener('change', () => {
-    const params = new URLSearchParams(location.search);
-    params.set('backend', ui.backendSelect.value);
-    location.search = params.toString();
+const engine = new EngineClient();
+const opened = new Promise<Extract<EngineEvent, { type: 'opened' | 'open-failed' | 'crashed' }>>((resolve) => {
+  const stop = engine.listen((event) => {
+    if (event.type !== 'opened' && event.type !== 'open-failed' && event.type !== 'crashed') return;
+    stop();
+    resolve(event);
   });
-}
-showBackendSelect();
+});
+engine.send({ type: 'open', backend: choice });
 
-const opening = openBackend();
-const backend: Promise<Backend> = opening.then((b) => b.backend);
-const ready = opening.then(
-  (b) => {
-    ui.adapter.textContent = b.label;
-    ui.engine.textContent = b.backend.name === 'wasm' ? 'on WebAssembly' : 'on WebGPU';
-    document.body.dataset.backend = b.backend.name;
-    if (b.note) {
-      ui.backendNote.textContent = b.note;
+const ready = opened.then((event) => {
+  if (event.type === 'opened') {
+    ui.adapter.textContent = event.label;
+    ui.engine.textContent = event.backend === 'wasm' ? 'on WebAssembly' : 'on WebGPU';
+    document.body.dataset.backend = event.backend;
+    if (event.note) {
+      ui.backendNote.textContent = event.note;
       ui.backendNote.hidden = false;
     }
     return true;
-  },
-  (e: Error) => {
-    const webgpu = choice === 'webgpu';
-    if (!webgpu) ui.noWebGpuTitle.textContent = 'The WebAssembly backend did not start';
-    ui.noWebGpuReason.textContent = e.message;
-    ui.noWebGpu.hidden = false;
-    ui.adapter.textContent = webgpu ? 'WebGPU: not available' : 'WebAssembly: not available';
-    document.body.dataset.state = 'no-webgpu';
-    return false;
-  },
-);
+  }
+  const webgpu = choice === 'webgpu';
+  if (!webgpu) ui.noWebGpuTitle.textContent = 'The WebAssembly backend did not start';
+  ui.noWebGpuReason.textContent = event.message;
+  ui.noWebGpu.hidden = false;
+  ui.adapter.textContent = webgpu ? 'WebGPU: not available' : 'WebAssembly: not available';
+  document.body.dataset.state = 'no-webgpu';
+  return false;
+});
 let backendReady = false;
 
-const session = new SearchSession(() => backend, trainingData);
+const session = new SearchSession(engine);
 const form = new SettingsForm(byId<HTMLFormElement>('settings'));
-const charts = new SearchCharts(byId('figures'), byId<HTMLOListElement>('decisions'));
+const frames = new Frames();
+const charts = new SearchCharts(byId('figures'), byId<HTMLOListElement>('decisions'), frames);
 
 function render(state: SessionState, message: string): void {
   if (!backendReady) return;
@@ -135,12 +95,12 @@ function render(state: SessionState, message: string): void {
   ui.start.disabled = busy;
   ui.pause.hidden = !busy;
   ui.pause.disabled = state !== 'running';
-  ui.pause.textContent = state === 'pausing' ? 'Pausing after this epoch…' : 'Pause';
+  ui.pause.textContent = state === 'pausing' ? 'Pausing after this step…' : 'Pause';
   ui.resume.hidden = state !== 'paused';
-  ui.discard.hidden = busy || !session.settings;
+  ui.discard.hidden = !session.settings;
   form.disabled = busy;
   ui.status.textContent = `${state}${message ? ` — ${message}` : ''}`;
-  ui.status.className = state === 'failed' ? 'error' : '';
+  ui.status.classList.toggle('error', state === 'failed');
   if (state !== 'paused') ui.banner.hidden = true;
   ui.downloadGenotype.disabled = !session.report;
   ui.downloadLog.disabled = !session.records.length;
@@ -149,25 +109,35 @@ function render(state: SessionState, message: string): void {
   const epochs = session.epochs;
   if (epochs) ui.progress.value = session.records.length / epochs;
   if (state === 'idle') ui.progress.value = 0;
+  keepFocus();
+}
+
+let lastFocused: HTMLElement | null = null;
+document.addEventListener('focusin', (e) => (lastFocused = e.target as HTMLElement));
+
+/** A control that hid or disabled itself when pressed (Start, Resume, Discard) hands the focus on to the one that acts next. */
+function keepFocus(): void {
+  const lost = lastFocused && ((lastFocused as HTMLButtonElement).disabled || lastFocused.offsetParent === null);
+  if (!lost || (document.activeElement && document.activeElement !== document.body && document.activeElement !== lastFocused)) return;
+  [ui.pause, ui.resume, ui.start].find((b) => !b.hidden && !b.disabled)?.focus();
 }
 
 function showStep(info: StepInfo): void {
   ui.progress.value = (info.epoch + info.step / info.steps) / info.epochs;
   ui.step.textContent = `epoch ${info.epoch + 1}/${info.epochs} · step ${info.step}/${info.steps} · loss ${info.loss.toFixed(4)} · ` +
     `acc ${(100 * info.accuracy).toFixed(1)}% · lr ${info.lr.toFixed(5)} · batch ${info.batchSize}`;
-  charts.step(info);
 }
 
 const finalGenotype = (report: SearchReport) => parseGenotype(JSON.stringify(report.genotype));
 
 session.listen({
   state: render,
-  step: showStep,
-  epoch: () => {
-    charts.show(session.records);
-    render(session.state, session.message);
+  step: (info) => {
+    charts.step(info);
+    frames.paint('step', () => showStep(info));
   },
-  finished: (report) => charts.show(session.records, finalGenotype(report)),
+  epoch: () => charts.show(session.records, session.epochs),
+  finished: (report) => charts.show(session.records, session.epochs, finalGenotype(report)),
 });
 
 function download(name: string, data: BlobPart, type: string): void {
@@ -179,41 +149,36 @@ function download(name: string, data: BlobPart, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+function clearProgress(epochs = 0): void {
+  charts.show([], epochs);
+  ui.step.textContent = '';
+}
+
 const actions = {
   ready,
   adapter: () => (backendReady ? ui.adapter.textContent : null),
   backendName: () => (backendReady ? document.body.dataset.backend ?? null : null),
-  backend: () => backend,
-  async start(settings: SearchSettings) {
+  engine,
+  start(settings: SearchSettings) {
     form.show(settings);
-    charts.show([]);
-    ui.step.textContent = '';
-    await session.start(settings);
+    const run = session.start(settings);
+    clearProgress(session.epochs);
+    return run;
   },
   resume: () => session.resume(),
-  async resumeFrom(checkpoint: Uint8Array, preset: string) {
-    await session.resumeFrom(checkpoint, preset);
-  },
+  resumeFrom: (checkpoint: Uint8Array, preset: string) => session.resumeFrom(checkpoint, preset),
 };
 
 ui.start.addEventListener('click', () => {
-  let settings: SearchSettings;
-  try {
-    settings = form.read();
-  } catch (e) {
-    ui.status.textContent = (e as Error).message;
-    ui.status.className = 'error';
-    return;
-  }
-  void actions.start(settings);
+  const settings = form.readOrShow();
+  if (settings) void actions.start(settings);
 });
 ui.pause.addEventListener('click', () => session.pause());
 for (const button of [ui.resume, byId('resume-stored')]) button.addEventListener('click', () => void session.resume());
 for (const button of [ui.discard, byId('discard-stored')]) {
   button.addEventListener('click', async () => {
     await session.discard();
-    charts.show([]);
-    ui.step.textContent = '';
+    clearProgress();
   });
 }
 ui.downloadGenotype.addEventListener('click', () => download('genotype.json', JSON.stringify(session.report, null, 2) + '\n', 'application/json'));
@@ -232,12 +197,14 @@ void ready.then(async (ok) => {
   const stored = await session.restore();
   if (stored) {
     form.show(stored.settings);
-    charts.show(stored.records, stored.report ? finalGenotype(stored.report) : undefined);
+    charts.show(stored.records, session.epochs, stored.report ? finalGenotype(stored.report) : undefined);
     if (!stored.report) {
       const c = stored.settings.config;
       ui.bannerText.textContent = `A search (preset ${stored.settings.preset}, seed ${c.seed}) stopped after epoch ${stored.records.length} of ` +
-        `${session.epochs}, saved ${new Date(stored.savedAt).toLocaleString()}. Resume it where it stopped?`;
+        `${session.epochs}${session.at ? ` and step ${session.at.step} of ${session.at.steps} of the next` : ''}, saved ${new Date(stored.savedAt).toLocaleString()}. ` +
+        'Resume it where it stopped?';
       ui.banner.hidden = false;
+      ui.banner.focus();
     }
   }
   render(session.state, session.message);

@@ -1,23 +1,17 @@
-// One search in the page: start, pause (requestStop, which ends after the current epoch), resume
-// from memory or, after a reload, from IndexedDB. The state is saved after every epoch. No DOM
-// here: main.ts draws what the listeners report.
-import type { Backend } from '../../runtime/index.ts';
-import { searchReport, type SearchReport } from '../search/report.ts';
+// One search as the page sees it: the engine Worker computes it, this keeps its state (settings,
+// epoch records, the latest checkpoint, the report) and IndexedDB's copy, saved after every epoch
+// and on every pause, so a reload offers to resume. Pause and discard ask the engine to stop after
+// the step in progress. No DOM here: main.ts draws what the listeners report.
+import { searchEpochs, validateConfig } from '../search/config.ts';
+import type { SearchReport } from '../search/report.ts';
+import type { EpochRecord, StepInfo } from '../search/search.ts';
+import type { EngineClient } from './engineClient.ts';
+import type { DataSource, EngineEvent, SearchSettings, StepPosition } from './protocol.ts';
+import { clearSearch, loadSearch, saveSearch, type RestoredSearch, type StoredSearch } from './storage.ts';
 
-export type { SearchReport };
-import type { Dataset } from '../data/dataset.ts';
-import { searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
-import { prepareSearchData, Search, type EpochRecord, type StepInfo } from '../search/search.ts';
-import { clearSearch, loadSearch, saveSearch, type RestoredSearch } from './storage.ts';
+export type { SearchReport, SearchSettings };
 
 export type SessionState = 'idle' | 'loading' | 'running' | 'pausing' | 'paused' | 'finished' | 'failed';
-
-export interface SearchSettings {
-  preset: string;
-  config: SearchConfig;
-}
-
-/** genotype.json: the fields `sgas search` writes. */
 
 export interface SessionListener {
   state?(state: SessionState, message: string): void;
@@ -27,6 +21,8 @@ export interface SessionListener {
   finished?(report: SearchReport): unknown;
 }
 
+const EMBEDDED: DataSource = { kind: 'embedded' };
+
 export class SearchSession {
   state: SessionState = 'idle';
   message = '';
@@ -34,15 +30,25 @@ export class SearchSession {
   records: readonly EpochRecord[] = [];
   checkpoint: Uint8Array | null = null;
   report: SearchReport | null = null;
+  /** Where the search stopped inside an epoch; null between epochs. */
+  at: StepPosition | null = null;
   /** Epochs whose state IndexedDB holds. */
   savedEpochs = 0;
-  private search: Search | null = null;
+  /** The engine job this session follows; events of any other are stale. */
+  private job = 0;
+  /** The job the engine holds paused, which continues without a checkpoint. */
+  private held = 0;
+  /** The preset named for a checkpoint made elsewhere, whose config the engine reports. */
+  private preset = '';
+  private jobs = 0;
+  private settled: (() => void) | null = null;
+  /** IndexedDB writes in the order they were asked for. */
+  private saving: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<SessionListener>();
 
-  constructor(
-    private readonly backend: () => Promise<Backend>,
-    private readonly data: () => Promise<Dataset>,
-  ) {}
+  constructor(private readonly engine: EngineClient) {
+    engine.listen((event) => this.onEngine(event));
+  }
 
   listen(listener: SessionListener): () => void {
     this.listeners.add(listener);
@@ -51,6 +57,10 @@ export class SearchSession {
 
   get epochs(): number {
     return this.settings ? searchEpochs(this.settings.config) : 0;
+  }
+
+  get busy(): boolean {
+    return this.state === 'loading' || this.state === 'running' || this.state === 'pausing';
   }
 
   /**
@@ -62,7 +72,7 @@ export class SearchSession {
     try {
       stored = await loadSearch();
     } catch (e) {
-      this.failed(new Error(`could not read the stored search: ${(e as Error).message}`));
+      this.setState('failed', `could not read the stored search: ${(e as Error).message}`);
       return null;
     }
     if (!stored) return null;
@@ -70,64 +80,57 @@ export class SearchSession {
     this.records = stored.records;
     this.checkpoint = stored.checkpoint;
     this.report = stored.report;
+    this.at = stored.at ?? null;
     this.savedEpochs = stored.records.length;
-    const restored = stored.fallback ? `restored; ${stored.fallback}` : 'restored';
-    this.setState(stored.report ? 'finished' : 'paused', `${stored.records.length} of ${this.epochs} epochs done (${restored})`);
+    this.setState(stored.report ? 'finished' : 'paused', `${this.progress()} (${stored.fallback ? `restored; ${stored.fallback}` : 'restored'})`);
     return stored;
   }
 
-  /** A new search; whatever was stored before is discarded. Resolves when it finishes or pauses. */
-  async start(settings: SearchSettings): Promise<void> {
+  /** A new search; whatever was stored before is discarded. Resolves when it finishes, pauses or fails. */
+  start(settings: SearchSettings): Promise<void> {
     if (this.busy) throw new Error(`a search is ${this.state}: pause it first`);
     validateConfig(settings.config);
-    this.release();
+    this.forget();
     this.settings = settings;
-    this.records = [];
-    this.checkpoint = null;
-    this.report = null;
-    this.savedEpochs = 0;
-    await this.prepare(async () => {
-      await clearSearch();
-      const [backend, data] = await Promise.all([this.backend(), this.data()]);
-      this.search = new Search(backend, settings.config, prepareSearchData(data, settings.config));
-    });
-    if (this.search) await this.drive(this.search);
+    const running = this.run((job) => this.engine.send({ type: 'search', job, settings, data: EMBEDDED }));
+    this.clearStored();
+    return running;
   }
 
-  /** Continues a paused search: the one in memory, or the stored checkpoint after a reload. */
-  async resume(): Promise<void> {
+  /** Continues a paused search: the one the engine holds, or the stored checkpoint after a reload. */
+  resume(): Promise<void> {
     if (this.state !== 'paused') throw new Error(`nothing to resume (the search is ${this.state})`);
-    if (!this.search) {
-      const checkpoint = this.checkpoint!;
-      await this.prepare(async () => {
-        const [backend, data] = await Promise.all([this.backend(), this.data()]);
-        this.search = Search.fromCheckpoint(backend, checkpoint, data, 'the stored search (IndexedDB)');
-      });
-    }
-    if (this.search) await this.drive(this.search);
+    if (this.held === this.job && this.job) return this.run((job) => this.engine.send({ type: 'resume', job, checkpoint: null, source: '', data: EMBEDDED }), this.job);
+    // A copy goes to the engine: this one stays here for the download button.
+    const checkpoint = this.checkpoint!.slice();
+    return this.run((job) => this.engine.send({ type: 'resume', job, checkpoint, source: 'the stored search (IndexedDB)', data: EMBEDDED }));
   }
 
-  /** Resumes from checkpoint bytes made elsewhere (a CLI run's checkpoint.bin). */
-  async resumeFrom(checkpoint: Uint8Array, preset: string): Promise<void> {
+  /** Resumes from checkpoint bytes made elsewhere (a CLI run's checkpoint.bin); the engine reports its settings. */
+  resumeFrom(checkpoint: Uint8Array, preset: string): Promise<void> {
     if (this.busy) throw new Error(`a search is ${this.state}: pause it first`);
-    this.release();
-    await this.prepare(async () => {
-      const [backend, data] = await Promise.all([this.backend(), this.data()]);
-      const search = Search.fromCheckpoint(backend, checkpoint, data, 'checkpoint.bin');
-      this.search = search;
-      this.settings = { preset, config: search.config };
-      this.records = [...search.records];
-      this.checkpoint = checkpoint;
-      this.report = null;
-      this.savedEpochs = 0;
-    });
-    if (this.search) await this.drive(this.search);
+    this.forget();
+    this.preset = preset;
+    this.checkpoint = checkpoint;
+    const copy = checkpoint.slice();
+    const running = this.run((job) => this.engine.send({ type: 'resume', job, checkpoint: copy, source: 'checkpoint.bin', data: EMBEDDED }));
+    this.clearStored();
+    return running;
   }
 
+  /** Asks the engine to stop after the step in progress, keeping the search to resume. */
   pause(): void {
-    if (this.state !== 'running' || !this.search) return;
-    this.search.requestStop();
-    this.setState('pausing', 'after this epoch');
+    if (this.state !== 'running') return;
+    this.engine.send({ type: 'stop', job: this.job, then: 'pause' });
+    this.setState('pausing', 'after this step');
+  }
+
+  /** Forgets the search, here, in the engine (after its step in progress) and in IndexedDB. */
+  async discard(): Promise<void> {
+    if (this.job) this.engine.send({ type: 'stop', job: this.job, then: 'discard' });
+    this.forget();
+    this.setState('idle', '');
+    await this.clearStored();
   }
 
   /** log.jsonl: one epoch record per line, as `sgas search` writes them. */
@@ -135,76 +138,122 @@ export class SearchSession {
     return this.records.map((r) => JSON.stringify({ type: 'epoch', ...r }) + '\n').join('');
   }
 
-  /** Forgets the search, here and in IndexedDB. */
-  async discard(): Promise<void> {
-    if (this.busy) throw new Error(`a search is ${this.state}: pause it first`);
-    this.release();
+  /** "3 of 9 epochs done", and the step reached in the next one when it stopped inside it. */
+  progress(at = this.at): string {
+    return `${this.records.length} of ${this.epochs} epochs done${at ? `, epoch ${at.epoch + 1} at step ${at.step} of ${at.steps}` : ''}`;
+  }
+
+  /** Sends a job's first request and resolves when the job pauses, finishes or fails. */
+  private run(send: (job: number) => void, job = ++this.jobs): Promise<void> {
+    this.settled?.();
+    this.job = job;
+    this.held = 0;
+    this.at = null;
+    this.setState('loading', 'loading the data and building the network');
+    send(job);
+    return new Promise((resolve) => (this.settled = resolve));
+  }
+
+  private forget(): void {
+    this.settled?.();
+    this.settled = null;
+    this.job = this.held = 0;
+    this.preset = '';
     this.settings = null;
     this.records = [];
     this.checkpoint = null;
     this.report = null;
+    this.at = null;
     this.savedEpochs = 0;
-    await clearSearch();
-    this.setState('idle', '');
   }
 
-  get busy(): boolean {
-    return this.state === 'loading' || this.state === 'running' || this.state === 'pausing';
-  }
-
-  private async prepare(work: () => Promise<void>): Promise<void> {
-    this.setState('loading', 'loading the data and building the network');
-    try {
-      await work();
-    } catch (e) {
-      this.search = null;
-      this.failed(e as Error);
+  private onEngine(event: EngineEvent): void {
+    if (event.type === 'crashed') {
+      if (this.busy) this.settle(this.job, 'failed', event.message);
+      return;
     }
-  }
-
-  private async drive(search: Search): Promise<void> {
-    this.setState('running', `${search.epoch} of ${search.epochs} epochs done`);
-    try {
-      const result = await search.run({
-        step: async (info) => {
-          for (const l of this.listeners) await l.step?.(info);
-        },
-        checkpoint: async (bytes) => {
-          this.records = [...search.records];
-          this.checkpoint = bytes;
-          await this.save(null);
-          if (this.state === 'running') this.setState('running', `${search.epoch} of ${search.epochs} epochs done`);
-          for (const l of this.listeners) await l.epoch?.(search.records.at(-1)!, bytes);
-        },
-      });
-      if (!result) {
-        this.setState('paused', `${search.epoch} of ${search.epochs} epochs done`);
+    if (!('job' in event) || event.job !== this.job) return;
+    switch (event.type) {
+      case 'loading':
+        return;
+      case 'running':
+        this.settings ??= { preset: this.preset, config: event.config };
+        this.records = event.records;
+        this.at = event.at;
+        if (this.state === 'loading') this.setState('running', this.progress(null));
+        return;
+      case 'step':
+        this.at = null;
+        for (const l of this.listeners) l.step?.(event.info);
+        return;
+      case 'epoch': {
+        this.records = [...this.records, event.record];
+        this.checkpoint = event.checkpoint;
+        this.save(null).then((saved) => {
+          if (!saved || event.job !== this.job) return;
+          if (this.state === 'running') this.setState('running', this.progress(null));
+          for (const l of this.listeners) l.epoch?.(event.record, event.checkpoint);
+        });
         return;
       }
-      const report = searchReport(search, result);
-      this.report = report;
-      await this.save(report);
-      this.release();
-      this.setState('finished', `${result.epochs} epochs in ${report.seconds.toFixed(0)} s`);
-      for (const l of this.listeners) await l.finished?.(report);
-    } catch (e) {
-      this.failed(e as Error);
+      case 'paused':
+        this.checkpoint = event.checkpoint;
+        this.at = event.at;
+        this.held = event.job;
+        this.save(null).then((saved) => saved && this.settle(event.job, 'paused', this.progress()));
+        return;
+      case 'finished':
+        this.report = event.report;
+        this.save(event.report).then((saved) => {
+          if (!saved || !this.settle(event.job, 'finished', `${event.report.epochs} epochs in ${event.report.seconds.toFixed(0)} s`)) return;
+          for (const l of this.listeners) l.finished?.(event.report);
+        });
+        return;
+      case 'failed':
+        this.settle(event.job, 'failed', event.message);
+        return;
+      case 'discarded':
+        return;
     }
   }
 
-  private async save(report: SearchReport | null): Promise<void> {
-    await saveSearch({ settings: this.settings!, checkpoint: this.checkpoint!, records: [...this.records], report, savedAt: new Date().toISOString() });
-    this.savedEpochs = this.records.length;
+  /** Ends the job's run in this state, unless a newer job has taken its place; whether it did. */
+  private settle(job: number, state: SessionState, message: string): boolean {
+    if (job !== this.job) return false;
+    this.setState(state, message);
+    this.settled?.();
+    this.settled = null;
+    return true;
   }
 
-  private failed(error: Error): void {
-    this.release();
-    this.setState('failed', error.message);
+  /** Runs IndexedDB work after the work queued before it, whether that failed or not. */
+  private queue<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.saving.then(work);
+    this.saving = done.then(() => {}, () => {});
+    return done;
   }
 
-  private release(): void {
-    this.search?.release();
-    this.search = null;
+  private clearStored(): Promise<void> {
+    const job = this.job;
+    return this.queue(clearSearch).catch((e: Error) => void this.settle(job, 'failed', `could not clear the stored search in IndexedDB: ${e.message}`));
+  }
+
+  /** Queues an IndexedDB write of the search as it stands; resolves whether it was written (a failure fails the job). */
+  private save(report: SearchReport | null): Promise<boolean> {
+    const job = this.job;
+    const stored: StoredSearch = {
+      settings: this.settings!, checkpoint: this.checkpoint!, records: [...this.records], report, at: this.at, savedAt: new Date().toISOString(),
+    };
+    return this.queue(() => saveSearch(stored)).then(
+      () => {
+        if (job === this.job) this.savedEpochs = stored.records.length;
+        return true;
+      },
+      (e: Error) => {
+        this.settle(job, 'failed', `could not keep the search in IndexedDB: ${e.message}`);
+        return false;
+      },
+    );
   }
 
   private setState(state: SessionState, message: string): void {

@@ -4,6 +4,7 @@
 // reload checks the newest checkpoint's checksum and falls back to the one before when it is damaged.
 import { CheckpointError, verifyCheckpoint } from '../search/checkpoint.ts';
 import type { EpochRecord } from '../search/search.ts';
+import type { StepPosition } from './protocol.ts';
 import type { SearchReport, SearchSettings } from './session.ts';
 
 export interface StoredSearch {
@@ -12,6 +13,8 @@ export interface StoredSearch {
   records: EpochRecord[];
   /** genotype.json once the search has finished. */
   report: SearchReport | null;
+  /** Where a search paused inside an epoch stands (absent in records written before pauses could). */
+  at?: StepPosition | null;
   savedAt: string;
 }
 

@@ -1,11 +1,10 @@
 // window.sgas: what Playwright tests and `sgas search --browser` drive. Searches started here go
 // through the same path as the page's buttons, so the page draws them as it would its own.
-import type { Backend } from '../../runtime/index.ts';
 import { DEFAULT_PRESET, type SearchConfig } from '../search/config.ts';
-import { parseGoldenFile, kindFamily } from '../golden/goldenFile.ts';
-import { runGolden, type TensorResult } from '../golden/runner.ts';
+import type { TensorResult } from '../golden/runner.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
 import { presetSettings } from './controls.ts';
+import type { EngineClient } from './engineClient.ts';
 import type { SearchReport, SearchSession, SearchSettings, SessionListener, SessionState } from './session.ts';
 
 /** What a driver hears while a search runs; the checkpoint comes as base64 (it crosses to Node). */
@@ -39,7 +38,7 @@ export interface SgasHook {
   report(): SearchReport | null;
   logJsonl(): string;
   checkpointBase64(): string | null;
-  /** Runs golden files fetched from /golden/ on the page's backend. */
+  /** Runs golden files fetched from /golden/ on the page's backend (in its engine Worker). */
   runGolden(files: string[]): Promise<TensorResult[]>;
 }
 
@@ -53,7 +52,7 @@ export interface PageActions {
   ready: Promise<boolean>;
   adapter(): string | null;
   backendName(): string | null;
-  backend(): Promise<Backend>;
+  engine: EngineClient;
   start(settings: SearchSettings): Promise<void>;
   resume(): Promise<void>;
   resumeFrom(checkpoint: Uint8Array, preset: string): Promise<void>;
@@ -92,12 +91,6 @@ async function untilFinished(session: SearchSession, action: () => Promise<void>
   }
 }
 
-async function fetchGolden(file: string) {
-  const response = await fetch(`golden/${file}`);
-  if (!response.ok) throw new Error(`golden/${file}: HTTP ${response.status}`);
-  return parseGoldenFile(await response.text(), file);
-}
-
 export function installHook(session: SearchSession, actions: PageActions): void {
   window.sgas = {
     ready: actions.ready,
@@ -117,16 +110,9 @@ export function installHook(session: SearchSession, actions: PageActions): void 
     logJsonl: () => session.logJsonl(),
     checkpointBase64: () => (session.checkpoint ? toBase64(session.checkpoint) : null),
     runGolden: async (files) => {
-      const backend = await actions.backend();
-      const results: TensorResult[] = [];
-      for (const file of files) {
-        const golden = await fetchGolden(file);
-        // A network set is read through its weights file, as `sgas golden` does.
-        if (kindFamily(golden.kind) === 'network' && !file.endsWith('_weights.json')) continue;
-        const readSibling = (suffix: string) => fetchGolden(file.replace(/_weights\.json$/, suffix));
-        for (const r of await runGolden(backend, golden, file, readSibling)) results.push({ ...r, file });
-      }
-      return results;
+      const answer = await actions.engine.ask({ type: 'golden', files });
+      if (answer.error) throw new Error(answer.error);
+      return answer.results;
     },
   };
 }

@@ -1,11 +1,12 @@
 // What every page test needs: the built page served on an ephemeral port, Debian's Chromium
-// driven through playwright-core, a screenshot folder, and temporary folders removed afterwards.
+// driven through playwright-core, a screenshot folder (and screenshots at a wide and a narrow
+// width), and temporary folders removed afterwards.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { chromiumPath, launchChromium } from '../../src/cli/browserSearch.ts';
 import { startServer, type RunningServer } from '../../src/cli/serve.ts';
 
@@ -44,4 +45,20 @@ export function pageHarness(): PageHarness {
     },
     temp: state.temp,
   };
+}
+
+/** Resolves after the page has painted two more frames (its figures repaint in animation frames). */
+export function nextFrames(page: Page): Promise<void> {
+  return page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+}
+
+/** Full-page screenshots as the page stands, 1600 and 400 px wide: test-results/browser/NAME-1600.png and NAME-400.png. */
+export async function screenshotWidths(page: Page, name: string): Promise<void> {
+  const viewport = page.viewportSize();
+  for (const width of [1600, 400]) {
+    await page.setViewportSize({ width, height: 1000 });
+    await nextFrames(page);
+    await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
+  }
+  if (viewport) await page.setViewportSize(viewport);
 }

@@ -1,0 +1,100 @@
+// The engine Worker (a module worker, dist/web/engine.js): the backend, the data and the search
+// run here, so the page's main thread only draws, takes input and keeps IndexedDB. It answers the
+// requests of protocol.ts and posts the events of the job it runs.
+import type { Dataset } from '../data/dataset.ts';
+import { kindFamily, parseGoldenFile } from '../golden/goldenFile.ts';
+import { runGolden, type TensorResult } from '../golden/runner.ts';
+import type { Backend } from '../../runtime/index.ts';
+import { trainingData } from './data.ts';
+import { openEngineBackend } from './engineBackend.ts';
+import { transferables, type DataSource, type EngineEvent, type EngineRequest } from './protocol.ts';
+import { SearchJob, type SearchSource } from './searchJob.ts';
+
+/** The parts of a dedicated worker's global scope used here (the DOM lib types the window). */
+interface WorkerScope {
+  postMessage(message: EngineEvent, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<EngineRequest>) => void) | null;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+function post(event: EngineEvent): void {
+  scope.postMessage(event, transferables(event));
+}
+
+let backend: Promise<Backend> | null = null;
+let current: SearchJob | null = null;
+
+function dataset(source: DataSource): Promise<Dataset> {
+  switch (source.kind) {
+    case 'embedded':
+      return trainingData();
+  }
+}
+
+function opened(): Promise<Backend> {
+  if (!backend) throw new Error('the engine has no backend: the page sends open first');
+  return backend;
+}
+
+/** Starts a job in place of the current one, which stops (and is dropped) first. */
+async function startJob(job: number, source: DataSource, from: SearchSource): Promise<void> {
+  const previous = current;
+  const next = new SearchJob(job, post);
+  current = next;
+  await previous?.stop('discard');
+  await next.start(await opened(), dataset(source), from);
+}
+
+async function golden(files: string[]): Promise<TensorResult[]> {
+  const be = await opened();
+  const fetchGolden = async (file: string) => {
+    const response = await fetch(`golden/${file}`);
+    if (!response.ok) throw new Error(`golden/${file}: HTTP ${response.status}`);
+    return parseGoldenFile(await response.text(), file);
+  };
+  const results: TensorResult[] = [];
+  for (const file of files) {
+    const set = await fetchGolden(file);
+    // A network set is read through its weights file, as `sgas golden` does.
+    if (kindFamily(set.kind) === 'network' && !file.endsWith('_weights.json')) continue;
+    const readSibling = (suffix: string) => fetchGolden(file.replace(/_weights\.json$/, suffix));
+    for (const r of await runGolden(be, set, file, readSibling)) results.push({ ...r, file });
+  }
+  return results;
+}
+
+async function handle(request: EngineRequest): Promise<void> {
+  switch (request.type) {
+    case 'open': {
+      const opening = openEngineBackend(request.backend);
+      backend = opening.then((b) => b.backend);
+      backend.catch(() => {});
+      try {
+        const b = await opening;
+        post({ type: 'opened', backend: b.backend.name === 'wasm' ? 'wasm' : 'webgpu', label: b.label, note: b.note });
+      } catch (e) {
+        post({ type: 'open-failed', message: (e as Error).message });
+      }
+      return;
+    }
+    case 'search':
+      return startJob(request.job, request.data, { settings: request.settings });
+    case 'resume':
+      if (request.checkpoint) return startJob(request.job, request.data, { checkpoint: request.checkpoint, source: request.source });
+      if (current?.job !== request.job) return post({ type: 'failed', job: request.job, message: `search ${request.job} is not held by the engine` });
+      return current.resume();
+    case 'stop':
+      if (current?.job === request.job) await current.stop(request.then);
+      return;
+    case 'golden':
+      try {
+        post({ type: 'golden', id: request.id, results: await golden(request.files) });
+      } catch (e) {
+        post({ type: 'golden', id: request.id, results: [], error: (e as Error).message });
+      }
+  }
+}
+
+scope.onmessage = ({ data: request }) => {
+  handle(request).catch((e: Error) => 'job' in request && post({ type: 'failed', job: request.job, message: e.message }));
+};

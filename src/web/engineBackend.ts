@@ -1,0 +1,51 @@
+// The engine Worker's backend, as ?backend=auto|webgpu|wasm asks: WebGPU (navigator.gpu is there
+// in a dedicated worker), or WebAssembly with its thread pool started from this Worker, so the
+// page's main thread never takes part in a kernel. auto: WebGPU on a real GPU, else WebAssembly.
+import { createWasmBackend, createWebGpuBackend, WebGpuBackend, type Backend } from '../../runtime/index.ts';
+import { openDevice, type OpenedDevice } from '../../runtime/device.ts';
+import type { BackendChoice } from './protocol.ts';
+
+export interface EngineBackend {
+  backend: Backend;
+  /** What the engine runs on, as the page's header shows it. */
+  label: string;
+  /** Why auto did not take WebGPU; empty when it did or was not asked to. */
+  note: string;
+}
+
+/** Why this context cannot have WebGPU, before asking for an adapter; null if it may. */
+function webGpuProblem(): string | null {
+  if (!isSecureContext) return `This page is not a secure context (${location.origin}), and browsers only offer WebGPU in one.`;
+  if (!navigator.gpu) return 'This browser does not offer WebGPU (navigator.gpu is missing).';
+  return null;
+}
+
+function webGpuLabel(opened: OpenedDevice): string {
+  const info = opened.adapterInfo;
+  return `WebGPU: ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ')}${opened.isSoftware ? ' (software)' : ''}`;
+}
+
+async function openWasm(note: string): Promise<EngineBackend> {
+  const backend = await createWasmBackend();
+  const threads = backend.threads;
+  const isolation = crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated, so one thread';
+  return { backend, label: `WebAssembly: ${threads} thread${threads > 1 ? 's' : ''}, 128-bit SIMD (${isolation})`, note };
+}
+
+export async function openEngineBackend(choice: BackendChoice): Promise<EngineBackend> {
+  if (choice === 'wasm') return openWasm('');
+  const problem = webGpuProblem();
+  if (choice === 'webgpu') {
+    if (problem) throw new Error(problem);
+    if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU.');
+    const backend = await createWebGpuBackend();
+    return { backend, label: webGpuLabel(backend.opened), note: '' };
+  }
+  if (problem) return openWasm(`${problem} Running on WebAssembly instead.`);
+  const opened = await openDevice().catch(() => null);
+  if (opened && !opened.isSoftware) return { backend: new WebGpuBackend(opened), label: webGpuLabel(opened), note: '' };
+  opened?.device.destroy();
+  return openWasm(opened
+    ? `WebGPU offers only a software adapter (${webGpuLabel(opened).slice(8)}); WebAssembly is faster on this CPU. Choose WebGPU above to use it anyway.`
+    : 'WebGPU offered no adapter here. Running on WebAssembly instead.');
+}

@@ -1,0 +1,73 @@
+// The messages between the page (main thread: drawing, input, IndexedDB) and its engine Worker
+// (the backend, the data, the search), declared once for both sides. Each side switches on
+// `type`; TypeScript checks that every kind is handled where a switch is exhaustive.
+//
+// Growing it: a new kind of work (training, inference, a sweep job) adds its requests to
+// EngineRequest and its events to EngineEvent, with a handler in engine.ts and a listener where
+// the page uses it. A request that wants one answer carries an `id` that its answer repeats; a
+// long job (a search) carries a `job` number that every event about it repeats, so the page can
+// tell a stopped job's last events from the next job's.
+import type { TensorResult } from '../golden/runner.ts';
+import type { SearchReport } from '../search/report.ts';
+import type { EpochRecord, StepInfo } from '../search/search.ts';
+import type { SearchConfig } from '../search/config.ts';
+
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
+
+export interface SearchSettings {
+  preset: string;
+  config: SearchConfig;
+}
+
+/** Where a job's images come from. The embedded Fashion-MNIST for now; own image folders (issue 12) add a kind. */
+export type DataSource = { kind: 'embedded' };
+
+/** Where a search stopped mid-epoch: `step` of `steps` done in epoch `epoch` (0-based). */
+export interface StepPosition {
+  epoch: number;
+  step: number;
+  steps: number;
+}
+
+/** Page → engine. */
+export type EngineRequest =
+  /** First message: open the backend the page asks for (?backend=). Answered by `opened` or `open-failed`. */
+  | { type: 'open'; backend: BackendChoice }
+  /** A new search; the engine stops and drops any search it holds first. */
+  | { type: 'search'; job: number; settings: SearchSettings; data: DataSource }
+  /**
+   * Continues a search: the one the engine holds paused under this job (checkpoint null), or one
+   * rebuilt from checkpoint bytes (after a reload, or a CLI run's checkpoint.bin) under a new job.
+   */
+  | { type: 'resume'; job: number; checkpoint: Uint8Array | null; source: string; data: DataSource }
+  /** Stops the job after the step in progress: `pause` keeps it to resume, `discard` drops it. */
+  | { type: 'stop'; job: number; then: 'pause' | 'discard' }
+  /** Golden-vector files (under /golden/) run on the engine's backend. Answered by `golden`. */
+  | { type: 'golden'; id: number; files: string[] };
+
+/** Engine → page. */
+export type EngineEvent =
+  | { type: 'opened'; backend: 'webgpu' | 'wasm'; label: string; note: string }
+  | { type: 'open-failed'; message: string }
+  /** The job builds its network and data (the first step follows). */
+  | { type: 'loading'; job: number }
+  /** The job runs; from a checkpoint, its settings and finished epochs come with it. */
+  | { type: 'running'; job: number; config: SearchConfig; records: EpochRecord[]; at: StepPosition | null }
+  | { type: 'step'; job: number; info: StepInfo }
+  /** An epoch ended: its record and the checkpoint to keep (the bytes of the CLI's checkpoint.bin). */
+  | { type: 'epoch'; job: number; record: EpochRecord; checkpoint: Uint8Array }
+  /** Paused after a step: the checkpoint to keep, and where in its epoch it stands (null: between epochs). */
+  | { type: 'paused'; job: number; checkpoint: Uint8Array; at: StepPosition | null }
+  | { type: 'discarded'; job: number }
+  | { type: 'finished'; job: number; report: SearchReport }
+  | { type: 'failed'; job: number; message: string }
+  | { type: 'golden'; id: number; results: TensorResult[]; error?: string }
+  /** Sent by the page's side, not the engine: the Worker failed to load, or threw outside any job. */
+  | { type: 'crashed'; message: string };
+
+/** The buffers a message hands over instead of copying (checkpoints run to megabytes). */
+export function transferables(message: EngineRequest | EngineEvent): Transferable[] {
+  const bytes = 'checkpoint' in message ? message.checkpoint : null;
+  return bytes ? [bytes.buffer as ArrayBuffer] : [];
+}
