@@ -61,10 +61,12 @@ function geometry(x: Tensor, w: Tensor, options: ConvOptions): Geometry {
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
-/** shaders/conv.wgsl Params, with the weight-gradient chunking. */
-function params(g: Geometry, chunkRows = 0, chunks = 0): { u: number[] } {
+/** shaders/conv.wgsl Params, with the weight-gradient chunking; every conv kernel does the forward's multiply-adds. */
+function params(g: Geometry, chunkRows = 0, chunks = 0): { u: number[]; flops: number } {
+  const taps = (g.kind === 'depthwise' ? 1 : g.C) * g.KH * g.KW;
   return {
     u: [g.N, g.C, g.O, chunkRows, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.stride, g.dilation, g.pad, g.top, g.left, chunks],
+    flops: 2 * g.N * g.O * g.OH * g.OW * taps,
   };
 }
 

@@ -12,7 +12,7 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 function binary(entry: 'add' | 'mul', a: Tensor, b: Tensor): Tensor {
   sameShape(entry, a, b);
   const out = Tensor.empty(a.backend, a.shape);
-  launch(`elementwise/${entry}`, [a, b], [out], { u: [a.size, 0], f: [0] }, [a.size]);
+  launch(`elementwise/${entry}`, [a, b], [out], { u: [a.size, 0], f: [0], flops: a.size }, [a.size]);
   return out;
 }
 
@@ -30,7 +30,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 
 function scaled(a: Tensor, s: number): Tensor {
   const out = Tensor.empty(a.backend, a.shape);
-  launch('elementwise/scale', [a], [out], { u: [a.size, 0], f: [s] }, [a.size]);
+  launch('elementwise/scale', [a], [out], { u: [a.size, 0], f: [s], flops: a.size }, [a.size]);
   return out;
 }
 
@@ -42,10 +42,10 @@ export function scale(a: Tensor, s: number): Tensor {
 
 export function relu(x: Tensor): Tensor {
   const out = Tensor.empty(x.backend, x.shape);
-  launch('elementwise/relu_forward', [x], [out], { u: [x.size, 0], f: [0] }, [x.size]);
+  launch('elementwise/relu_forward', [x], [out], { u: [x.size, 0], f: [0], flops: x.size }, [x.size]);
   Tape.record('relu', [x], [out], ([g]) => {
     const dx = Tensor.empty(x.backend, x.shape);
-    launch('elementwise/relu_backward', [x, g!], [dx], { u: [x.size, 0], f: [0] }, [x.size]);
+    launch('elementwise/relu_backward', [x, g!], [dx], { u: [x.size, 0], f: [0], flops: x.size }, [x.size]);
     return [dx];
   });
   return out;
@@ -61,7 +61,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /** target += s * x, in place, never recorded. */
 export function axpyInPlace(target: Tensor, x: Tensor, s = 1): void {
   sameShape('axpy', target, x);
-  launch('elementwise/axpy', [x], [target], { u: [x.size, 0], f: [s] }, [x.size]);
+  launch('elementwise/axpy', [x], [target], { u: [x.size, 0], f: [s], flops: 2 * x.size }, [x.size]);
 }
 
 export function copyInto(target: Tensor, x: Tensor): void {

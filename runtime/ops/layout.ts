@@ -97,7 +97,7 @@ export function weightedSum(branches: readonly Tensor[], weights: Tensor): Tenso
     const group = branches.slice(k, k + FORWARD_BRANCHES);
     // Unused slots repeat the group's last branch; the kernel skips them.
     const slots = Array.from({ length: FORWARD_BRANCHES }, (_, s) => group[Math.min(s, group.length - 1)]!);
-    launch('layout/weighted_sum_forward', [weights, ...slots], [out], { u: [n, k, group.length, k > 0 ? 1 : 0] }, [n]);
+    launch('layout/weighted_sum_forward', [weights, ...slots], [out], { u: [n, k, group.length, k > 0 ? 1 : 0], flops: 2 * n * group.length }, [n]);
   }
   Tape.record('weighted_sum', [...branches, weights], [out], ([g]) => {
     const chunks = Math.min(n, DOT_CHUNKS);
@@ -107,7 +107,7 @@ export function weightedSum(branches: readonly Tensor[], weights: Tensor): Tenso
       const pair = k + 1 < K;
       const placeholder = pair ? null : Tensor.empty(backend, [1]);
       launch('layout/weighted_sum_backward', [weights, g!, branches[k]!, branches[pair ? k + 1 : k]!],
-        [partials, grads[k]!, pair ? grads[k + 1]! : placeholder!], { u: [n, k, pair ? 2 : 1, chunks] }, [chunks]);
+        [partials, grads[k]!, pair ? grads[k + 1]! : placeholder!], { u: [n, k, pair ? 2 : 1, chunks], flops: 3 * n * (pair ? 2 : 1) }, [chunks]);
       placeholder?.release();
     }
     let dw: Tensor | null = null;
