@@ -169,7 +169,7 @@ static void bn_grad_partials_range(const Call *c, u32 lo, u32 hi) {
           f4 g = wasm_v128_load(dy + at + j);
           f4 xc = wasm_f32x4_sub(wasm_v128_load(x + at + j), mean);
           wasm_v128_store(sum_dy + j, wasm_f32x4_add(wasm_v128_load(sum_dy + j), g));
-          wasm_v128_store(sum_dy_centered + j, wasm_f32x4_add(wasm_v128_load(sum_dy_centered + j), wasm_f32x4_mul(g, xc)));
+          wasm_v128_store(sum_dy_centered + j, madd(g, xc, wasm_v128_load(sum_dy_centered + j)));
         }
         for (; j < m; j++) {
           float g = dy[at + j];

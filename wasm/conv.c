@@ -150,8 +150,8 @@ static void dw_forward8(const float *src, const i32 *offsets, const float *w, u3
   f4 a0 = wasm_f32x4_splat(0), a1 = a0;
   for (u32 t = 0; t < T; t++) {
     f4 wt = wasm_v128_load32_splat(w + t);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src + offsets[t])));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + offsets[t] + 4)));
+    a0 = madd(wt, wasm_v128_load(src + offsets[t]), a0);
+    a1 = madd(wt, wasm_v128_load(src + offsets[t] + 4), a1);
   }
   store8(out, a0, a1, n);
 }
@@ -159,7 +159,7 @@ static void dw_forward8(const float *src, const i32 *offsets, const float *w, u3
 // The same for n ≤ 4 outputs: the rows of reduction cells' small planes are often 4 wide or less.
 static void dw_forward4(const float *src, const i32 *offsets, const float *w, u32 T, float *out, u32 n) {
   f4 a = wasm_f32x4_splat(0);
-  for (u32 t = 0; t < T; t++) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(w + t), wasm_v128_load(src + offsets[t])));
+  for (u32 t = 0; t < T; t++) a = madd(wasm_v128_load32_splat(w + t), wasm_v128_load(src + offsets[t]), a);
   store4(out, a, n);
 }
 
@@ -226,8 +226,8 @@ static void dw_gather8(const float *rows, const Reach *reach, u32 taps, const fl
   for (u32 i = 0; i < taps; i++) {
     f4 wt = wasm_v128_load32_splat(w + reach[i].tap);
     const float *src = rows + reach[i].offset;
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + 4)));
+    a0 = madd(wt, wasm_v128_load(src), a0);
+    a1 = madd(wt, wasm_v128_load(src + 4), a1);
   }
   wasm_v128_store(out, a0);
   wasm_v128_store(out + 4, a1);
@@ -236,7 +236,7 @@ static void dw_gather8(const float *rows, const Reach *reach, u32 taps, const fl
 static void dw_gather4(const float *rows, const Reach *reach, u32 taps, const float *w, float *out) {
   f4 a = wasm_f32x4_splat(0);
   for (u32 i = 0; i < taps; i++) {
-    a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(w + reach[i].tap), wasm_v128_load(rows + reach[i].offset)));
+    a = madd(wasm_v128_load32_splat(w + reach[i].tap), wasm_v128_load(rows + reach[i].offset), a);
   }
   wasm_v128_store(out, a);
 }
@@ -281,11 +281,11 @@ static float dw_tap_sum(const Params *p, const float *dy, const float *src, u32 
     const float *d = dy + oh * p->ow, *x = src + oh * step;
     u32 ow = 0;
     for (; ow + 8 <= p->ow; ow += 8) {
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(x + ow)));
-      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(d + ow + 4), wasm_v128_load(x + ow + 4)));
+      a0 = madd(wasm_v128_load(d + ow), wasm_v128_load(x + ow), a0);
+      a1 = madd(wasm_v128_load(d + ow + 4), wasm_v128_load(x + ow + 4), a1);
     }
     if (ow + 4 <= p->ow) {
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(x + ow)));
+      a0 = madd(wasm_v128_load(d + ow), wasm_v128_load(x + ow), a0);
       ow += 4;
     }
     for (; ow < p->ow; ow++) tail += d[ow] * x[ow];
