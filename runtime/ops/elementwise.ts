@@ -18,7 +18,7 @@ function binary(entry: 'add' | 'mul', a: Tensor, b: Tensor): Tensor {
 
 export function add(a: Tensor, b: Tensor): Tensor {
   const out = binary('add', a, b);
-  Tape.record('add', [a, b], [out], ([g]) => [g!, g!]);
+  Tape.record('add', [a, b], [out], ([g]) => [g!, g!], []);
   return out;
 }
 
@@ -36,7 +36,7 @@ function scaled(a: Tensor, s: number): Tensor {
 
 export function scale(a: Tensor, s: number): Tensor {
   const out = scaled(a, s);
-  Tape.record('scale', [a], [out], ([g]) => [scaled(g!, s)]);
+  Tape.record('scale', [a], [out], ([g]) => [scaled(g!, s)], []);
   return out;
 }
 
@@ -54,7 +54,7 @@ export function relu(x: Tensor): Tensor {
 /** A view with another shape; gradients flow back through it unchanged. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const out = x.reshape(shape);
-  Tape.record('reshape', [x], [out], ([g]) => [g!.reshape(x.shape)]);
+  Tape.record('reshape', [x], [out], ([g]) => [g!.reshape(x.shape)], []);
   return out;
 }
 

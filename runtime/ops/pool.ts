@@ -48,7 +48,7 @@ export function maxPool2d(x: Tensor, window: PoolWindow): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('pool/max_pool3_backward', [dy!, argmax], [dx], { u: [planes * H, ...params] }, [planes * H]);
     return [dx];
-  });
+  }, []);
   if (!y.requiresGrad) argmax.release();
   return y;
 }
@@ -71,7 +71,7 @@ export function avgPool2d(x: Tensor, window: PoolWindow): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch(`pool/${backward}`, [dy!], [dx], { u: [backwardCount, ...params], flops: taps * y.size }, [backwardCount]);
     return [dx];
-  });
+  }, []);
   return y;
 }
 
@@ -86,6 +86,6 @@ export function globalAvgPool(x: Tensor): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('pool/global_avg_pool_backward', [dy!], [dx], { u: [x.size, ...u.slice(1)] }, [x.size]);
     return [dx];
-  });
+  }, []);
   return y;
 }

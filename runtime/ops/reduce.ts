@@ -45,13 +45,13 @@ function broadcastScalar(g: Tensor, like: Tensor, s: number): Tensor {
 
 export function sum(x: Tensor): Tensor {
   const out = sumRaw(x);
-  Tape.record('sum', [x], [out], ([g]) => [broadcastScalar(g!, x, 1)]);
+  Tape.record('sum', [x], [out], ([g]) => [broadcastScalar(g!, x, 1)], []);
   return out;
 }
 
 export function mean(x: Tensor): Tensor {
   const out = sumRaw(x, 1 / x.size);
-  Tape.record('mean', [x], [out], ([g]) => [broadcastScalar(g!, x, 1 / x.size)]);
+  Tape.record('mean', [x], [out], ([g]) => [broadcastScalar(g!, x, 1 / x.size)], []);
   return out;
 }
 
