@@ -84,12 +84,16 @@ static void zero(float *q, u32 size) {
   for (u32 i = 0; i < size; i++) q[i] = 0.0f;
 }
 
-// Copies one input plane's real values into a padded plane whose padding is already zero.
-static void pad_plane(const Run *runs, u32 count, u32 stride, const float *x, float *q) {
+// Copies one input plane's real values into a padded plane whose padding is already zero, through
+// ReLU where the convolution takes relu(x).
+static void pad_plane(const Params *p, const Run *runs, u32 count, const float *x, float *q) {
+  u32 stride = p->stride;
   for (u32 k = 0; k < count; k++) {
     const float *src = x + runs[k].src;
     float *dst = q + runs[k].dst;
-    if (stride == 1) {
+    if (p->relu_input) {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j * stride]);
+    } else if (stride == 1) {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j];
     } else {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j * stride];
@@ -177,7 +181,7 @@ static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
   for (u32 plane = lo; plane < hi; plane++) {
     const float *w = c->io[1] + (plane % p->ci) * T;
     float *y = c->io[2] + plane * out_plane(p);
-    pad_plane(runs, count, p->stride, c->io[0] + plane * in_plane(p), q);
+    pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
     for (u32 oh = 0; oh < p->oh; oh++) {
       const float *base = q + oh * p->stride * g.width;
       float *out = y + oh * p->ow;
@@ -312,7 +316,7 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
     for (u32 t = 0; t < T; t++) sums[t] = 0.0f;
     for (u32 row = first; row < end;) {
       u32 n = row / p->oh, plane = n * p->ci + ch, stop = min_u(end, (n + 1) * p->oh);
-      pad_plane(runs, count, p->stride, c->io[0] + plane * in_plane(p), q);
+      pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
       const float *dy = c->io[1] + plane * out_plane(p);
       for (u32 t = 0; t < T; t++) sums[t] += dw_tap_sum(p, dy, q + offsets[t], p->stride * g.width, row - n * p->oh, stop - n * p->oh);
       row = stop;
@@ -363,7 +367,7 @@ static void dense_forward_range(const Call *c, u32 lo, u32 hi) {
     for (u32 c0 = 0; c0 < p->ci; c0 += group) {
       u32 cg = min_u(group, p->ci - c0), kc = cg * T;
       for (u32 i = 0; i < cg; i++) {
-        pad_plane(runs, count, p->stride, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        pad_plane(p, runs, count, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (u32 t = 0; t < T; t++) boff[i * T + t] = (i32)(i * g.size) + offsets[t];
       }
       for (u32 oh = 0; oh < p->oh; oh++) {
@@ -454,7 +458,7 @@ static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
       int add = 0;
       for (u32 row = first; row < end;) {
         u32 n = row / p->oh, stop = min_u(end, (n + 1) * p->oh);
-        for (u32 i = 0; i < cg; i++) pad_plane(runs, count, p->stride, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        for (u32 i = 0; i < cg; i++) pad_plane(p, runs, count, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (; row < stop; row++, add = 1) {
           u32 oh = row % p->oh;
           const float *A = c->io[1] + (n * p->co * p->oh + oh) * p->ow, *base = q + oh * p->stride * g.width;
