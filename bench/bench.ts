@@ -23,6 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { chooseBuild, describeBuild } from '../runtime/wasm/module.ts';
 import { hardwareThreads } from '../runtime/wasm/threads.ts';
 import { createWasmBackend, createWebGpuBackend, type Backend, type MemoryStats, type WasmBackend, type WebGpuBackend } from '../runtime/index.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
@@ -425,6 +426,8 @@ async function main(): Promise<void> {
       'GiB: need = most bytes live at once, counted without computing (the wasm heap is wasm32: 4 GiB at most); peak = most live in this run;',
       "heap = the wasm allocator's (or WebGPU pool's) high-water mark.",
     ].join('\n'));
+    const threads = opts.wasmThreads ?? (await hardwareThreads());
+    console.log(`ours-wasm: ${threads} thread${threads > 1 ? 's' : ''}, ${describeBuild(await chooseBuild(threads > 1, 'auto'))}`);
     const stepCols = stepColumns(torch !== null);
     console.log(header(stepCols));
     for (const setting of opts.search) {

@@ -55,8 +55,9 @@ export interface SearchStepResult {
   setting: string;
   label: string;
   backend: 'wasm' | 'webgpu';
-  /** Worker threads of the wasm backend, the caller's included. */
+  /** Worker threads of the wasm backend, the caller's included, and its kernels' instruction set. */
   threads?: number;
+  build?: string;
   ours: PartTimes;
   peer?: PartTimes;
   /** Floating-point operations of each part, counted without recomputation (recomputing adds work, not useful work). */
@@ -73,7 +74,7 @@ export interface SearchStepResult {
   na?: string;
 }
 
-type Destroyable = Backend & { destroy?(): void; threads?: number };
+type Destroyable = Backend & { destroy?(): void; threads?: number; build?: string };
 
 function batch(backend: Backend, rng: Rng, s: SearchSetting): LabelledBatch {
   // Values do not change the work: every kernel is dense and branch-free on the data.
@@ -207,7 +208,7 @@ export async function timeSearchStep(
 ): Promise<SearchStepResult> {
   const backend: Destroyable = kind === 'webgpu' ? shared ?? (await createWebGpuBackend()) : await createWasmBackend({ threads: wasmThreads });
   const result: SearchStepResult = {
-    setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined,
+    setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined, build: backend.build,
     ours: emptyTimes(), peer: peer ? emptyTimes() : undefined, flops: await countStepFlops(s),
     memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false,
   };
