@@ -91,7 +91,9 @@ static void pad_plane(const Params *p, const Run *runs, u32 count, const float *
   for (u32 k = 0; k < count; k++) {
     const float *src = x + runs[k].src;
     float *dst = q + runs[k].dst;
-    if (p->relu_input) {
+    if (p->relu_input && stride == 1) {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j]);
+    } else if (p->relu_input) {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j * stride]);
     } else if (stride == 1) {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j];
