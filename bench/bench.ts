@@ -361,7 +361,8 @@ async function main(): Promise<void> {
   if (!torch) opts.peers = opts.peers.filter((p) => p !== 'torch');
   if (torch) {
     json.pytorch = torch.info;
-    console.log(`pytorch ${torch.info.version} (${torch.info.python}): ${torch.info.threads} thread${torch.info.threads > 1 ? 's' : ''}, oneDNN ${torch.info.mkldnn ? 'on' : 'off'}`);
+    const { version, python, threads, mkldnn, ompWaitPolicy } = torch.info;
+    console.log(`pytorch ${version} (${python}): ${threads} thread${threads > 1 ? 's' : ''}, oneDNN ${mkldnn ? 'on' : 'off'}, OMP_WAIT_POLICY ${ompWaitPolicy}`);
   }
   const engines: Engines = { ours: {}, tf: null, torch };
   const runOps = opts.ops.length > 0 && opts.backends.length + opts.peers.length > 0;

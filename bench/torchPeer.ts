@@ -19,6 +19,12 @@ export interface TorchInfo {
   version: string;
   threads: number;
   mkldnn: boolean;
+  /**
+   * OpenMP's OMP_WAIT_POLICY, from the environment: its default spins between parallel regions,
+   * which on a machine busy with other work slows PyTorch 10× and more; PASSIVE sleeps instead, as
+   * our worker pool does. Left as the caller set it, and printed.
+   */
+  ompWaitPolicy: string;
 }
 
 type Answer = Record<string, unknown> & { error?: string };
@@ -46,14 +52,14 @@ export class TorchPeer {
     const child = spawn(found.python, [SCRIPT, '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    const peer = new TorchPeer(child, { python: found.python, version: '', threads: 0, mkldnn: false });
+    const peer = new TorchPeer(child, { python: found.python, version: '', threads: 0, mkldnn: false, ompWaitPolicy: '' });
     createInterface({ input: child.stdout }).on('line', (line) => peer.answers.shift()?.(JSON.parse(line) as Answer));
     child.on('exit', (code) => {
       const why = `PyTorch peer exited (${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`;
       for (const answer of peer.answers.splice(0)) answer({ error: why });
     });
     const info = await peer.ask({ cmd: 'info' });
-    Object.assign(peer.info, { version: info.version, threads: info.threads, mkldnn: info.mkldnn });
+    Object.assign(peer.info, { version: info.version, threads: info.threads, mkldnn: info.mkldnn, ompWaitPolicy: info.ompWaitPolicy });
     return peer;
   }
 

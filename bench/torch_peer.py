@@ -18,6 +18,7 @@ with it. Commands:
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -76,40 +77,16 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv1(r), self.conv2(r[:, :, 1:, 1:])], dim=1))
 
 
-class ReluConvBn(nn.Module):
-    opens_with_relu = False
-
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 1, bias=False)
-        self.bn = nn.BatchNorm2d(cout, affine=False)
-
-    def forward(self, x):
-        return self.bn(self.conv(F.relu(x)))
+def relu_conv_bn(cin, cout):
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout, affine=False))
 
 
-class Pool(nn.Module):
-    opens_with_relu = False
-
-    def __init__(self, C, kind, stride):
-        super().__init__()
-        self.pool = nn.MaxPool2d(3, stride, 1) if kind == 'max' else nn.AvgPool2d(3, stride, 1, count_include_pad=False)
-        self.bn = nn.BatchNorm2d(C, affine=False)
-
-    def forward(self, x):
-        return self.bn(self.pool(x))
-
-
-class Identity(nn.Module):
-    opens_with_relu = False
-
-    def forward(self, x):
-        return x
+def pool_bn(C, kind, stride):
+    pool = nn.MaxPool2d(3, stride, 1) if kind == 'max' else nn.AvgPool2d(3, stride, 1, count_include_pad=False)
+    return nn.Sequential(pool, nn.BatchNorm2d(C, affine=False))
 
 
 class Zero(nn.Module):
-    opens_with_relu = False
-
     def __init__(self, stride):
         super().__init__()
         self.stride = stride
@@ -121,9 +98,9 @@ class Zero(nn.Module):
 def operation(name, C, stride):
     return {
         'none': lambda: Zero(stride),
-        'max_pool_3x3': lambda: Pool(C, 'max', stride),
-        'avg_pool_3x3': lambda: Pool(C, 'avg', stride),
-        'skip_connect': lambda: Identity() if stride == 1 else FactorizedReduce(C, C),
+        'max_pool_3x3': lambda: pool_bn(C, 'max', stride),
+        'avg_pool_3x3': lambda: pool_bn(C, 'avg', stride),
+        'skip_connect': lambda: nn.Identity() if stride == 1 else FactorizedReduce(C, C),
         'sep_conv_3x3': lambda: SepConv(C, 3, stride),
         'sep_conv_5x5': lambda: SepConv(C, 5, stride),
         'dil_conv_3x3': lambda: DilConv(C, 3, stride),
@@ -133,7 +110,7 @@ def operation(name, C, stride):
 
 def apply(op, x, r=None):
     """op on x, where ops that begin with ReLU take relu(x) (computed once by the caller, or here)."""
-    if not op.opens_with_relu:
+    if not getattr(op, 'opens_with_relu', False):
         return op(x)
     return op(r if r is not None else F.relu(x))
 
@@ -152,8 +129,8 @@ class Cell(nn.Module):
     def __init__(self, Cpp, Cp, C, reduction, reduction_prev):
         super().__init__()
         self.reduction = reduction
-        self.pre0 = FactorizedReduce(Cpp, C) if reduction_prev else ReluConvBn(Cpp, C)
-        self.pre1 = ReluConvBn(Cp, C)
+        self.pre0 = FactorizedReduce(Cpp, C) if reduction_prev else relu_conv_bn(Cpp, C)
+        self.pre1 = relu_conv_bn(Cp, C)
         self.edges = nn.ModuleList()
         for i in range(STEPS):
             for j in range(2 + i):
@@ -289,7 +266,7 @@ def main():
             kind = command['cmd']
             if kind == 'info':
                 answer = {'version': torch.__version__, 'threads': torch.get_num_threads(), 'mkldnn': torch.backends.mkldnn.is_available(),
-                          'config': torch.__config__.parallel_info().splitlines()[:6]}
+                          'ompWaitPolicy': os.environ.get('OMP_WAIT_POLICY', 'default (active)')}
             elif kind == 'gemm':
                 answer = {'gflops': gemm_gflops(command['n'], command.get('reps', 5))}
             elif kind == 'op':
