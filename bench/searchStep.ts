@@ -60,7 +60,10 @@ export interface SearchStepResult {
   build?: string;
   ours: PartTimes;
   peer?: PartTimes;
-  /** Floating-point operations of each part, counted without recomputation (recomputing adds work, not useful work). */
+  /**
+   * Floating-point operations of each part, counted without recomputing cells (that adds work, not
+   * useful work); the weight step's count includes the depthwise outputs conv2dPair computes again.
+   */
   flops: Record<Part, number>;
   /** Live and pooled bytes after the runs: their sum is the backend's high-water mark (nothing is returned). */
   memory: MemoryStats | null;
@@ -135,7 +138,7 @@ export function peerStepCommand(s: SearchSetting): Record<string, unknown> {
   };
 }
 
-/** Each part's floating-point work, counted on a backend that runs no kernels, without recomputation. */
+/** Each part's floating-point work, counted on a backend that runs no kernels, without recomputing cells. */
 export async function countStepFlops(s: SearchSetting): Promise<Record<Part, number>> {
   const counter = new CountingBackend();
   const owned: { release(): void }[] = [];

@@ -278,29 +278,48 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
-// Σ_oh Σ_ow dy[oh, ow]·src[oh·s·width + ow] over output rows [oh0, oh1) of one plane, 8 columns
-// at a time, then 4, then one.
-static float dw_tap_sum(const Params *p, const float *dy, const float *src, u32 step, u32 oh0, u32 oh1) {
-  f4 a0 = wasm_f32x4_splat(0), a1 = a0;
-  float tail = 0.0f;
-  for (u32 oh = oh0; oh < oh1; oh++) {
-    const float *d = dy + oh * p->ow, *x = src + oh * step;
-    u32 ow = 0;
-    for (; ow + 8 <= p->ow; ow += 8) {
-      a0 = madd(wasm_v128_load(d + ow), wasm_v128_load(x + ow), a0);
-      a1 = madd(wasm_v128_load(d + ow + 4), wasm_v128_load(x + ow + 4), a1);
-    }
-    if (ow + 4 <= p->ow) {
-      a0 = madd(wasm_v128_load(d + ow), wasm_v128_load(x + ow), a0);
-      ow += 4;
-    }
-    for (; ow < p->ow; ow++) tail += d[ow] * x[ow];
+// sums[k] += Σ_oh Σ_ow dy[oh, ow]·q[offsets[k] + oh·step + ow] over output rows [oh0, oh1) of one
+// plane, for K ≤ 5 neighbouring taps at once: each dy vector, loaded once, meets the K input
+// vectors it multiplies, and the K sums stay in registers (K is a constant where it is inlined).
+// Four columns a vector, then a row's last ow mod 4 one by one.
+#define ROW_TAPS 5
+static inline __attribute__((always_inline)) void dw_tap_sums(const Params *p, const float *dy, const float *q, const i32 *offsets, u32 step,
+                                                              u32 oh0, u32 oh1, u32 K, float *sums) {
+  f4 acc[ROW_TAPS];
+  float tail[ROW_TAPS];
+  for (u32 k = 0; k < K; k++) {
+    acc[k] = wasm_f32x4_splat(0);
+    tail[k] = 0.0f;
   }
-  return hsum(wasm_f32x4_add(a0, a1)) + tail;
+  for (u32 oh = oh0; oh < oh1; oh++) {
+    const float *d = dy + oh * p->ow, *x = q + oh * step;
+    u32 ow = 0;
+    for (; ow + 4 <= p->ow; ow += 4) {
+      f4 dv = wasm_v128_load(d + ow);
+      for (u32 k = 0; k < K; k++) acc[k] = madd(dv, wasm_v128_load(x + offsets[k] + ow), acc[k]);
+    }
+    for (; ow < p->ow; ow++) {
+      for (u32 k = 0; k < K; k++) tail[k] += d[ow] * x[offsets[k] + ow];
+    }
+  }
+  for (u32 k = 0; k < K; k++) sums[k] += hsum(acc[k]) + tail[k];
 }
 
-// (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, channel). Per image of the chunk, one
-// tap at a time over the image's rows (dy and the padded plane stay in L1), sums in registers.
+// Every tap's sum, ROW_TAPS at a time, each group with its count as a constant.
+static void dw_all_tap_sums(const Params *p, const float *dy, const float *q, const i32 *offsets, u32 step, u32 oh0, u32 oh1, float *sums) {
+  for (u32 t = 0, T = taps(p); t < T; t += ROW_TAPS) {
+    switch (min_u(ROW_TAPS, T - t)) {
+      case 1: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 1, sums + t); break;
+      case 2: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 2, sums + t); break;
+      case 3: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 3, sums + t); break;
+      case 4: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 4, sums + t); break;
+      default: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 5, sums + t); break;
+    }
+  }
+}
+
+// (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, channel). Per image of the chunk, a
+// few taps at a time over the image's rows (dy and the padded plane stay in L1), sums in registers.
 static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   Padded g = padded(p);
@@ -320,7 +339,7 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
       u32 n = row / p->oh, plane = n * p->ci + ch, stop = min_u(end, (n + 1) * p->oh);
       pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
       const float *dy = c->io[1] + plane * out_plane(p);
-      for (u32 t = 0; t < T; t++) sums[t] += dw_tap_sum(p, dy, q + offsets[t], p->stride * g.width, row - n * p->oh, stop - n * p->oh);
+      dw_all_tap_sums(p, dy, q, offsets, p->stride * g.width, row - n * p->oh, stop - n * p->oh, sums);
       row = stop;
     }
     float *out = c->io[2] + chunk * p->ci * T + ch * T;
