@@ -84,6 +84,20 @@ static void zero(float *q, u32 size) {
   for (u32 i = 0; i < size; i++) q[i] = 0.0f;
 }
 
+// ReLU on four lanes as relu() does it: negatives to zero, NaN kept.
+static f4 relu4(f4 v) { return wasm_v128_andnot(v, wasm_f32x4_lt(v, wasm_f32x4_splat(0))); }
+
+// The even lanes of 8 floats from src (one stride-2 phase): four at a time while the odd lane
+// past them is still inside the run; returns how many it copied.
+static u32 even_lanes(const float *src, u32 count, int relu_input, float *dst) {
+  u32 j = 0;
+  for (; j + 4 < count; j += 4) {
+    f4 even = wasm_i32x4_shuffle(wasm_v128_load(src + 2 * j), wasm_v128_load(src + 2 * j + 4), 0, 2, 4, 6);
+    wasm_v128_store(dst + j, relu_input ? relu4(even) : even);
+  }
+  return j;
+}
+
 // Copies one input plane's real values into a padded plane whose padding is already zero, through
 // ReLU where the convolution takes relu(x).
 static void pad_plane(const Params *p, const Run *runs, u32 count, const float *x, float *q) {
@@ -91,7 +105,10 @@ static void pad_plane(const Params *p, const Run *runs, u32 count, const float *
   for (u32 k = 0; k < count; k++) {
     const float *src = x + runs[k].src;
     float *dst = q + runs[k].dst;
-    if (p->relu_input && stride == 1) {
+    if (stride == 2) {
+      u32 j = even_lanes(src, runs[k].count, p->relu_input, dst);
+      for (; j < runs[k].count; j++) dst[j] = p->relu_input ? relu(src[2 * j]) : src[2 * j];
+    } else if (p->relu_input && stride == 1) {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j]);
     } else if (p->relu_input) {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j * stride]);
