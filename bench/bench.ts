@@ -1,12 +1,14 @@
 // Per-op benchmark of the eight DARTS primitives at the CIFAR search shapes, our kernels on both of
 // our backends (WGSL on WebGPU, C on WebAssembly) against TensorFlow.js on the same WebGPU adapter, on
-// its WebAssembly backend and on its CPU backend; then whole search steps of the full search network
-// (forward, Architect step, weight step) beside the PyTorch CPU figures recorded in PEERS.md; then how
-// quickly the search page answers input while a search runs, per backend. Ratios are peer time / our
-// time (> 1: we are faster); all implementations of a row are measured in interleaved rounds, so load
-// from other work on the machine falls on each of them alike.
+// its WebAssembly backend and on its CPU backend, and PyTorch CPU (bench/torch_peer.py, at our wasm
+// backend's thread count); then whole search steps of the full search network (forward, Architect
+// step, weight step) beside the same steps in PyTorch, with the floating-point work each step does and
+// the GFLOP/s each side reached; then how quickly the search page answers input while a search runs,
+// per backend. Ratios are peer time / our time (> 1: we are faster); all implementations of a row or
+// a step are measured in interleaved rounds, so load from other work on the machine falls on each of
+// them alike.
 //
-//   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu]
+//   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu,torch]
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
 //                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
 //                    [--images png,jpeg|all|none]
@@ -14,11 +16,12 @@
 //
 // --backends: which of our backends get per-op columns (and which run the search step: wasm; WebGPU
 //   only with --search-webgpu, as SwiftShader takes minutes per step).
-// --peers: auto (default) is TF.js on the twin of each of our backends (webgpu, wasm) and TF.js CPU.
-// --search: the whole-step settings (default fmnist,cifar16; --quick: fmnist). cifar64 is the paper's
-//   batch, behind its name since it needs the most memory (the wasm heap is wasm32: 4 GiB at most).
-// --wasm-threads: threads of our wasm backend (default every core; TF.js WASM runs one in Node, and
-//   the recorded PyTorch figures are one thread).
+// --peers: auto (default) is TF.js on the twin of each of our backends (webgpu, wasm) and TF.js CPU;
+//   torch is PyTorch CPU, run where a Python on this machine imports torch (else the bench says how
+//   to get it and goes on without it); all is every one of them.
+// --search: the whole-step settings (default fmnist,cifar16, or all three with torch; --quick: fmnist).
+//   cifar64 is the paper's batch (the wasm heap is wasm32: 4 GiB at most).
+// --wasm-threads: threads of our wasm backend, and of PyTorch (default every core; TF.js WASM runs one in Node).
 // --images png,jpeg|all|none: loading image folders without and with the decoded-image cache
 //   (bench/imageLoad.ts; default all).
 // --page: the page in headless Chromium on these backends (default wasm,webgpu; --quick: wasm), running a
@@ -28,35 +31,27 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { chooseBuild, describeBuild } from '../runtime/wasm/module.ts';
+import { hardwareThreads } from '../runtime/wasm/threads.ts';
 import { createWasmBackend, createWebGpuBackend, type Backend, type MemoryStats, type WasmBackend, type WebGpuBackend } from '../runtime/index.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
-import { ourCases, tfCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
+import { ourCases, tfCases, torchCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
+import { measurePeak } from './peak.ts';
+import { PARTS, peerStepCommand, SEARCH_SETTINGS, timeSearchStep, type Part, type PartTimes, type SearchStepResult } from './searchStep.ts';
 import { benchImageLoading, IMAGE_SETS, type ImageSet } from './imageLoad.ts';
-import { PARTS, SEARCH_SETTINGS, timeSearchStep, type Part, type SearchStepResult } from './searchStep.ts';
 import { benchPageLatency, percentile, type BackendLatency } from './pageLatency.ts';
 import type { Tf } from './tfjsOps.ts';
+import { TORCH_HINT, TorchPeer } from './torchPeer.ts';
 
 const N = 64;
 const SHAPES: Shape[] = [{ N, C: 16, H: 32, W: 32 }, { N, C: 32, H: 16, W: 16 }, { N, C: 64, H: 8, W: 8 }];
 type Ours = 'webgpu' | 'wasm';
-type Peer = 'webgpu' | 'wasm' | 'cpu';
+type Peer = 'webgpu' | 'wasm' | 'cpu' | 'torch';
 const OURS = { webgpu: 'oursWebgpu', wasm: 'oursWasm' } as const;
-const PEERS = { webgpu: 'tfjsWebgpu', wasm: 'tfjsWasm', cpu: 'tfjsCpu' } as const;
+const PEERS = { webgpu: 'tfjsWebgpu', wasm: 'tfjsWasm', cpu: 'tfjsCpu', torch: 'torch' } as const;
 type Impl = (typeof OURS)[Ours] | (typeof PEERS)[Peer];
 const LABEL: Record<Impl, string> = {
-  oursWebgpu: 'ours-webgpu', oursWasm: 'ours-wasm', tfjsWebgpu: 'tfjs-webgpu', tfjsWasm: 'tfjs-wasm', tfjsCpu: 'tfjs-cpu',
-};
-
-// PEERS.md, N = 64, C = 16, 32×32, one thread, minimum of several runs: recorded there, not measured here.
-const PYTORCH_CPU_RECORDED = {
-  shape: '16x32x32',
-  ops: [
-    { what: 'sep_conv_3x3', op: 'sep_conv_3x3', fwd: 4.5, fwdBwd: 10.8 },
-    { what: 'its parts: depthwise 3×3', fwd: 0.41, fwdBwd: 1.21 },
-    { what: 'its parts: 1×1 conv', fwd: 0.37, fwdBwd: 1.31 },
-    { what: 'its parts: BN (training)', fwd: 0.79, fwdBwd: 1.2 },
-  ],
-  note: 'depthwise 5×5 and dilated depthwise backward 15–22 ms; 3×3 pools 4–11 ms',
+  oursWebgpu: 'ours-webgpu', oursWasm: 'ours-wasm', tfjsWebgpu: 'tfjs-webgpu', tfjsWasm: 'tfjs-wasm', tfjsCpu: 'tfjs-cpu', torch: 'pytorch',
 };
 
 interface Timing {
@@ -110,9 +105,11 @@ function options() {
   });
   const backends = list(values.backends) ?? [];
   for (const b of backends) if (b !== 'webgpu' && b !== 'wasm') throw new Error(`--backends takes webgpu and/or wasm, got '${b}'`);
-  const peerList = { auto: [...backends, 'cpu'], none: [], all: ['webgpu', 'wasm', 'cpu'] }[values.peers!] ?? list(values.peers)!;
-  for (const p of peerList) if (!(p in PEERS)) throw new Error(`--peers must be auto, none, all or a list of webgpu, wasm, cpu; got '${values.peers}'`);
-  const searchNames = { all: SEARCH_SETTINGS.map((s) => s.key), none: [] }[values.search ?? ''] ?? list(values.search) ?? (values.quick ? ['fmnist'] : ['fmnist', 'cifar16']);
+  const peerList = { auto: [...backends, 'cpu'], none: [], all: ['webgpu', 'wasm', 'cpu', 'torch'] }[values.peers!] ?? list(values.peers)!;
+  for (const p of peerList) if (!(p in PEERS)) throw new Error(`--peers must be auto, none, all or a list of webgpu, wasm, cpu, torch; got '${values.peers}'`);
+  const allSettings = SEARCH_SETTINGS.map((s) => s.key);
+  const defaultSearch = values.quick ? ['fmnist'] : peerList.includes('torch') ? allSettings : ['fmnist', 'cifar16'];
+  const searchNames = { all: allSettings, none: [] }[values.search ?? ''] ?? list(values.search) ?? defaultSearch;
   const search = searchNames.map((key) => {
     const setting = SEARCH_SETTINGS.find((s) => s.key === key);
     if (!setting) throw new Error(`unknown search setting '${key}'; settings are ${SEARCH_SETTINGS.map((s) => s.key).join(', ')} (or all, none)`);
@@ -125,7 +122,7 @@ function options() {
   const strides = list(values.strides)!.map(Number);
   const reps = Number(values.reps ?? (values.quick ? 2 : 5));
   const searchReps = Number(values['search-reps'] ?? (values.quick ? 1 : 3));
-  // Our wasm backend's threads, the caller's included (default: every core). TF.js WASM has one in Node, PyTorch's figures one.
+  // Our wasm backend's threads, the caller's included (default: every core), and PyTorch's. TF.js WASM has one in Node.
   const wasmThreads = values['wasm-threads'] === undefined ? undefined : Number(values['wasm-threads']);
   // A case slower than budget / reps gets fewer runs: TF.js CPU takes seconds per backward.
   const budgetMs = 1000 * Number(values.budget ?? (values.quick ? 5 : 20));
@@ -215,18 +212,21 @@ async function measure(cases: { impl: Impl; c: Case }[], reps: number, budgetMs:
 interface Engines {
   ours: Partial<Record<Ours, Backend & { trim?(): void }>>;
   tf: Tf | null;
+  torch: TorchPeer | null;
 }
 
 async function benchRow(engines: Engines, opts: Options, op: OpName, shape: Shape, stride: number): Promise<Row> {
   const ours = opts.backends.map((b) => ourCases(engines.ours[b]!, OURS[b], op, shape, stride));
   const peers: CaseSet[] = [];
-  for (const peer of opts.peers) peers.push(await tfCases(engines.tf!, PEERS[peer], peer, op, shape, stride));
+  for (const peer of opts.peers) {
+    peers.push(peer === 'torch' ? await torchCases(engines.torch!, PEERS.torch, op, shape, stride) : await tfCases(engines.tf!, PEERS[peer], peer, op, shape, stride));
+  }
   const all = [...ours, ...peers];
   const timings = await measure(all.flatMap((s) => s.cases.map((c) => ({ impl: s.impl as Impl, c }))), opts.reps, opts.budgetMs);
   const row: Row = { op, shape, stride, timings: {}, memory: {} };
   all.forEach((s, i) => (row.timings[s.impl as Impl] = { fwd: timings[2 * i]!, fwdBwd: timings[2 * i + 1]! }));
   for (const [i, b] of opts.backends.entries()) row.memory[b] = await ours[i]!.memory();
-  for (const s of all) s.release();
+  for (const s of all) await s.release();
   return row;
 }
 
@@ -266,6 +266,7 @@ function columns(opts: Options): Column[] {
     if (opts.peers.includes(b)) impls.push(PEERS[b]);
   }
   if (opts.peers.includes('cpu')) impls.push('tfjsCpu');
+  if (opts.peers.includes('torch')) impls.push('torch');
   const cols: Column[] = [
     { group: '', head: 'op', width: 13, value: (r) => r.op },
     { group: '', head: 'C×H×W', width: 9, value: (r) => shapeName(r.shape).replaceAll('x', '×') },
@@ -281,6 +282,7 @@ function columns(opts: Options): Column[] {
   if (opts.peers.includes('webgpu') && opts.backends.includes('webgpu')) pairs.push(['tfjsWebgpu', 'oursWebgpu', 'gpu: tfjs/ours']);
   if (opts.peers.includes('wasm') && opts.backends.includes('wasm')) pairs.push(['tfjsWasm', 'oursWasm', 'wasm: tfjs/ours']);
   if (opts.peers.includes('cpu') && cpuAgainst) pairs.push(['tfjsCpu', OURS[cpuAgainst], `tfjs-cpu/${cpuAgainst}`]);
+  if (opts.peers.includes('torch') && cpuAgainst) pairs.push(['torch', OURS[cpuAgainst], `pytorch/${cpuAgainst}`]);
   for (const [peer, ours, group] of pairs) {
     for (const mode of ['fwd', 'fwdBwd'] as const) {
       cols.push({ group, head: mode === 'fwd' ? 'fwd' : 'f+b', width: Math.max(7, Math.ceil((group.length - 1) / 2)), value: (r) => ratio(r.timings[peer]?.[mode]?.ms, r.timings[ours]?.[mode]?.ms) });
@@ -311,46 +313,37 @@ function header(cols: Pick<Column, 'group' | 'head' | 'width'>[]): string {
 
 const formatRow = (cols: Column[], r: Row) => cols.map((c, i) => pad(c, c.value(r), i)).join(' ');
 
-function recordedLines(rows: Row[], opts: Options): string[] {
-  const { shape, ops, note } = PYTORCH_CPU_RECORDED;
-  const lines = [`PyTorch 1.13 CPU, 1 thread, N=${N} ${shape}: RECORDED in PEERS.md on this kind of machine, not measured by this run (ms, fwd / f+b)`];
-  for (const r of ops) {
-    const row = rows.find((row) => row.op === r.op && shapeName(row.shape) === shape && row.stride === 1);
-    const vs = opts.backends.filter((b) => row?.timings[OURS[b]]).map((b) => {
-      const ours = row!.timings[OURS[b]]!;
-      return `   pytorch/ours-${b}: ${ratio(r.fwd, ours.fwd.ms)} / ${ratio(r.fwdBwd, ours.fwdBwd.ms)}`;
-    });
-    lines.push(`  ${r.what.padEnd(26)} ${r.fwd} / ${r.fwdBwd}${vs.join('')}`);
-  }
-  lines.push(`  ${note}`);
-  return lines;
-}
-
 // ---- The whole search step.
 
 const seconds = (ms: number | null | undefined) => (ms == null ? 'n/a' : (ms / 1000).toFixed(2));
-const range = ([lo, hi]: [number, number], f: (v: number) => string = String) => (lo === hi ? f(lo) : `${f(lo)}–${f(hi)}`);
-
-/** pytorch / ours, a range where the recorded figure is one. */
-function stepRatio(recordedS: [number, number], ms: number | null | undefined): string {
-  if (ms == null) return '-';
-  const r = (s: number) => (s * 1000) / ms;
-  const f = (v: number) => (v < 10 ? v.toPrecision(2) : v.toFixed(0));
-  return range(recordedS, (s) => f(r(s)));
-}
+type StepPart = Part | 'step';
+const STEP_PARTS: StepPart[] = [...PARTS, 'step'];
+const HEADS: Record<StepPart, string> = { forward: 'fwd', weightStep: 'weight', architectStep: 'arch', step: 'a+w' };
+const partMs = (t: PartTimes | undefined, p: StepPart) => (p === 'step' ? t?.stepMs : t?.ms[p]);
+const partFlops = (r: SearchStepResult, p: StepPart) => (p === 'step' ? r.flops.architectStep + r.flops.weightStep : r.flops[p]);
 
 type StepColumn = Omit<Column, 'value'> & { value(r: SearchStepResult): string };
 
-function stepColumns(): StepColumn[] {
+/** Times of both sides, pytorch/ours per part, the step's work and what each side made of it, memory. */
+function stepColumns(withPeer: boolean): StepColumn[] {
   const gib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 30).toFixed(2));
-  const heads: Record<Part, string> = { forward: 'fwd', weightStep: 'weight', architectStep: 'arch' };
+  const gflops = (r: SearchStepResult, t: PartTimes | undefined) => {
+    const ms = partMs(t, 'step');
+    return ms ? (partFlops(r, 'step') / ms / 1e6).toFixed(1) : '-';
+  };
+  const times = (group: string, side: (r: SearchStepResult) => PartTimes | undefined) =>
+    STEP_PARTS.map((p): StepColumn => ({ group, head: HEADS[p], width: 7, value: (r) => seconds(partMs(side(r), p)) }));
   return [
     { group: '', head: 'search step, all 14 edges mixed', width: 50, value: (r) => r.label + (r.recomputeCells ? ', cells recomputed' : '') },
     { group: '', head: 'backend', width: 8, value: (r) => r.backend + (r.threads ? `×${r.threads}` : '') },
-    ...PARTS.map((p): StepColumn => ({ group: 'ours, s', head: heads[p], width: 7, value: (r) => seconds(r.ms?.[p]) })),
-    { group: 'ours, s', head: 'a+w', width: 7, value: (r) => seconds(r.stepMs) },
-    ...PARTS.map((p): StepColumn => ({ group: 'PyTorch CPU, s (RECORDED)', head: heads[p], width: 8, value: (r) => range(r.pytorchRecorded[p]) })),
-    ...PARTS.map((p): StepColumn => ({ group: 'pytorch/ours', head: heads[p], width: 9, value: (r) => stepRatio(r.pytorchRecorded[p], r.ms?.[p]) })),
+    ...times('ours, s', (r) => r.ours),
+    ...(withPeer ? [
+      ...times('pytorch, s', (r) => r.peer),
+      ...STEP_PARTS.map((p): StepColumn => ({ group: 'pytorch/ours', head: HEADS[p], width: 6, value: (r) => ratio(partMs(r.peer, p), partMs(r.ours, p)) })),
+    ] : []),
+    { group: 'GFLOP', head: 'a+w', width: 6, value: (r) => (partFlops(r, 'step') / 1e9).toFixed(1) },
+    { group: 'GFLOP/s', head: 'ours', width: 6, value: (r) => gflops(r, r.ours) },
+    ...(withPeer ? [{ group: 'GFLOP/s', head: 'torch', width: 6, value: (r: SearchStepResult) => gflops(r, r.peer) }] : []),
     { group: 'GiB', head: 'need', width: 6, value: (r) => gib(r.neededBytes) },
     { group: 'GiB', head: 'peak', width: 6, value: (r) => gib(r.peakLiveBytes) },
     { group: 'GiB', head: 'heap', width: 6, value: (r) => gib(r.memory ? r.memory.liveBytes + r.memory.pooledBytes : undefined) },
@@ -358,8 +351,19 @@ function stepColumns(): StepColumn[] {
 }
 
 function formatStep(cols: StepColumn[], r: SearchStepResult): string {
-  const line = cols.map((c, i) => pad(c, c.value(r), i)).join(' ');
-  return r.na ? `${line}\n  ${r.backend} ${r.setting}: ${r.na}` : line;
+  const notes = [r.na, r.ours.na && `ours: ${r.ours.na}`, r.peer?.na && `pytorch: ${r.peer.na}`].filter(Boolean);
+  return [cols.map((c, i) => pad(c, c.value(r), i)).join(' '), ...notes.map((n) => `  ${r.backend} ${r.setting}: ${n}`)].join('\n');
+}
+
+/** PyTorch at our wasm backend's thread count, or null with the reason printed and the hint to get it. */
+async function startTorch(opts: Options): Promise<TorchPeer | null> {
+  const threads = opts.wasmThreads ?? (await hardwareThreads());
+  const peer = await TorchPeer.start(threads);
+  if (!(peer instanceof TorchPeer)) {
+    console.log(`pytorch: ${peer.missing}; going on without it. To compare: ${TORCH_HINT}`);
+    return null;
+  }
+  return peer;
 }
 
 async function main(): Promise<void> {
@@ -371,7 +375,14 @@ async function main(): Promise<void> {
   const save = () => writeFileSync(file, JSON.stringify(json, null, 1) + '\n');
 
   const rows: Row[] = [];
-  const engines: Engines = { ours: {}, tf: null };
+  const torch = opts.peers.includes('torch') ? await startTorch(opts) : null;
+  if (!torch) opts.peers = opts.peers.filter((p) => p !== 'torch');
+  if (torch) {
+    json.pytorch = torch.info;
+    const { version, python, threads, mkldnn, ompWaitPolicy } = torch.info;
+    console.log(`pytorch ${version} (${python}): ${threads} thread${threads > 1 ? 's' : ''}, oneDNN ${mkldnn ? 'on' : 'off'}, OMP_WAIT_POLICY ${ompWaitPolicy}`);
+  }
+  const engines: Engines = { ours: {}, tf: null, torch };
   const runOps = opts.ops.length > 0 && opts.backends.length + opts.peers.length > 0;
   let webgpu: WebGpuBackend | undefined;
   if (runOps) {
@@ -381,7 +392,8 @@ async function main(): Promise<void> {
     if (opts.backends.includes('wasm')) wasm = await createWasmBackend({ threads: opts.wasmThreads });
     if (opts.backends.includes('webgpu')) engines.ours.webgpu = webgpu;
     if (wasm) engines.ours.wasm = wasm;
-    const loaded = opts.peers.length ? await loadTfjs(opts.peers) : null;
+    const tfPeers = opts.peers.filter((p) => p !== 'torch');
+    const loaded = tfPeers.length ? await loadTfjs(tfPeers) : null;
     engines.tf = loaded?.tf ?? null;
     const about: string[] = [`N=${N}`];
     if (webgpu) {
@@ -389,7 +401,7 @@ async function main(): Promise<void> {
       json.adapter = `${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, ' ').trim();
       about.push(`WebGPU adapter: ${json.adapter}`);
     }
-    if (wasm) about.push(`ours-wasm: ${wasm.threads} thread${wasm.threads > 1 ? 's' : ''}, 128-bit SIMD`);
+    if (wasm) about.push(`ours-wasm: ${wasm.threads} thread${wasm.threads > 1 ? 's' : ''}, ${wasm.build}`);
     if (loaded?.wasmInfo) {
       json.tfjsWasm = loaded.wasmInfo;
       about.push(`tfjs-wasm: ${loaded.wasmInfo.threads} thread${loaded.wasmInfo.threads > 1 ? 's' : ''}, SIMD ${loaded.wasmInfo.simd ? 'on' : 'off'}`);
@@ -401,7 +413,6 @@ async function main(): Promise<void> {
     const cols = columns(opts);
     console.log(header(cols));
     json.rows = rows;
-    json.pytorchCpuRecorded = PYTORCH_CPU_RECORDED;
     for (const shape of opts.shapes) {
       for (const stride of opts.strides) {
         for (const op of opts.ops) {
@@ -413,7 +424,6 @@ async function main(): Promise<void> {
       }
     }
     footnotes.forEach((reason, i) => console.log(`n/a[${i + 1}]: ${reason}`));
-    console.log(recordedLines(rows, opts).join('\n'));
     // The search steps take a fresh wasm backend each: this one's heap would only be in the way.
     wasm?.destroy();
   }
@@ -422,19 +432,29 @@ async function main(): Promise<void> {
     const steps: SearchStepResult[] = [];
     json.searchSteps = steps;
     console.log();
+    const peak = await measurePeak(opts.wasmThreads, torch);
+    json.peak = peak;
     console.log([
       'Whole search step: forward (training mode, nothing recorded), Architect step (first order: fwd+bwd to the alphas, Adam), weight step',
       `(fwd+bwd, clipping, SGD), as Search runs them, on synthetic batches; minimum of ${opts.searchReps} run${opts.searchReps > 1 ? 's' : ''} after one warm-up; a+w = one search step.`,
-      'PyTorch 1.13 CPU, 1 thread: RECORDED in PEERS.md on this kind of machine, not measured by this run; pytorch/ours > 1: we are faster.',
+      torch
+        ? `PyTorch (bench/torch_peer.py, the same network and step) runs each part right after ours, at ${torch.info.threads} thread${torch.info.threads > 1 ? 's' : ''}; pytorch/ours > 1: we are faster.`
+        : 'No PyTorch in this run (--peers torch adds it).',
+      'GFLOP = the floating-point work of one step (Architect + weight), counted on a backend that runs no kernels; GFLOP/s = that work / the time.',
+      `Peak, ${peak.n}³ GEMM (best of 5): ours-wasm ${peak.oursGflops.toFixed(1)} GFLOP/s` + (peak.torchGflops ? `, pytorch sgemm ${peak.torchGflops.toFixed(1)} GFLOP/s` : '') + '.',
       'GiB: need = most bytes live at once, counted without computing (the wasm heap is wasm32: 4 GiB at most); peak = most live in this run;',
       "heap = the wasm allocator's (or WebGPU pool's) high-water mark.",
     ].join('\n'));
-    const stepCols = stepColumns();
+    const threads = opts.wasmThreads ?? (await hardwareThreads());
+    console.log(`ours-wasm: ${threads} thread${threads > 1 ? 's' : ''}, ${describeBuild(await chooseBuild(threads > 1, 'auto'))}`);
+    const stepCols = stepColumns(torch !== null);
     console.log(header(stepCols));
     for (const setting of opts.search) {
       for (const kind of opts.searchBackends) {
         if (kind === 'webgpu') webgpu ??= await createWebGpuBackend();
-        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads });
+        const peer = torch && kind === 'wasm' ? await torch.prepare(peerStepCommand(setting)) : undefined;
+        const stepPeer = peer && { run: (part: Part) => peer.run(part), release: () => peer.release() };
+        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, peer: stepPeer });
         steps.push(result);
         console.log(formatStep(stepCols, result));
         save();
@@ -448,6 +468,7 @@ async function main(): Promise<void> {
     save();
   }
   webgpu?.destroy();
+  torch?.close();
 
   if (opts.page.length) {
     console.log();

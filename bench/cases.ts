@@ -5,6 +5,7 @@ import { Tape, Tensor, type Backend, type MemoryStats } from '../runtime/index.t
 import { Rng } from '../runtime/rng.ts';
 import { buildOperation } from '../src/nn/operations.ts';
 import type { OpName } from '../src/search/space.ts';
+import type { TorchPeer } from './torchPeer.ts';
 import { tfOperation, type Tf } from './tfjsOps.ts';
 
 export interface Shape {
@@ -19,15 +20,15 @@ export type Mode = 'fwd' | 'fwdBwd';
 export interface Case {
   /** Makes this case's backend current (outside the clock). */
   activate(): Promise<void>;
-  /** One run, resolved when the work is done on the device. */
-  step(): Promise<void>;
+  /** One run, resolved when the work is done on the device; a peer in another process answers with the milliseconds it measured itself. */
+  step(): Promise<number | void>;
 }
 
 export interface CaseSet {
   impl: string;
   /** [forward, forward+backward] */
   cases: [Case, Case];
-  release(): void;
+  release(): void | Promise<void>;
 }
 
 // Every primitive keeps C and maps H to ceil(H / stride): pads keep the size, Zero subsamples.
@@ -112,5 +113,19 @@ export async function tfCases(tf: Tf, impl: string, backendName: string, op: OpN
     release() {
       tf.dispose([x, upstream, ...operation.weights]);
     },
+  };
+}
+
+/** PyTorch CPU in its Python process (bench/torch_peer.py), NCHW as ours; its times are taken there. */
+export async function torchCases(peer: TorchPeer, impl: string, op: OpName, { N, C, H, W }: Shape, stride: number): Promise<CaseSet> {
+  const remote = await peer.prepare({ cmd: 'op', op, shape: [N, C, H, W], stride });
+  const activate = async () => {};
+  return {
+    impl,
+    cases: [
+      { activate, step: () => remote.run('fwd') },
+      { activate, step: () => remote.run('fwdBwd') },
+    ],
+    release: () => remote.release(),
   };
 }

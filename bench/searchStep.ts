@@ -2,8 +2,11 @@
 // parts as Search.trainEpoch runs them: the Architect's first-order step (forward + backward to the
 // alphas on a validation batch, Adam), then the weight step (forward + backward to the weights,
 // gradient clipping, SGD with momentum and weight decay, the loss, logits and norm read back). The
-// forward alone (training mode, nothing recorded, logits read back) is timed too, as PEERS.md lists it.
+// forward alone (training mode, nothing recorded, logits read back) is timed too. A peer (PyTorch)
+// runs the same parts in alternation with ours; each part's floating-point work is counted once on
+// a backend that runs no kernels.
 import { createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats } from '../runtime/index.ts';
+import { CountingBackend } from '../runtime/countingBackend.ts';
 import { Rng } from '../runtime/rng.ts';
 import { Heap } from '../runtime/wasm/heap.ts';
 import { Architect, type LabelledBatch } from '../src/search/architect.ts';
@@ -13,9 +16,6 @@ import { planSearchMemory, searchStepPeakBytes, weightStep } from '../src/search
 
 export type Part = 'forward' | 'weightStep' | 'architectStep';
 export const PARTS: Part[] = ['forward', 'weightStep', 'architectStep'];
-
-/** Seconds, as [low, high] where PEERS.md gives a range. */
-type Recorded = Record<Part, [number, number]>;
 
 export interface SearchSetting {
   key: string;
@@ -27,36 +27,44 @@ export interface SearchSetting {
   channels: number;
   side: number;
   batch: number;
-  /** PyTorch 1.13 CPU, one thread, on this kind of machine: RECORDED in PEERS.md, not measured here. */
-  pytorchRecorded: Recorded;
 }
 
 export const SEARCH_SETTINGS: SearchSetting[] = [
-  {
-    key: 'fmnist', label: 'Fashion-MNIST C=8 5 cells 28×28×1 b32', preset: 'cpu', C: 8, layers: 5, channels: 1, side: 28, batch: 32,
-    pytorchRecorded: { forward: [1.4, 1.4], weightStep: [4.1, 5.4], architectStep: [1.2, 2.3] },
-  },
-  {
-    key: 'cifar16', label: 'CIFAR C=16 8 cells 32×32×3 b16', preset: 'sgas-cifar10', C: 16, layers: 8, channels: 3, side: 32, batch: 16,
-    pytorchRecorded: { forward: [1.1, 1.1], weightStep: [3.7, 3.7], architectStep: [2.9, 6.6] },
-  },
-  {
-    key: 'cifar64', label: 'CIFAR C=16 8 cells 32×32×3 b64', preset: 'sgas-cifar10', C: 16, layers: 8, channels: 3, side: 32, batch: 64,
-    pytorchRecorded: { forward: [4.3, 4.3], weightStep: [21, 21], architectStep: [8.4, 14] },
-  },
+  { key: 'fmnist', label: 'Fashion-MNIST C=8 5 cells 28×28×1 b32', preset: 'cpu', C: 8, layers: 5, channels: 1, side: 28, batch: 32 },
+  { key: 'cifar16', label: 'CIFAR C=16 8 cells 32×32×3 b16', preset: 'sgas-cifar10', C: 16, layers: 8, channels: 3, side: 32, batch: 16 },
+  { key: 'cifar64', label: 'CIFAR C=16 8 cells 32×32×3 b64', preset: 'sgas-cifar10', C: 16, layers: 8, channels: 3, side: 32, batch: 64 },
 ];
+
+/** Timings of one side: milliseconds, the minimum over the timed runs, and every run; null: failed. */
+export interface PartTimes {
+  ms: Record<Part, number | null>;
+  /** Architect step + weight step, the best round. */
+  stepMs: number | null;
+  samples: Record<Part, number[]>;
+  /** Why a part has no time: the error it raised in its warm-up run (out of memory, most likely). */
+  na?: string;
+}
+
+/** The same step run elsewhere (PyTorch): each call runs one part and answers its milliseconds. */
+export interface StepPeer {
+  run(part: Part): Promise<number>;
+  release(): Promise<void>;
+}
 
 export interface SearchStepResult {
   setting: string;
   label: string;
   backend: 'wasm' | 'webgpu';
-  /** Worker threads of the wasm backend, the caller's included. */
+  /** Worker threads of the wasm backend, the caller's included, and its kernels' instruction set. */
   threads?: number;
-  /** Milliseconds: the minimum over the timed runs (PEERS.md's figures are minima too), and every run; null: failed. */
-  ms: Record<Part, number | null> | null;
-  /** Architect step + weight step. */
-  stepMs: number | null;
-  samples: Record<Part, number[]>;
+  build?: string;
+  ours: PartTimes;
+  peer?: PartTimes;
+  /**
+   * Floating-point operations of each part, counted without recomputing cells (that adds work, not
+   * useful work); the weight step's count includes the depthwise outputs conv2dPair computes again.
+   */
+  flops: Record<Part, number>;
   /** Live and pooled bytes after the runs: their sum is the backend's high-water mark (nothing is returned). */
   memory: MemoryStats | null;
   /** The most bytes live at once during the runs, above what the backend held before (wasm: its worker stacks). */
@@ -65,12 +73,11 @@ export interface SearchStepResult {
   neededBytes: number;
   /** Whether the step recomputed cells, as a search with recompute 'auto' does where neededBytes would not fit. */
   recomputeCells: boolean;
-  /** Why a part has no time: the error it raised in its warm-up run (out of memory, most likely). */
+  /** Why the step could not be set up at all. */
   na?: string;
-  pytorchRecorded: Recorded;
 }
 
-type Destroyable = Backend & { destroy?(): void; threads?: number };
+type Destroyable = Backend & { destroy?(): void; threads?: number; build?: string };
 
 function batch(backend: Backend, rng: Rng, s: SearchSetting): LabelledBatch {
   // Values do not change the work: every kernel is dense and branch-free on the data.
@@ -119,19 +126,94 @@ function buildStep(backend: Backend, s: SearchSetting, recomputeCells: boolean, 
   };
 }
 
+/** The hyperparameters a peer needs to take the same step (bench/torch_peer.py's "search" command). */
+export function peerStepCommand(s: SearchSetting): Record<string, unknown> {
+  const c = settingConfig(s);
+  return {
+    cmd: 'search', C: s.C, layers: s.layers, channels: s.channels, side: s.side, batch: s.batch,
+    hyper: {
+      lr: learningRateAt(c, 0), momentum: c.momentum, weightDecay: c.weightDecay, gradClip: c.gradClip,
+      archLr: c.archLearningRate, archBetas: c.archBetas, archWeightDecay: c.archWeightDecay,
+    },
+  };
+}
+
+/** Each part's floating-point work, counted on a backend that runs no kernels, without recomputing cells. */
+export async function countStepFlops(s: SearchSetting): Promise<Record<Part, number>> {
+  const counter = new CountingBackend();
+  const owned: { release(): void }[] = [];
+  const run = buildStep(counter, s, false, owned);
+  const flops = { forward: 0, weightStep: 0, architectStep: 0 };
+  try {
+    for (const part of PARTS) {
+      const before = counter.flops;
+      await run[part]();
+      flops[part] = counter.flops - before;
+    }
+  } finally {
+    for (const o of owned.reverse()) o.release();
+  }
+  return flops;
+}
+
+/**
+ * Times one side's parts: each warmed up once, then timed `reps` times in alternation; `others`
+ * runs right after each of ours (the peer's same part), so both see the same load.
+ */
+async function timeParts(parts: Part[], reps: number, sides: { run(part: Part): Promise<number>; times: PartTimes }[]): Promise<void> {
+  const live = sides.filter((side) => !side.times.na);
+  const fail = (side: (typeof sides)[number], part: Part, error: unknown) => {
+    side.times.na = `${part}: ${(error as Error).message.split('\n')[0]}`;
+    for (const p of parts) side.times.samples[p].length = 0;
+  };
+  for (const part of parts) {
+    for (const side of live) {
+      if (side.times.na) continue;
+      try {
+        await side.run(part);
+      } catch (error) {
+        fail(side, part, error);
+      }
+    }
+  }
+  for (let r = 0; r < reps; r++) {
+    for (const part of parts) {
+      for (const side of live) {
+        if (side.times.na) continue;
+        try {
+          side.times.samples[part].push(await side.run(part));
+        } catch (error) {
+          fail(side, part, error);
+        }
+      }
+    }
+  }
+}
+
+const emptyTimes = (): PartTimes => ({ ms: { forward: null, weightStep: null, architectStep: null }, stepMs: null, samples: { forward: [], weightStep: [], architectStep: [] } });
+
+function summarize(t: PartTimes): void {
+  const min = (part: Part) => (t.samples[part].length ? Math.min(...t.samples[part]) : null);
+  t.ms = { forward: min('forward'), weightStep: min('weightStep'), architectStep: min('architectStep') };
+  const { architectStep: a, weightStep: w } = t.samples;
+  if (a.length && a.length === w.length) t.stepMs = Math.min(...a.map((v, i) => v + w[i]!));
+}
+
 /**
  * The forward: one warm-up run, then `reps` timed; then the search step: one warm-up Architect step
- * and weight step, then `reps` rounds of both. A fresh wasm backend for each setting, so every heap
- * starts empty; `webgpu` uses the one it is handed (or opens one).
+ * and weight step, then `reps` rounds of both; the peer's same part runs right after each of ours.
+ * A fresh wasm backend for each setting, so every heap starts empty; `webgpu` uses the one it is
+ * handed (or opens one).
  */
 export async function timeSearchStep(
-  kind: 'wasm' | 'webgpu', s: SearchSetting, reps: number, { shared, wasmThreads }: { shared?: Backend; wasmThreads?: number } = {},
+  kind: 'wasm' | 'webgpu', s: SearchSetting, reps: number,
+  { shared, wasmThreads, peer }: { shared?: Backend; wasmThreads?: number; peer?: StepPeer } = {},
 ): Promise<SearchStepResult> {
   const backend: Destroyable = kind === 'webgpu' ? shared ?? (await createWebGpuBackend()) : await createWasmBackend({ threads: wasmThreads });
-  const samples: Record<Part, number[]> = { forward: [], weightStep: [], architectStep: [] };
   const result: SearchStepResult = {
-    setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined,
-    ms: null, stepMs: null, samples, memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false, pytorchRecorded: s.pytorchRecorded,
+    setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined, build: backend.build,
+    ours: emptyTimes(), peer: peer ? emptyTimes() : undefined, flops: await countStepFlops(s),
+    memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false,
   };
   const config = settingConfig(s);
   const plan = await planSearchMemory('auto', config, stepShape(s, config), backend);
@@ -149,41 +231,27 @@ export async function timeSearchStep(
   };
   try {
     const run = buildStep(backend, s, plan.recomputeCells, owned);
+    const sides = [{
+      times: result.ours,
+      run: async (part: Part) => {
+        const start = performance.now();
+        await run[part]();
+        return performance.now() - start;
+      },
+    }];
+    if (peer) sides.push({ times: result.peer!, run: (part) => peer.run(part) });
     // The forward first, alone: it needs the least memory, so it is timed even where the steps do not
     // fit (a step that runs out of memory leaves its tape's tensors allocated). Then both steps, warmed
     // up and timed in alternation, as the search runs them.
-    const failed = new Map<Part, string>();
-    const phase = async (parts: Part[]) => {
-      try {
-        for (const [i, part] of parts.entries()) {
-          try {
-            await run[part]();
-          } catch (error) {
-            const rest = parts.slice(i + 1);
-            failed.set(part, `${part}: ${(error as Error).message.split('\n')[0]}${rest.length ? ` (${rest.join(', ')} not tried)` : ''}`);
-            return;
-          }
-        }
-        for (let r = 0; r < reps; r++) {
-          for (const part of parts) {
-            const start = performance.now();
-            await run[part]();
-            samples[part].push(performance.now() - start);
-          }
-        }
-      } catch (error) {
-        failed.set(parts[0]!, `${parts.join(' and ')}: ${(error as Error).message.split('\n')[0]}`);
-        for (const part of parts) samples[part].length = 0;
-      }
-    };
-    await phase(['forward']);
-    await phase(['architectStep', 'weightStep']);
-    const min = (part: Part) => (samples[part].length ? Math.min(...samples[part]) : null);
-    result.ms = { forward: min('forward'), weightStep: min('weightStep'), architectStep: min('architectStep') };
-    if (samples.architectStep.length && samples.weightStep.length) {
-      result.stepMs = Math.min(...samples.architectStep.map((a, i) => a + samples.weightStep[i]!));
-    }
-    if (failed.size) result.na = [...failed.values()].join('; ');
+    await timeParts(['forward'], reps, sides);
+    const forwardFailed = sides.map((side) => side.times.na);
+    for (const side of sides) delete side.times.na;
+    await timeParts(['architectStep', 'weightStep'], reps, sides);
+    sides.forEach((side, i) => {
+      const why = [forwardFailed[i], side.times.na].filter(Boolean).join('; ');
+      if (why) side.times.na = why;
+      summarize(side.times);
+    });
   } catch (error) {
     result.na = (error as Error).message.split('\n')[0];
   } finally {
@@ -198,6 +266,7 @@ export async function timeSearchStep(
       }
     }
     if (backend !== shared) backend.destroy?.();
+    await peer?.release();
   }
   return result;
 }

@@ -17,6 +17,8 @@ export interface KernelCall {
   f?: number[];
   /** Invocations wanted along x (and y, z); the backend picks the grid. */
   threads: [number, number?, number?];
+  /** Floating-point operations the call does (a multiply-add is two), for CountingBackend; 0 when not told. */
+  flops?: number;
 }
 
 export interface MemoryStats {

@@ -1,13 +1,16 @@
-// A backend that computes nothing and counts the bytes it hands out: running a step on it tells how
-// much memory the step needs at most, in a fraction of a second, before any real work starts.
+// A backend that computes nothing and counts the bytes it hands out and the floating-point work it is
+// asked for: running a step on it tells how much memory the step needs at most, and how much
+// arithmetic it does, in a fraction of a second, before any real work starts.
 // Reads give zeros, so code that reads a loss or logits runs through unchanged.
-import type { Backend, MemoryStats, Storage } from './backend.ts';
+import type { Backend, KernelCall, MemoryStats, Storage } from './backend.ts';
 
 export class CountingBackend implements Backend {
   readonly name = 'counting';
   liveBytes = 0;
   /** The most bytes live at once since the last resetPeak(). */
   peakBytes = 0;
+  /** Floating-point operations of every kernel call so far (KernelCall.flops). */
+  flops = 0;
   private buffers = 0;
 
   /** `sizeClass` rounds a request as the backend being modelled does (the wasm heap's classes, say). */
@@ -31,7 +34,9 @@ export class CountingBackend implements Backend {
 
   write(): void {}
 
-  run(): void {}
+  run(call: KernelCall): void {
+    this.flops += call.flops ?? 0;
+  }
 
   async read(storage: Storage): Promise<Float32Array> {
     return new Float32Array(storage.length);

@@ -1,6 +1,9 @@
 // Reverse-mode autograd. Ops record a backward closure here while a tape is current; every
 // tensor made while it is current is owned by it and released by dispose(), so a training
 // step leaves nothing behind but parameters, their gradients and what the caller keeps.
+// Each op also says which tensors its backward reads (`saves`); a block that is done with a
+// tensor it made hands it to discard(), which releases it at once unless a backward saved it, so
+// a step keeps what its backward needs, not every activation it made.
 import type { Storage } from './backend.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -30,6 +33,8 @@ export class Tape {
   private readonly nodes: Node[] = [];
   private readonly owned = new Set<Tensor>();
   private readonly produced = new Set<Tensor>();
+  /** Storage some recorded backward reads. */
+  private readonly saved = new Set<Storage>();
   /** While backward() runs: the tensors it makes, by storage, so spent gradients can be released early. */
   private madeInBackward: Map<Storage, Tensor> | null = null;
 
@@ -101,14 +106,30 @@ export class Tape {
     return t;
   }
 
-  static record(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], backward: (g: Grads) => Grads): void {
+  /**
+   * Records an op's backward. `saves` lists the tensors that backward reads (default: every input);
+   * what it reads besides them must be its own (statistics, indices), never another op's tensor.
+   */
+  static record(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], backward: (g: Grads) => Grads, saves: readonly (Tensor | null)[] = inputs): void {
     const tape = Tape.current;
     if (!tape || !Tape.gradEnabled || !inputs.some((t) => t.requiresGrad)) return;
     for (const o of outputs) {
       o.requiresGrad = true;
       tape.produced.add(o);
     }
+    for (const t of saves) if (t) tape.saved.add(t.storage);
     tape.nodes.push({ op, inputs, outputs, backward });
+  }
+
+  /**
+   * The forward is done with `t`, a tensor the caller made on this tape and handed only to ops:
+   * it is released now unless a recorded backward saved it (then it goes with dispose()).
+   */
+  static discard(t: Tensor): void {
+    const tape = Tape.current;
+    if (!tape || !tape.owned.has(t) || tape.saved.has(t.storage)) return;
+    tape.owned.delete(t);
+    t.release();
   }
 
   /**
@@ -191,6 +212,7 @@ export class Tape {
     for (const t of this.owned) t.release();
     this.owned.clear();
     this.produced.clear();
+    this.saved.clear();
     this.nodes.length = 0;
   }
 

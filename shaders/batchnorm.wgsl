@@ -145,13 +145,10 @@ fn normalized(i: u32) -> f32 {
   out5[i] = normalized(i) * gamma[c] + beta[c];
 }
 
-// (x, stats, dy) → (chunk grads): backward stage 1, (Σ dy, Σ dy·x̂) of each chunk, x̂ recomputed from x.
-@compute @workgroup_size(WG) fn bn_grad_partials(@builtin(global_invocation_id) gid: vec3u) {
-  let t = gid.x;
-  if (t >= p.channels * p.chunks) { return; }
+// Backward stage 1 for chunk t: (Σ dy, Σ dy·x̂) with x̂ = (v − shift)·scale, v the saved tensor.
+fn grad_partials(t: u32, shift: f32, scale: f32) -> vec2f {
   let c = t / p.chunks;
   let j = t % p.chunks;
-  let st = stats[c];
   var sum_dy = 0.0;
   var sum_dy_centered = 0.0;
   for (var n = 0u; n < p.batch; n++) {
@@ -159,10 +156,25 @@ fn normalized(i: u32) -> f32 {
     for (var s = j; s < p.plane; s += p.chunks) {
       let g = dy[base + s];
       sum_dy += g;
-      sum_dy_centered += g * (x[base + s] - st.x);
+      sum_dy_centered += g * (x[base + s] - shift);
     }
   }
-  partials_out4[t] = vec2f(sum_dy, sum_dy_centered * st.y);
+  return vec2f(sum_dy, sum_dy_centered * scale);
+}
+
+// (x, stats, dy) → (chunk grads): x̂ recomputed from the kept input x.
+@compute @workgroup_size(WG) fn bn_grad_partials(@builtin(global_invocation_id) gid: vec3u) {
+  let t = gid.x;
+  if (t >= p.channels * p.chunks) { return; }
+  let st = stats[t / p.chunks];
+  partials_out4[t] = grad_partials(t, st.x, st.y);
+}
+
+// (y, stats, dy) → (chunk grads): an affine-free BatchNorm keeps its output y, which is x̂ itself.
+@compute @workgroup_size(WG) fn bn_grad_partials_of_output(@builtin(global_invocation_id) gid: vec3u) {
+  let t = gid.x;
+  if (t >= p.channels * p.chunks) { return; }
+  partials_out4[t] = grad_partials(t, 0.0, 1.0);
 }
 
 // Backward stage 2: per channel (Σ dy, Σ dy·x̂) = (dβ, dγ), folded in chunk order.
@@ -173,10 +185,12 @@ fn channel_grad_sums(c: u32) -> vec2f {
 }
 
 // dx = a·(dy − mean(dy) − (x − μ)·k) with a = γ/σ and k = mean(dy·x̂)/σ, stored as (a, μ, mean(dy), k).
+// From a kept output x̂ it is dx = a·(dy − mean(dy) − (x̂ − 0)·mean(dy·x̂)): (a, 0, mean(dy), mean(dy·x̂)).
 // In eval mode μ and σ are constants, so the two mean terms vanish.
-fn backward_coef(c: u32, scale: f32, sums: vec2f) -> vec4f {
+fn backward_coef(c: u32, scale: f32, sums: vec2f, of_output: bool) -> vec4f {
   let s = stats[c];
   let trained = select(0.0, 1.0 / values_per_channel(), p.training != 0u);
+  if (of_output) { return vec4f(scale * s.y, 0.0, sums.x * trained, sums.y * trained); }
   return vec4f(scale * s.y, s.x, sums.x * trained, s.y * sums.y * trained);
 }
 
@@ -184,7 +198,14 @@ fn backward_coef(c: u32, scale: f32, sums: vec2f) -> vec4f {
 @compute @workgroup_size(WG) fn bn_grad_coef(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
   if (c >= p.channels) { return; }
-  coef_out3[c] = backward_coef(c, 1.0, channel_grad_sums(c));
+  coef_out3[c] = backward_coef(c, 1.0, channel_grad_sums(c), false);
+}
+
+// (chunk grads, stats) → (coef), for bn_backward on the kept output
+@compute @workgroup_size(WG) fn bn_grad_coef_of_output(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= p.channels) { return; }
+  coef_out3[c] = backward_coef(c, 1.0, channel_grad_sums(c), true);
 }
 
 // (chunk grads, stats, γ) → (coef, dγ, dβ)
@@ -192,12 +213,12 @@ fn backward_coef(c: u32, scale: f32, sums: vec2f) -> vec4f {
   let c = gid.x;
   if (c >= p.channels) { return; }
   let sums = channel_grad_sums(c);
-  coef_out4[c] = backward_coef(c, gamma[c], sums);
+  coef_out4[c] = backward_coef(c, gamma[c], sums, false);
   out5[c] = sums.y;
   out6[c] = sums.x;
 }
 
-// (x, coef, dy) → (dx)
+// (x, coef, dy) → (dx), or (y, coef, dy) → (dx) from a kept output
 @compute @workgroup_size(WG) fn bn_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg, WG);
   if (i >= p.total) { return; }

@@ -23,6 +23,8 @@ struct Params {
   h: u32, w: u32, oh: u32, ow: u32,
   kh: u32, kw: u32, stride: u32, dil: u32,
   pad: u32, top: u32, left: u32, chunks: u32,
+  // Nonzero: the input is read through ReLU, conv(relu(x), w) (forward and weight-gradient launches only).
+  relu_input: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 // Read row by row through row8: x, or dy for the input gradient.
@@ -42,7 +44,8 @@ fn src(o: u32, k: u32, first: u32) -> i32 {
 
 fn ld(base: u32, pos: i32, lo: i32, hi: i32) -> f32 {
   let ok = pos >= lo && pos < hi;
-  return select(0.0, a[select(base, base + u32(pos), ok)], ok);
+  let v = a[select(base, base + u32(pos), ok)];
+  return select(0.0, select(v, max(v, 0.0), p.relu_input != 0u), ok);
 }
 
 fn row4(base: u32, pos: i32, step: i32, lo: i32, hi: i32) -> vec4f {

@@ -41,7 +41,8 @@ test('?backend=wasm runs on WebAssembly with worker threads, cross-origin isolat
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const adapter = (await page.evaluate(() => window.sgas.adapter()))!;
-  assert.match(adapter, /^WebAssembly: \d+ threads?, 128-bit SIMD \(cross-origin isolated\)$/);
+  // Chromium ships relaxed SIMD, so the page takes the fused multiply-add build.
+  assert.match(adapter, /^WebAssembly: \d+ threads?, 128-bit SIMD \+ relaxed SIMD \(fused multiply-add\) \(cross-origin isolated\)$/);
   assert.equal(Number(/(\d+) thread/.exec(adapter)![1]), cores);
   assert.equal(await page.textContent('#adapter'), adapter);
   assert.equal(await page.inputValue('#backend-select'), 'wasm');
@@ -49,7 +50,7 @@ test('?backend=wasm runs on WebAssembly with worker threads, cross-origin isolat
   assert.equal(await page.isHidden('#backend-note'), true);
   assert.equal(await page.isDisabled('#start'), false);
   // The kernels are served next to the page, as WebAssembly.
-  const wasm = await page.request.get(new URL('wasm/kernels-threads.wasm', h.server.url).href);
+  const wasm = await page.request.get(new URL('wasm/kernels-threads-relaxed.wasm', h.server.url).href);
   assert.equal(wasm.headers()['content-type'], 'application/wasm');
   await page.screenshot({ path: join(shots, 'wasm.png'), fullPage: true });
   await page.close();
@@ -110,7 +111,7 @@ test('without cross-origin isolation the page runs the single-threaded module', 
   await page.goto(`${h.server.url}?backend=wasm`);
   assert.equal(await page.evaluate(() => crossOriginIsolated), false);
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
-  assert.match((await page.evaluate(() => window.sgas.adapter()))!, /^WebAssembly: 1 thread, 128-bit SIMD \(not cross-origin isolated/);
+  assert.match((await page.evaluate(() => window.sgas.adapter()))!, /^WebAssembly: 1 thread, 128-bit SIMD \+ relaxed SIMD \(fused multiply-add\) \(not cross-origin isolated/);
   assert.deepEqual(await failures(page, ['primitives_stride2.json']), []);
   await page.close();
 });

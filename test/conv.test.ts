@@ -2,7 +2,7 @@
 // depthwise, pointwise (GEMM) and dense kernels on small odd, non-square shapes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { conv2d, ShapeError, Tape, Tensor, type ConvOptions } from '../runtime/index.ts';
+import { conv2d, conv2dPair, relu, ShapeError, Tape, Tensor, type ConvOptions } from '../runtime/index.ts';
 import * as ref from './ref/ops64.ts';
 import { mulberry32, random } from './ref/tensor64.ts';
 import { gpu, param, toGpu } from './helpers/gpu.ts';
@@ -141,4 +141,53 @@ test('a backward pass with a gradient of the wrong shape names conv2d', async ()
   tape.dispose();
   x.release();
   w.release();
+});
+
+/** The output and the gradients of every parameter in `params`, after a backward from a fixed upstream. */
+async function outputAndGrads(params: Tensor[], op: () => Tensor): Promise<Float32Array[]> {
+  const be = await gpu();
+  const tape = new Tape();
+  const y = tape.run(op);
+  tape.backward(y, tape.run(() => Tensor.full(be, y.shape, 0.25)));
+  const bits = await Promise.all([y.read(), ...params.map((p) => p.grad!.read())]);
+  tape.dispose();
+  for (const p of params) {
+    p.grad?.release();
+    p.grad = null;
+  }
+  return bits;
+}
+
+test('reluInput convolves relu(x) without making it: the bits of conv2d(relu(x)), gradients included', async () => {
+  const be = await gpu();
+  // SepConv's and DilConv's depthwise convs, and FactorizedReduce's strided, cropped 1×1 one.
+  const cases: Case[] = [depthwise([2, 3, 6, 7], 3, 2, 1, 1), depthwise([1, 4, 7, 5], 5, 1, 4, 2), { x: [2, 4, 6, 6], w: [2, 4, 1, 1], opts: { stride: 2, crop: [1, 1] } }];
+  for (const c of cases) {
+    const x = param(be, random(c.x, rng), 'x');
+    const w = param(be, random(c.w, rng), 'w');
+    const fused = await outputAndGrads([x, w], () => conv2d(x, w, { ...c.opts, reluInput: true }));
+    const apart = await outputAndGrads([x, w], () => conv2d(relu(x), w, c.opts));
+    fused.forEach((values, i) => assert.deepEqual(values, apart[i], `${describe(c)}: ${['output', 'dx', 'dw'][i]} differs`));
+    assert.ok(fused[1]!.some((v) => v === 0) && fused[1]!.some((v) => v !== 0), 'dx is masked where x < 0, and only there');
+    x.release();
+    w.release();
+  }
+});
+
+test('conv2dPair keeps only its input and gives the bits of two conv2d calls, gradients included', async () => {
+  const be = await gpu();
+  const x = param(be, random([2, 3, 7, 6], rng), 'x');
+  const dw = param(be, random([3, 1, 3, 3], rng), 'dw');
+  const pw = param(be, random([3, 3, 1, 1], rng), 'pw');
+  const first: ConvOptions = { stride: 2, pad: 2, dilation: 2, groups: 3, reluInput: true };
+  const paired = await outputAndGrads([x, dw, pw], () => conv2dPair(x, dw, first, pw));
+  const apart = await outputAndGrads([x, dw, pw], () => conv2d(conv2d(x, dw, first), pw));
+  paired.forEach((values, i) => assert.deepEqual(values, apart[i], `${['output', 'dx', 'd dw', 'd pw'][i]} differs`));
+  // Nothing but the output outlives the forward: the inner activation is computed again for d pw.
+  const tape = new Tape();
+  const before = be.memory().liveBuffers;
+  tape.run(() => conv2dPair(x, dw, first, pw));
+  assert.equal(be.memory().liveBuffers, before + 1);
+  tape.dispose();
+  for (const t of [x, dw, pw]) t.release();
 });

@@ -1,7 +1,8 @@
 // The first ops, forward and backward, against float64 finite differences at random shapes.
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  add, crossEntropy, linear, matmul, mean, mul, relu, reshape, scale, sliceRows, softmax, sum, Tensor,
+  add, crossEntropy, linear, matmul, mean, mul, relu, reshape, scale, sliceRows, softmax, sum, Tape, Tensor,
 } from '../runtime/index.ts';
 import * as ref from './ref/ops64.ts';
 import { mulberry32, random, scalar, type T64 } from './ref/tensor64.ts';
@@ -84,4 +85,28 @@ test('slicing rows passes gradients back to the sliced rows only', async () => {
     name: 'slice_rows', gpuOp: ([t]) => sliceRows(t!, 2, 3),
     refOp: ([t]) => ({ shape: [3, 5], data: t!.data.slice(10, 25) }), inputs: [x],
   });
+});
+
+test('Tape.discard releases what no backward saved at once, and keeps what one did until dispose', async () => {
+  const be = await gpu();
+  const w = Tensor.parameter(be, [1, -2, 3, -4], [4], 'w');
+  const tape = new Tape();
+  const [sum, product] = tape.run(() => {
+    const doubled = add(w, w);
+    const sum = add(doubled, w);
+    // add's backward reads neither input, mul's reads both.
+    Tape.discard(doubled);
+    assert.equal(doubled.isReleased, true);
+    const squared = mul(sum, w);
+    Tape.discard(sum);
+    return [sum, squared];
+  });
+  assert.equal(sum.isReleased, false);
+  tape.backward(product, tape.run(() => Tensor.full(be, [4], 1)));
+  // d(3w·w)/dw = 6w
+  assert.deepEqual([...(await w.grad!.read())], [6, -12, 18, -24]);
+  tape.dispose();
+  assert.equal(sum.isReleased, true);
+  w.grad!.release();
+  w.release();
 });

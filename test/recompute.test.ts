@@ -142,7 +142,9 @@ test('recomputing cells cuts a CIFAR-shape step to a fraction of its memory', as
   const shape = { network: { C: 16, layers: 8, classes: 10, inputChannels: 3, stemMultiplier: 3 }, side: 32, batchSize: 16 };
   const kept = await searchStepPeakBytes(config, { ...shape, recomputeCells: false }, Heap.sizeClass);
   const recomputed = await searchStepPeakBytes(config, { ...shape, recomputeCells: true }, Heap.sizeClass);
-  assert.ok(kept > 1.5 * 2 ** 30 && kept < 2.5 * 2 ** 30, `kept: ${kept} B`);
+  // 1.77 GiB before BatchNorm kept its output, ReLU went into the convolutions and SepConv's and
+  // DilConv's depthwise outputs were computed again for their pointwise gradients.
+  assert.ok(kept > 0.5 * 2 ** 30 && kept < 0.8 * 2 ** 30, `kept: ${kept} B`);
   assert.ok(recomputed < kept / 3, `recomputed ${recomputed} B against kept ${kept} B`);
 });
 

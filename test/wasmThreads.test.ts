@@ -1,9 +1,10 @@
 // The worker pool: kernels split between threads compute the same bits as on one thread, because
-// work items never share an output and each sums in a fixed order.
+// work items never share an output and each sums in a fixed order (the plain build; the relaxed one
+// repeats its bits at a given thread count).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend, GpuError, scale, Tensor, type WasmBackend } from '../runtime/index.ts';
+import { createWasmBackend, GpuError, matmulRaw, scale, Tensor, type WasmBackend } from '../runtime/index.ts';
 import { goldenCommand } from '../src/cli/golden.ts';
 import type { SearchResult } from '../src/search/search.ts';
 import { tinySearch } from './helpers/search.ts';
@@ -17,12 +18,39 @@ async function tinySearchOn(backend: WasmBackend): Promise<SearchResult> {
 }
 
 test('a tiny search gives the same bits on one thread and with every launch split over three', async () => {
-  const single = await tinySearchOn(await createWasmBackend({ threads: 1 }));
-  const split = await createWasmBackend({ threads: 3, minParallelWork: 1 });
+  const single = await tinySearchOn(await createWasmBackend({ threads: 1, relaxedSimd: false }));
+  const split = await createWasmBackend({ threads: 3, minParallelWork: 1, relaxedSimd: false });
   assert.equal(split.threads, 3);
   const threaded = await tinySearchOn(split);
   assert.deepEqual(threaded.genotype, single.genotype);
   assert.deepEqual(threaded.alphas, single.alphas);
+});
+
+// Fused multiply-adds round once where a vector loop's scalar tail rounds twice, so where a split
+// moves values between the two, the last bits move: the relaxed build repeats itself at one thread count.
+test('with relaxed SIMD, a tiny search gives the same bits every time at the same thread count', async () => {
+  const run = async () => tinySearchOn(await createWasmBackend({ threads: 3, minParallelWork: 1, relaxedSimd: true }));
+  const [first, second] = [await run(), await run()];
+  assert.deepEqual(second.genotype, first.genotype);
+  assert.deepEqual(second.alphas, first.alphas);
+});
+
+test('the relaxed build fuses its multiply-adds: a product differs from the plain build in the last bits, and repeats its own', async () => {
+  const product = async (relaxedSimd: boolean) => {
+    const backend = await createWasmBackend({ threads: 2, relaxedSimd });
+    try {
+      const values = Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i) * 1.1);
+      const a = Tensor.from(backend, values, [64, 64]);
+      const runs = [await matmulRaw(a, a).read(), await matmulRaw(a, a).read()];
+      assert.deepEqual(runs[1], runs[0]);
+      return runs[0]!;
+    } finally {
+      backend.destroy();
+    }
+  };
+  const [plain, fused] = [await product(false), await product(true)];
+  assert.notDeepEqual(fused, plain);
+  for (let i = 0; i < plain.length; i++) assert.ok(Math.abs(fused[i]! - plain[i]!) <= 1e-5 * (1 + Math.abs(plain[i]!)), `value ${i}`);
 });
 
 test('every golden case passes with every launch split over three threads', async () => {

@@ -148,16 +148,17 @@ static void bn_normalize_affine_range(const Call *c, u32 lo, u32 hi) { normalize
 KERNEL(batchnorm, bn_normalize) { parallel_for(c, bn_normalize_range, PARAMS(Params)->total / PARAMS(Params)->plane, 2 * PARAMS(Params)->plane); }
 KERNEL(batchnorm, bn_normalize_affine) { parallel_for(c, bn_normalize_affine_range, PARAMS(Params)->total / PARAMS(Params)->plane, 4 * PARAMS(Params)->plane); }
 
-// (x, stats, dy) → (chunk grads [C, chunks] of (Σ dy, Σ dy·x̂)); items are (channel, chunk), a
-// span at a time as in bn_moments.
-static void bn_grad_partials_range(const Call *c, u32 lo, u32 hi) {
+// (v, stats, dy) → (chunk grads [C, chunks] of (Σ dy, Σ dy·x̂)) with x̂ = (v − μ)·(1/σ) from a kept
+// input, or x̂ = v itself from the kept output of an affine-free BatchNorm; items are (channel,
+// chunk), a span at a time as in bn_moments.
+static void grad_partials(const Call *c, u32 lo, u32 hi, int of_output) {
   const Params *p = PARAMS(Params);
   const float *x = c->io[0], *dy = c->io[2];
   const f2 *stats = (const f2 *)c->io[1];
   f2 *out = (f2 *)c->io[3];
   for (u32 t = lo; t < hi;) {
     Span sp = span_at(p, t, hi);
-    f2 st = stats[sp.ch];
+    f2 st = of_output ? (f2){ 0.0f, 1.0f } : stats[sp.ch];
     f4 mean = wasm_f32x4_splat(st.x);
     float sum_dy[sp.n] __attribute__((aligned(16))), sum_dy_centered[sp.n] __attribute__((aligned(16)));
     for (u32 j = 0; j < sp.n; j++) sum_dy[j] = sum_dy_centered[j] = 0.0f;
@@ -169,7 +170,7 @@ static void bn_grad_partials_range(const Call *c, u32 lo, u32 hi) {
           f4 g = wasm_v128_load(dy + at + j);
           f4 xc = wasm_f32x4_sub(wasm_v128_load(x + at + j), mean);
           wasm_v128_store(sum_dy + j, wasm_f32x4_add(wasm_v128_load(sum_dy + j), g));
-          wasm_v128_store(sum_dy_centered + j, wasm_f32x4_add(wasm_v128_load(sum_dy_centered + j), wasm_f32x4_mul(g, xc)));
+          wasm_v128_store(sum_dy_centered + j, madd(g, xc, wasm_v128_load(sum_dy_centered + j)));
         }
         for (; j < m; j++) {
           float g = dy[at + j];
@@ -183,9 +184,17 @@ static void bn_grad_partials_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+static void bn_grad_partials_range(const Call *c, u32 lo, u32 hi) { grad_partials(c, lo, hi, 0); }
+static void bn_grad_partials_of_output_range(const Call *c, u32 lo, u32 hi) { grad_partials(c, lo, hi, 1); }
+
 KERNEL(batchnorm, bn_grad_partials) {
   const Params *p = PARAMS(Params);
   parallel_for(c, bn_grad_partials_range, p->channels * p->chunks, 3 * p->batch * p->plane / p->chunks);
+}
+
+KERNEL(batchnorm, bn_grad_partials_of_output) {
+  const Params *p = PARAMS(Params);
+  parallel_for(c, bn_grad_partials_of_output_range, p->channels * p->chunks, 3 * p->batch * p->plane / p->chunks);
 }
 
 static f2 channel_grad_sums(const f2 *chunks, u32 count) {
@@ -197,22 +206,26 @@ static f2 channel_grad_sums(const f2 *chunks, u32 count) {
   return sums;
 }
 
-// dx = a·(dy − mean(dy) − (x − μ)·k), stored per channel as (a, μ, mean(dy), k); in eval mode the
-// mean terms vanish.
-static f4s backward_coef(const Params *p, f2 stats, float scale, f2 sums) {
+// dx = a·(dy − mean(dy) − (x − μ)·k), stored per channel as (a, μ, mean(dy), k) with k = mean(dy·x̂)/σ;
+// from a kept output x̂: (a, 0, mean(dy), mean(dy·x̂)). In eval mode the mean terms vanish.
+static f4s backward_coef(const Params *p, f2 stats, float scale, f2 sums, int of_output) {
   float trained = p->training ? 1.0f / values_per_channel(p) : 0.0f;
+  if (of_output) return (f4s){ scale * stats.y, 0.0f, sums.x * trained, sums.y * trained };
   return (f4s){ scale * stats.y, stats.x, sums.x * trained, stats.y * sums.y * trained };
 }
 
 // (chunk grads, stats) → (coef)
-KERNEL(batchnorm, bn_grad_coef) {
+static void grad_coef(const Call *c, int of_output) {
   const Params *p = PARAMS(Params);
   const f2 *stats = (const f2 *)c->io[1];
   f4s *coef = (f4s *)c->io[2];
   for (u32 ch = 0; ch < p->channels; ch++) {
-    coef[ch] = backward_coef(p, stats[ch], 1.0f, channel_grad_sums((const f2 *)c->io[0] + ch * p->chunks, p->chunks));
+    coef[ch] = backward_coef(p, stats[ch], 1.0f, channel_grad_sums((const f2 *)c->io[0] + ch * p->chunks, p->chunks), of_output);
   }
 }
+
+KERNEL(batchnorm, bn_grad_coef) { grad_coef(c, 0); }
+KERNEL(batchnorm, bn_grad_coef_of_output) { grad_coef(c, 1); }
 
 // (chunk grads, stats, γ) → (coef, dγ, dβ)
 KERNEL(batchnorm, bn_grad_coef_affine) {
@@ -221,13 +234,13 @@ KERNEL(batchnorm, bn_grad_coef_affine) {
   f4s *coef = (f4s *)c->io[3];
   for (u32 ch = 0; ch < p->channels; ch++) {
     f2 sums = channel_grad_sums((const f2 *)c->io[0] + ch * p->chunks, p->chunks);
-    coef[ch] = backward_coef(p, stats[ch], c->io[2][ch], sums);
+    coef[ch] = backward_coef(p, stats[ch], c->io[2][ch], sums, 0);
     c->io[4][ch] = sums.y;
     c->io[5][ch] = sums.x;
   }
 }
 
-// (x, coef, dy) → (dx); items are planes.
+// (x, coef, dy) → (dx), or (y, coef, dy) → (dx) from a kept output; items are planes.
 static void bn_backward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   const float *x = c->io[0], *dy = c->io[2];

@@ -84,12 +84,35 @@ static void zero(float *q, u32 size) {
   for (u32 i = 0; i < size; i++) q[i] = 0.0f;
 }
 
-// Copies one input plane's real values into a padded plane whose padding is already zero.
-static void pad_plane(const Run *runs, u32 count, u32 stride, const float *x, float *q) {
+// ReLU on four lanes as relu() does it: negatives to zero, NaN kept.
+static f4 relu4(f4 v) { return wasm_v128_andnot(v, wasm_f32x4_lt(v, wasm_f32x4_splat(0))); }
+
+// The even lanes of 8 floats from src (one stride-2 phase): four at a time while the odd lane
+// past them is still inside the run; returns how many it copied.
+static u32 even_lanes(const float *src, u32 count, int relu_input, float *dst) {
+  u32 j = 0;
+  for (; j + 4 < count; j += 4) {
+    f4 even = wasm_i32x4_shuffle(wasm_v128_load(src + 2 * j), wasm_v128_load(src + 2 * j + 4), 0, 2, 4, 6);
+    wasm_v128_store(dst + j, relu_input ? relu4(even) : even);
+  }
+  return j;
+}
+
+// Copies one input plane's real values into a padded plane whose padding is already zero, through
+// ReLU where the convolution takes relu(x).
+static void pad_plane(const Params *p, const Run *runs, u32 count, const float *x, float *q) {
+  u32 stride = p->stride;
   for (u32 k = 0; k < count; k++) {
     const float *src = x + runs[k].src;
     float *dst = q + runs[k].dst;
-    if (stride == 1) {
+    if (stride == 2) {
+      u32 j = even_lanes(src, runs[k].count, p->relu_input, dst);
+      for (; j < runs[k].count; j++) dst[j] = p->relu_input ? relu(src[2 * j]) : src[2 * j];
+    } else if (p->relu_input && stride == 1) {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j]);
+    } else if (p->relu_input) {
+      for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j * stride]);
+    } else if (stride == 1) {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j];
     } else {
       for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j * stride];
@@ -150,8 +173,8 @@ static void dw_forward8(const float *src, const i32 *offsets, const float *w, u3
   f4 a0 = wasm_f32x4_splat(0), a1 = a0;
   for (u32 t = 0; t < T; t++) {
     f4 wt = wasm_v128_load32_splat(w + t);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src + offsets[t])));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + offsets[t] + 4)));
+    a0 = madd(wt, wasm_v128_load(src + offsets[t]), a0);
+    a1 = madd(wt, wasm_v128_load(src + offsets[t] + 4), a1);
   }
   store8(out, a0, a1, n);
 }
@@ -159,7 +182,7 @@ static void dw_forward8(const float *src, const i32 *offsets, const float *w, u3
 // The same for n ≤ 4 outputs: the rows of reduction cells' small planes are often 4 wide or less.
 static void dw_forward4(const float *src, const i32 *offsets, const float *w, u32 T, float *out, u32 n) {
   f4 a = wasm_f32x4_splat(0);
-  for (u32 t = 0; t < T; t++) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(w + t), wasm_v128_load(src + offsets[t])));
+  for (u32 t = 0; t < T; t++) a = madd(wasm_v128_load32_splat(w + t), wasm_v128_load(src + offsets[t]), a);
   store4(out, a, n);
 }
 
@@ -177,7 +200,7 @@ static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
   for (u32 plane = lo; plane < hi; plane++) {
     const float *w = c->io[1] + (plane % p->ci) * T;
     float *y = c->io[2] + plane * out_plane(p);
-    pad_plane(runs, count, p->stride, c->io[0] + plane * in_plane(p), q);
+    pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
     for (u32 oh = 0; oh < p->oh; oh++) {
       const float *base = q + oh * p->stride * g.width;
       float *out = y + oh * p->ow;
@@ -226,8 +249,8 @@ static void dw_gather8(const float *rows, const Reach *reach, u32 taps, const fl
   for (u32 i = 0; i < taps; i++) {
     f4 wt = wasm_v128_load32_splat(w + reach[i].tap);
     const float *src = rows + reach[i].offset;
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wt, wasm_v128_load(src)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wt, wasm_v128_load(src + 4)));
+    a0 = madd(wt, wasm_v128_load(src), a0);
+    a1 = madd(wt, wasm_v128_load(src + 4), a1);
   }
   wasm_v128_store(out, a0);
   wasm_v128_store(out + 4, a1);
@@ -236,7 +259,7 @@ static void dw_gather8(const float *rows, const Reach *reach, u32 taps, const fl
 static void dw_gather4(const float *rows, const Reach *reach, u32 taps, const float *w, float *out) {
   f4 a = wasm_f32x4_splat(0);
   for (u32 i = 0; i < taps; i++) {
-    a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(w + reach[i].tap), wasm_v128_load(rows + reach[i].offset)));
+    a = madd(wasm_v128_load32_splat(w + reach[i].tap), wasm_v128_load(rows + reach[i].offset), a);
   }
   wasm_v128_store(out, a);
 }
@@ -272,29 +295,48 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
-// Σ_oh Σ_ow dy[oh, ow]·src[oh·s·width + ow] over output rows [oh0, oh1) of one plane, 8 columns
-// at a time, then 4, then one.
-static float dw_tap_sum(const Params *p, const float *dy, const float *src, u32 step, u32 oh0, u32 oh1) {
-  f4 a0 = wasm_f32x4_splat(0), a1 = a0;
-  float tail = 0.0f;
-  for (u32 oh = oh0; oh < oh1; oh++) {
-    const float *d = dy + oh * p->ow, *x = src + oh * step;
-    u32 ow = 0;
-    for (; ow + 8 <= p->ow; ow += 8) {
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(x + ow)));
-      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(d + ow + 4), wasm_v128_load(x + ow + 4)));
-    }
-    if (ow + 4 <= p->ow) {
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(d + ow), wasm_v128_load(x + ow)));
-      ow += 4;
-    }
-    for (; ow < p->ow; ow++) tail += d[ow] * x[ow];
+// sums[k] += Σ_oh Σ_ow dy[oh, ow]·q[offsets[k] + oh·step + ow] over output rows [oh0, oh1) of one
+// plane, for K ≤ 5 neighbouring taps at once: each dy vector, loaded once, meets the K input
+// vectors it multiplies, and the K sums stay in registers (K is a constant where it is inlined).
+// Four columns a vector, then a row's last ow mod 4 one by one.
+#define ROW_TAPS 5
+static inline __attribute__((always_inline)) void dw_tap_sums(const Params *p, const float *dy, const float *q, const i32 *offsets, u32 step,
+                                                              u32 oh0, u32 oh1, u32 K, float *sums) {
+  f4 acc[ROW_TAPS];
+  float tail[ROW_TAPS];
+  for (u32 k = 0; k < K; k++) {
+    acc[k] = wasm_f32x4_splat(0);
+    tail[k] = 0.0f;
   }
-  return hsum(wasm_f32x4_add(a0, a1)) + tail;
+  for (u32 oh = oh0; oh < oh1; oh++) {
+    const float *d = dy + oh * p->ow, *x = q + oh * step;
+    u32 ow = 0;
+    for (; ow + 4 <= p->ow; ow += 4) {
+      f4 dv = wasm_v128_load(d + ow);
+      for (u32 k = 0; k < K; k++) acc[k] = madd(dv, wasm_v128_load(x + offsets[k] + ow), acc[k]);
+    }
+    for (; ow < p->ow; ow++) {
+      for (u32 k = 0; k < K; k++) tail[k] += d[ow] * x[offsets[k] + ow];
+    }
+  }
+  for (u32 k = 0; k < K; k++) sums[k] += hsum(acc[k]) + tail[k];
 }
 
-// (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, channel). Per image of the chunk, one
-// tap at a time over the image's rows (dy and the padded plane stay in L1), sums in registers.
+// Every tap's sum, ROW_TAPS at a time, each group with its count as a constant.
+static void dw_all_tap_sums(const Params *p, const float *dy, const float *q, const i32 *offsets, u32 step, u32 oh0, u32 oh1, float *sums) {
+  for (u32 t = 0, T = taps(p); t < T; t += ROW_TAPS) {
+    switch (min_u(ROW_TAPS, T - t)) {
+      case 1: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 1, sums + t); break;
+      case 2: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 2, sums + t); break;
+      case 3: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 3, sums + t); break;
+      case 4: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 4, sums + t); break;
+      default: dw_tap_sums(p, dy, q, offsets + t, step, oh0, oh1, 5, sums + t); break;
+    }
+  }
+}
+
+// (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, channel). Per image of the chunk, a
+// few taps at a time over the image's rows (dy and the padded plane stay in L1), sums in registers.
 static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   Padded g = padded(p);
@@ -312,9 +354,9 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
     for (u32 t = 0; t < T; t++) sums[t] = 0.0f;
     for (u32 row = first; row < end;) {
       u32 n = row / p->oh, plane = n * p->ci + ch, stop = min_u(end, (n + 1) * p->oh);
-      pad_plane(runs, count, p->stride, c->io[0] + plane * in_plane(p), q);
+      pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
       const float *dy = c->io[1] + plane * out_plane(p);
-      for (u32 t = 0; t < T; t++) sums[t] += dw_tap_sum(p, dy, q + offsets[t], p->stride * g.width, row - n * p->oh, stop - n * p->oh);
+      dw_all_tap_sums(p, dy, q, offsets, p->stride * g.width, row - n * p->oh, stop - n * p->oh, sums);
       row = stop;
     }
     float *out = c->io[2] + chunk * p->ci * T + ch * T;
@@ -363,7 +405,7 @@ static void dense_forward_range(const Call *c, u32 lo, u32 hi) {
     for (u32 c0 = 0; c0 < p->ci; c0 += group) {
       u32 cg = min_u(group, p->ci - c0), kc = cg * T;
       for (u32 i = 0; i < cg; i++) {
-        pad_plane(runs, count, p->stride, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        pad_plane(p, runs, count, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (u32 t = 0; t < T; t++) boff[i * T + t] = (i32)(i * g.size) + offsets[t];
       }
       for (u32 oh = 0; oh < p->oh; oh++) {
@@ -454,7 +496,7 @@ static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
       int add = 0;
       for (u32 row = first; row < end;) {
         u32 n = row / p->oh, stop = min_u(end, (n + 1) * p->oh);
-        for (u32 i = 0; i < cg; i++) pad_plane(runs, count, p->stride, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        for (u32 i = 0; i < cg; i++) pad_plane(p, runs, count, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (; row < stop; row++, add = 1) {
           u32 oh = row % p->oh;
           const float *A = c->io[1] + (n * p->co * p->oh + oh) * p->ow, *base = q + oh * p->stride * g.width;

@@ -8,6 +8,8 @@ typedef struct {
   u32 h, w, oh, ow;
   u32 kh, kw, stride, dil;
   u32 pad, top, left, chunks;
+  // Nonzero: the input is read through ReLU, conv(relu(x), w) (set on forward and weight-gradient launches only).
+  u32 relu_input;
 } Params;
 
 // The (n, oh) rows [first, end) of a weight-gradient chunk.

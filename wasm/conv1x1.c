@@ -21,18 +21,21 @@ static void pixel_sources(const Params *p, i32 *src) {
 static u32 pixels(const Params *p) { return p->oh * p->ow; }
 static u32 plane(const Params *p) { return p->h * p->w; }
 
+// An input value as the convolution reads it: through ReLU where it takes relu(x).
+static float input(const Params *p, float v) { return p->relu_input ? relu(v) : v; }
+
 // panel[k·8 + j] = pixel j's input in plane k (kc planes `stride` apart, nr ≤ 8 pixels), zero
 // past nr and where the pixel reads padding.
-static void gather_pixels(const float *x, u32 stride, const i32 *src, u32 nr, u32 kc, float *panel) {
+static void gather_pixels(const Params *p, const float *x, u32 stride, const i32 *src, u32 nr, u32 kc, float *panel) {
   for (u32 k = 0; k < kc; k++) {
-    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr && src[j] >= 0 ? x[k * stride + src[j]] : 0.0f;
+    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr && src[j] >= 0 ? input(p, x[k * stride + src[j]]) : 0.0f;
   }
 }
 
 // panel[k·8 + j] = input channel j's value at pixel k (nr ≤ 8 channels, kc pixels).
-static void gather_channels(const float *x, u32 stride, const i32 *src, u32 nr, u32 kc, float *panel) {
+static void gather_channels(const Params *p, const float *x, u32 stride, const i32 *src, u32 nr, u32 kc, float *panel) {
   for (u32 k = 0; k < kc; k++) {
-    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr && src[k] >= 0 ? x[j * stride + src[k]] : 0.0f;
+    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr && src[k] >= 0 ? input(p, x[j * stride + src[k]]) : 0.0f;
   }
 }
 
@@ -52,7 +55,7 @@ static void forward_range(const Call *c, u32 lo, u32 hi) {
       u32 nr = min_u(TILE_N, P - p0);
       for (u32 k0 = 0; k0 < p->ci; k0 += KC) {
         u32 kc = min_u(KC, p->ci - k0);
-        gather_pixels(x + k0 * plane(p), plane(p), src + p0, nr, kc, panel);
+        gather_pixels(p, x + k0 * plane(p), plane(p), src + p0, nr, kc, panel);
         for (u32 o = 0; o < p->co; o += TILE_M) {
           tile(kc, w + o * p->ci + k0, p->ci, 1, panel, prow, y + o * P + p0, P, min_u(TILE_M, p->co - o), nr, k0 > 0);
         }
@@ -122,7 +125,7 @@ static void backward_weight_range(const Call *c, u32 lo, u32 hi) {
       const float *x = c->io[0] + (n * p->ci + i0) * plane(p), *dy = c->io[1] + n * p->co * P;
       for (u32 k0 = (row - n * p->oh) * p->ow, k1 = (stop - n * p->oh) * p->ow; k0 < k1; k0 += KC, add = 1) {
         u32 kc = min_u(KC, k1 - k0);
-        gather_channels(x, plane(p), src + k0, nr, kc, panel);
+        gather_channels(p, x, plane(p), src + k0, nr, kc, panel);
         for (u32 o = 0; o < p->co; o += TILE_M) {
           tile(kc, dy + o * P + k0, P, 1, panel, prow, out + o * p->ci, p->ci, min_u(TILE_M, p->co - o), nr, add);
         }

@@ -40,6 +40,20 @@ static inline i32 min_i(i32 a, i32 b) { return a < b ? a : b; }
 static inline i32 max_i(i32 a, i32 b) { return a > b ? a : b; }
 static inline u32 ceil_div_u(u32 a, u32 b) { return (a + b - 1) / b; }
 
+// ReLU as the relu kernels compute it: NaN passes through, as in PyTorch.
+static inline float relu(float v) { return v < 0.0f ? 0.0f : v; }
+
+// a·b + c. The relaxed-SIMD build (-mrelaxed-simd) makes it one fused multiply-add where the engine
+// has one: relaxed SIMD lets an engine fuse or not, and a given engine always does the same, so
+// results stay deterministic on it. The plain build multiplies, then adds (c + a·b, the same bits).
+static inline f4 madd(f4 a, f4 b, f4 c) {
+#ifdef __wasm_relaxed_simd__
+  return __builtin_wasm_relaxed_madd_f32x4(a, b, c);
+#else
+  return wasm_f32x4_add(c, wasm_f32x4_mul(a, b));
+#endif
+}
+
 #define INFINITY_F __builtin_inff()
 #define NAN_F __builtin_nanf("")
 

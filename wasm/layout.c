@@ -83,7 +83,7 @@ static void weighted_sum_forward_range(const Call *c, u32 lo, u32 hi) {
   // Four elements a vector, each still summing its branches in order, as the scalar tail does.
   for (; i + 4 <= hi; i += 4) {
     f4 acc = p->accumulate ? wasm_v128_load(out + i) : wasm_f32x4_splat(0);
-    for (u32 k = 0; k < p->count; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(w[k]), wasm_v128_load(c->io[1 + k] + i)));
+    for (u32 k = 0; k < p->count; k++) acc = madd(wasm_f32x4_splat(w[k]), wasm_v128_load(c->io[1 + k] + i), acc);
     wasm_v128_store(out + i, acc);
   }
   for (; i < hi; i++) {
@@ -115,10 +115,10 @@ static void weighted_sum_backward_range(const Call *c, u32 lo, u32 hi) {
     for (; j + 4 <= m; j += 4) {
       u32 i = base + j;
       f4 gv = wasm_v128_load(g + i);
-      wasm_v128_store(s0 + j, wasm_f32x4_add(wasm_v128_load(s0 + j), wasm_f32x4_mul(gv, wasm_v128_load(b0 + i))));
+      wasm_v128_store(s0 + j, madd(gv, wasm_v128_load(b0 + i), wasm_v128_load(s0 + j)));
       wasm_v128_store(g0 + i, wasm_f32x4_mul(vw0, gv));
       if (pair) {
-        wasm_v128_store(s1 + j, wasm_f32x4_add(wasm_v128_load(s1 + j), wasm_f32x4_mul(gv, wasm_v128_load(b1 + i))));
+        wasm_v128_store(s1 + j, madd(gv, wasm_v128_load(b1 + i), wasm_v128_load(s1 + j)));
         wasm_v128_store(g1 + i, wasm_f32x4_mul(vw1, gv));
       }
     }

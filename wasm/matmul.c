@@ -82,17 +82,17 @@ static inline void tile_packed(u32 kc, const float *a, const float *b, float *C,
     const float *ak = opaque(a + k * TILE_M), *bk = opaque(b + k * TILE_N);
     f4 b0 = wasm_v128_load(bk), b1 = wasm_v128_load(bk + 4);
     f4 x = wasm_v128_load32_splat(ak);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x, b1));
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
     x = wasm_v128_load32_splat(ak + 1);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x, b1));
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
     x = wasm_v128_load32_splat(ak + 2);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x, b1));
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
     x = wasm_v128_load32_splat(ak + 3);
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
   }
   f4 acc[TILE_M][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 } };
   store_tile(acc, C, cm, mr, nr, add);

@@ -1,6 +1,8 @@
 // 2-D convolution of NCHW tensors, PyTorch's conv2d without bias. The weight's shape picks the kernel:
 // depthwise (groups = C, weight [C, 1, kh, kw]) and dense (groups = 1) run shaders/conv.wgsl;
-// 1×1 stride-1 convolutions are per-image matrix products on the strided GEMM.
+// 1×1 stride-1 convolutions are per-image matrix products on the strided GEMM. `reluInput` convolves
+// relu(x) without making it: the kernels read x through ReLU, so relu(x) is never stored or kept
+// (the backward keeps x, which its maker keeps anyway, and masks the input gradient by x > 0).
 import { checkShape } from '../errors.ts';
 import { Tape } from '../tape.ts';
 import { Tensor } from '../tensor.ts';
@@ -15,6 +17,8 @@ export interface ConvOptions {
   groups?: number;
   /** Convolves x[:, :, top:, left:] instead of x, without a copy (FactorizedReduce's shifted half). */
   crop?: readonly [top: number, left: number];
+  /** Convolves relu(x) (depthwise and dense kernels; not 1×1 stride-1 ones, which run on the GEMM). */
+  reluInput?: boolean;
 }
 
 type Kind = 'depthwise' | 'pointwise' | 'dense';
@@ -24,6 +28,7 @@ interface Geometry {
   N: number; C: number; H: number; W: number;
   O: number; KH: number; KW: number; OH: number; OW: number;
   stride: number; pad: number; dilation: number; top: number; left: number;
+  reluInput: boolean;
 }
 
 // Pixels (n, oh, ow) one weight-gradient invocation sums before the chunks are added in order:
@@ -33,7 +38,7 @@ const CHUNK_PIXELS = 2048;
 const dims = (t: Tensor) => `[${t.shape.join(', ')}]`;
 
 function geometry(x: Tensor, w: Tensor, options: ConvOptions): Geometry {
-  const { stride = 1, pad = 0, dilation = 1, groups = 1, crop: [top, left] = [0, 0] } = options;
+  const { stride = 1, pad = 0, dilation = 1, groups = 1, crop: [top, left] = [0, 0], reluInput = false } = options;
   const op = 'conv2d';
   checkShape(op, x.shape.length === 4, () => `input must be [N, C, H, W], got ${dims(x)}`);
   checkShape(op, w.shape.length === 4, () => `weight must be [out channels, in channels / groups, kh, kw], got ${dims(w)}`);
@@ -56,38 +61,83 @@ function geometry(x: Tensor, w: Tensor, options: ConvOptions): Geometry {
     `kernel ${KH}×${KW} with dilation ${dilation} does not fit input ${H - top}×${W - left} padded by ${pad} (input ${dims(x)}, weight ${dims(w)})`);
   const pointwise = !depthwise && KH === 1 && KW === 1 && stride === 1 && pad === 0 && top === 0 && left === 0;
   const kind = depthwise ? 'depthwise' : pointwise ? 'pointwise' : 'dense';
-  return { kind, N, C, H, W, O, KH, KW, OH, OW, stride, pad, dilation, top, left };
+  checkShape(op, !reluInput || kind !== 'pointwise', () => `reluInput is for depthwise and dense kernels; weight ${dims(w)} makes a 1×1 stride-1 convolution (apply relu first)`);
+  return { kind, N, C, H, W, O, KH, KW, OH, OW, stride, pad, dilation, top, left, reluInput };
 }
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
-/** shaders/conv.wgsl Params, with the weight-gradient chunking. */
-function params(g: Geometry, chunkRows = 0, chunks = 0): { u: number[] } {
+/**
+ * shaders/conv.wgsl Params, with the weight-gradient chunking; every conv kernel does the forward's
+ * multiply-adds. Kernels that read x (forward, weight gradient) read it through ReLU where asked.
+ */
+function params(g: Geometry, readsX: boolean, chunkRows = 0, chunks = 0): { u: number[]; flops: number } {
+  const taps = (g.kind === 'depthwise' ? 1 : g.C) * g.KH * g.KW;
   return {
-    u: [g.N, g.C, g.O, chunkRows, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.stride, g.dilation, g.pad, g.top, g.left, chunks],
+    u: [g.N, g.C, g.O, chunkRows, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.stride, g.dilation, g.pad, g.top, g.left, chunks, readsX && g.reluInput ? 1 : 0],
+    flops: 2 * g.N * g.O * g.OH * g.OW * taps,
   };
 }
 
-export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor {
-  const g = geometry(x, w, options);
+function forward(g: Geometry, x: Tensor, w: Tensor): Tensor {
   const y = Tensor.empty(x.backend, [g.N, g.O, g.OH, g.OW]);
   const HW = g.H * g.W;
   if (g.kind === 'pointwise') {
     gemm(w, x, y, { M: g.O, N: HW, KI: g.C, batch: g.N, a: { m: g.C, k: 1 }, b: { batch: g.C * HW, k: HW, n: 1 }, c: { batch: g.O * HW, m: HW } });
   } else if (g.kind === 'depthwise') {
-    launch('conv/dw_forward', [x, w], [y], params(g), [g.N * g.C * g.OH * ceil(g.OW, 8)]);
+    launch('conv/dw_forward', [x, w], [y], params(g, true), [g.N * g.C * g.OH * ceil(g.OW, 8)]);
   } else {
-    launch('conv/dense_forward', [x, w], [y], params(g), [g.N * ceil(g.O, 4) * g.OH * ceil(g.OW, 8)]);
+    launch('conv/dense_forward', [x, w], [y], params(g, true), [g.N * ceil(g.O, 4) * g.OH * ceil(g.OW, 8)]);
   }
-  Tape.record('conv2d', [x, w], [y], ([dy]) => {
-    checkShape('conv2d backward', dy!.shape.length === 4 && dy!.shape.every((d, i) => d === y.shape[i]), () =>
-      `output gradient ${dims(dy!)} does not match the output ${dims(y)} of input ${dims(x)} and weight ${dims(w)}`);
-    return [x.requiresGrad ? inputGrad(g, dy!, w) : null, w.requiresGrad ? weightGrad(g, x, dy!, w) : null];
-  });
   return y;
 }
 
-function inputGrad(g: Geometry, dy: Tensor, w: Tensor): Tensor {
+function checkGrad(dy: Tensor, y: Tensor, x: Tensor, w: Tensor): void {
+  checkShape('conv2d backward', dy.shape.length === 4 && dy.shape.every((d, i) => d === y.shape[i]), () =>
+    `output gradient ${dims(dy)} does not match the output ${dims(y)} of input ${dims(x)} and weight ${dims(w)}`);
+}
+
+export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor {
+  const g = geometry(x, w, options);
+  const y = forward(g, x, w);
+  Tape.record('conv2d', [x, w], [y], ([dy]) => {
+    checkGrad(dy!, y, x, w);
+    return [x.requiresGrad ? inputGrad(g, x, dy!, w) : null, w.requiresGrad ? weightGrad(g, x, dy!, w) : null];
+  }, [w.requiresGrad || g.reluInput ? x : null, w]);
+  return y;
+}
+
+/**
+ * conv2d(conv2d(x, w1, first), w2, second) keeping only x: the backward computes the inner output
+ * again where the outer weight's gradient needs it. For a depthwise conv followed by a pointwise
+ * one (SepConv, DilConv) that is a small share of the work, for the memory of one activation per
+ * pair; the gradients are the same bits as two conv2d calls give.
+ */
+export function conv2dPair(x: Tensor, w1: Tensor, first: ConvOptions, w2: Tensor, second: ConvOptions = {}): Tensor {
+  const g1 = geometry(x, w1, first);
+  const inner = forward(g1, x, w1);
+  const g2 = geometry(inner, w2, second);
+  const y = forward(g2, inner, w2);
+  // Before recording: nothing may save it.
+  inner.release();
+  Tape.record('conv2d_pair', [x, w1, w2], [y], ([dy]) => {
+    checkGrad(dy!, y, inner, w2);
+    let dw2: Tensor | null = null;
+    if (w2.requiresGrad) {
+      const again = forward(g1, x, w1);
+      dw2 = weightGrad(g2, again, dy!, w2);
+      again.release();
+    }
+    if (!x.requiresGrad && !w1.requiresGrad) return [null, null, dw2];
+    const dInner = inputGrad(g2, inner, dy!, w2);
+    const grads = [x.requiresGrad ? inputGrad(g1, x, dInner, w1) : null, w1.requiresGrad ? weightGrad(g1, x, dInner, w1) : null, dw2];
+    dInner.release();
+    return grads;
+  }, [x, w1, w2]);
+  return y;
+}
+
+function inputGrad(g: Geometry, x: Tensor, dy: Tensor, w: Tensor): Tensor {
   const dx = Tensor.empty(dy.backend, [g.N, g.C, g.H, g.W]);
   const HW = g.H * g.W;
   // Input pixels of one stride phase share their taps: invocations are (8 columns, phase, row, plane).
@@ -95,11 +145,16 @@ function inputGrad(g: Geometry, dy: Tensor, w: Tensor): Tensor {
   if (g.kind === 'pointwise') {
     gemm(w, dy, dx, { M: g.C, N: HW, KI: g.O, batch: g.N, a: { m: 1, k: g.C }, b: { batch: g.O * HW, k: HW, n: 1 }, c: { batch: g.C * HW, m: HW } });
   } else if (g.kind === 'depthwise') {
-    launch('conv/dw_backward_input', [dy, w], [dx], params(g), [g.N * g.C * rowBlocks]);
+    launch('conv/dw_backward_input', [dy, w], [dx], params(g, false), [g.N * g.C * rowBlocks]);
   } else {
-    launch('conv/dense_backward_input', [dy, w], [dx], params(g), [g.N * ceil(g.C, 4) * rowBlocks]);
+    launch('conv/dense_backward_input', [dy, w], [dx], params(g, false), [g.N * ceil(g.C, 4) * rowBlocks]);
   }
-  return dx;
+  if (!g.reluInput) return dx;
+  // d relu(x)/dx: the gradient passes where x > 0.
+  const masked = Tensor.empty(dy.backend, dx.shape);
+  launch('elementwise/relu_backward', [x, dx], [masked], { u: [dx.size, 0], f: [0], flops: dx.size }, [dx.size]);
+  dx.release();
+  return masked;
 }
 
 function weightGrad(g: Geometry, x: Tensor, dy: Tensor, w: Tensor): Tensor {
@@ -123,10 +178,10 @@ function weightGrad(g: Geometry, x: Tensor, dy: Tensor, w: Tensor): Tensor {
   const chunks = ceil(rows, chunkRows);
   const partial = Tensor.empty(x.backend, [chunks, w.size]);
   if (g.kind === 'depthwise') {
-    launch('conv/dw_backward_weight', [x, dy], [partial], params(g, chunkRows, chunks), [w.size * chunks]);
+    launch('conv/dw_backward_weight', [x, dy], [partial], params(g, true, chunkRows, chunks), [w.size * chunks]);
   } else {
     const blocks = ceil(g.O, 4) * ceil(g.C, 4) * g.KH * g.KW;
-    launch('conv/dense_backward_weight', [x, dy], [partial], params(g, chunkRows, chunks), [blocks * chunks]);
+    launch('conv/dense_backward_weight', [x, dy], [partial], params(g, true, chunkRows, chunks), [blocks * chunks]);
   }
   return sumChunks(partial, w);
 }

@@ -18,7 +18,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
     const dlogits = Tensor.empty(logits.backend, logits.shape);
     launch('softmax/cross_entropy_backward', [probs, labels, g!], [dlogits], { u: [rows, cols], f: [1 / rows] }, [rows]);
     return [dlogits, null];
-  });
+  }, [labels]);
   return loss;
 }
 

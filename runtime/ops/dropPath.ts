@@ -25,7 +25,7 @@ export function scaleSamples(x: Tensor, mask: Tensor): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('droppath/scale_samples', [g!, mask], [dx], params, [x.size]);
     return [dx, null];
-  });
+  }, [mask]);
   return out;
 }
 

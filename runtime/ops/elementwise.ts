@@ -12,13 +12,13 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 function binary(entry: 'add' | 'mul', a: Tensor, b: Tensor): Tensor {
   sameShape(entry, a, b);
   const out = Tensor.empty(a.backend, a.shape);
-  launch(`elementwise/${entry}`, [a, b], [out], { u: [a.size, 0], f: [0] }, [a.size]);
+  launch(`elementwise/${entry}`, [a, b], [out], { u: [a.size, 0], f: [0], flops: a.size }, [a.size]);
   return out;
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
   const out = binary('add', a, b);
-  Tape.record('add', [a, b], [out], ([g]) => [g!, g!]);
+  Tape.record('add', [a, b], [out], ([g]) => [g!, g!], []);
   return out;
 }
 
@@ -30,22 +30,22 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 
 function scaled(a: Tensor, s: number): Tensor {
   const out = Tensor.empty(a.backend, a.shape);
-  launch('elementwise/scale', [a], [out], { u: [a.size, 0], f: [s] }, [a.size]);
+  launch('elementwise/scale', [a], [out], { u: [a.size, 0], f: [s], flops: a.size }, [a.size]);
   return out;
 }
 
 export function scale(a: Tensor, s: number): Tensor {
   const out = scaled(a, s);
-  Tape.record('scale', [a], [out], ([g]) => [scaled(g!, s)]);
+  Tape.record('scale', [a], [out], ([g]) => [scaled(g!, s)], []);
   return out;
 }
 
 export function relu(x: Tensor): Tensor {
   const out = Tensor.empty(x.backend, x.shape);
-  launch('elementwise/relu_forward', [x], [out], { u: [x.size, 0], f: [0] }, [x.size]);
+  launch('elementwise/relu_forward', [x], [out], { u: [x.size, 0], f: [0], flops: x.size }, [x.size]);
   Tape.record('relu', [x], [out], ([g]) => {
     const dx = Tensor.empty(x.backend, x.shape);
-    launch('elementwise/relu_backward', [x, g!], [dx], { u: [x.size, 0], f: [0] }, [x.size]);
+    launch('elementwise/relu_backward', [x, g!], [dx], { u: [x.size, 0], f: [0], flops: x.size }, [x.size]);
     return [dx];
   });
   return out;
@@ -54,14 +54,14 @@ export function relu(x: Tensor): Tensor {
 /** A view with another shape; gradients flow back through it unchanged. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const out = x.reshape(shape);
-  Tape.record('reshape', [x], [out], ([g]) => [g!.reshape(x.shape)]);
+  Tape.record('reshape', [x], [out], ([g]) => [g!.reshape(x.shape)], []);
   return out;
 }
 
 /** target += s * x, in place, never recorded. */
 export function axpyInPlace(target: Tensor, x: Tensor, s = 1): void {
   sameShape('axpy', target, x);
-  launch('elementwise/axpy', [x], [target], { u: [x.size, 0], f: [s] }, [x.size]);
+  launch('elementwise/axpy', [x], [target], { u: [x.size, 0], f: [s], flops: 2 * x.size }, [x.size]);
 }
 
 export function copyInto(target: Tensor, x: Tensor): void {

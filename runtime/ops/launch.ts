@@ -4,6 +4,8 @@ import type { Tensor } from '../tensor.ts';
 export interface LaunchParams {
   u?: number[];
   f?: number[];
+  /** The call's floating-point work (see KernelCall.flops). */
+  flops?: number;
 }
 
 export function launch(
@@ -21,5 +23,6 @@ export function launch(
     u: params.u,
     f: params.f,
     threads,
+    flops: params.flops,
   });
 }

@@ -37,7 +37,7 @@ export function concatChannels(xs: readonly Tensor[]): Tensor {
       const dx = Tensor.empty(x.backend, x.shape);
       launch('layout/concat_backward', [g!], [dx], { u: blocks[i] }, [x.size]);
       return dx;
-    }));
+    }), []);
   return out;
 }
 
@@ -64,7 +64,7 @@ export function crop(x: Tensor, top: number, left: number): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('layout/crop_backward', [g!], [dx], { u: [x.size, ...geometry] }, [x.size]);
     return [dx];
-  });
+  }, []);
   return out;
 }
 
@@ -79,7 +79,7 @@ const DOT_CHUNKS = 4096;
 /**
  * MixedOp's Σ_k w[k]·branch_k over same-shape branches; `weights` holds one value per branch on the
  * GPU (any shape, e.g. a [1, k] row sliced from softmax(alphas)). Gradients: w[k]·g for branch k,
- * and Σ g⊙branch_k for w[k].
+ * and Σ g⊙branch_k for w[k] (only these read the branches, so only they keep them).
  */
 export function weightedSum(branches: readonly Tensor[], weights: Tensor): Tensor {
   const K = branches.length;
@@ -93,13 +93,24 @@ export function weightedSum(branches: readonly Tensor[], weights: Tensor): Tenso
   const backend = weights.backend;
   const n = branches[0]!.size;
   const out = Tensor.empty(backend, shape);
-  for (let k = 0; k < K; k += FORWARD_BRANCHES) {
-    const group = branches.slice(k, k + FORWARD_BRANCHES);
+  // Σ_k w[first + k]·group_k into out (added to what is there when accumulate).
+  const sumInto = (out: Tensor, group: readonly Tensor[], first: number, accumulate: boolean) => {
     // Unused slots repeat the group's last branch; the kernel skips them.
     const slots = Array.from({ length: FORWARD_BRANCHES }, (_, s) => group[Math.min(s, group.length - 1)]!);
-    launch('layout/weighted_sum_forward', [weights, ...slots], [out], { u: [n, k, group.length, k > 0 ? 1 : 0] }, [n]);
-  }
+    launch('layout/weighted_sum_forward', [weights, ...slots], [out], { u: [n, first, group.length, accumulate ? 1 : 0], flops: 2 * n * group.length }, [n]);
+  };
+  for (let k = 0; k < K; k += FORWARD_BRANCHES) sumInto(out, branches.slice(k, k + FORWARD_BRANCHES), k, k > 0);
+  // The branches are read back only for the weights' gradients: without those, nothing keeps them.
+  const saves = weights.requiresGrad ? [weights, ...branches] : [weights];
   Tape.record('weighted_sum', [...branches, weights], [out], ([g]) => {
+    if (!weights.requiresGrad) {
+      return [...branches.map((b, k) => {
+        if (!b.requiresGrad) return null;
+        const gk = Tensor.empty(backend, b.shape);
+        sumInto(gk, [g!], k, false);
+        return gk;
+      }), null];
+    }
     const chunks = Math.min(n, DOT_CHUNKS);
     const partials = Tensor.empty(backend, [K, chunks]);
     const grads = branches.map((b) => Tensor.empty(backend, b.shape));
@@ -107,14 +118,11 @@ export function weightedSum(branches: readonly Tensor[], weights: Tensor): Tenso
       const pair = k + 1 < K;
       const placeholder = pair ? null : Tensor.empty(backend, [1]);
       launch('layout/weighted_sum_backward', [weights, g!, branches[k]!, branches[pair ? k + 1 : k]!],
-        [partials, grads[k]!, pair ? grads[k + 1]! : placeholder!], { u: [n, k, pair ? 2 : 1, chunks] }, [chunks]);
+        [partials, grads[k]!, pair ? grads[k + 1]! : placeholder!], { u: [n, k, pair ? 2 : 1, chunks], flops: 3 * n * (pair ? 2 : 1) }, [chunks]);
       placeholder?.release();
     }
-    let dw: Tensor | null = null;
-    if (weights.requiresGrad) {
-      dw = Tensor.empty(backend, weights.shape);
-      launch('layout/weighted_sum_weight_grad', [partials], [dw], { u: [n, 0, K, chunks] }, [K]);
-    }
+    const dw = Tensor.empty(backend, weights.shape);
+    launch('layout/weighted_sum_weight_grad', [partials], [dw], { u: [n, 0, K, chunks] }, [K]);
     partials.release();
     const branchGrads = grads.map((gk, k) => {
       if (branches[k]!.requiresGrad) return gk;
@@ -122,6 +130,6 @@ export function weightedSum(branches: readonly Tensor[], weights: Tensor): Tenso
       return null;
     });
     return [...branchGrads, dw];
-  });
+  }, saves);
   return out;
 }

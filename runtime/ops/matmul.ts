@@ -25,7 +25,8 @@ export function gemm(A: Tensor, B: Tensor, C: Tensor, g: Gemm): void {
     g.b.batch ?? 0, g.b.k, g.b.n, g.b.ko ?? 0,
     g.c.batch ?? 0, g.c.m, g.accumulate ? 1 : 0, 0,
   ];
-  launch('matmul/gemm', [A, B], [C], { u }, [Math.ceil(g.N / 4), Math.ceil(g.M / 4), g.batch ?? 1]);
+  const flops = 2 * g.M * g.N * g.KI * (g.KO ?? 1) * (g.batch ?? 1) + (g.accumulate ? g.M * g.N * (g.batch ?? 1) : 0);
+  launch('matmul/gemm', [A, B], [C], { u, flops }, [Math.ceil(g.N / 4), Math.ceil(g.M / 4), g.batch ?? 1]);
 }
 
 /** C = op(A) · op(B) for 2-D tensors; trans flags read the stored matrix transposed. */

@@ -43,12 +43,12 @@ export function maxPool2d(x: Tensor, window: PoolWindow): Tensor {
   const [H, , OH] = params as [number, number, number];
   const y = Tensor.empty(x.backend, outShape);
   const argmax = Tensor.empty(x.backend, outShape);
-  launch('pool/max_pool3_forward', [x], [y, argmax], { u: [planes * OH, ...params] }, [planes * OH]);
+  launch('pool/max_pool3_forward', [x], [y, argmax], { u: [planes * OH, ...params], flops: 9 * y.size }, [planes * OH]);
   Tape.record('max_pool2d', [x], [y], ([dy]) => {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('pool/max_pool3_backward', [dy!, argmax], [dx], { u: [planes * H, ...params] }, [planes * H]);
     return [dx];
-  });
+  }, []);
   if (!y.requiresGrad) argmax.release();
   return y;
 }
@@ -65,12 +65,13 @@ export function avgPool2d(x: Tensor, window: PoolWindow): Tensor {
   const [forward, backward] = rowWalk ? ['avg_pool3_forward', 'avg_pool3_backward'] : ['avg_pool_forward', 'avg_pool_backward'];
   const forwardCount = rowWalk ? planes * OH : y.size;
   const backwardCount = rowWalk ? planes * H : x.size;
-  launch(`pool/${forward}`, [x], [y], { u: [forwardCount, ...params] }, [forwardCount]);
+  const taps = window.kernel * window.kernel;
+  launch(`pool/${forward}`, [x], [y], { u: [forwardCount, ...params], flops: taps * y.size }, [forwardCount]);
   Tape.record('avg_pool2d', [x], [y], ([dy]) => {
     const dx = Tensor.empty(x.backend, x.shape);
-    launch(`pool/${backward}`, [dy!], [dx], { u: [backwardCount, ...params] }, [backwardCount]);
+    launch(`pool/${backward}`, [dy!], [dx], { u: [backwardCount, ...params], flops: taps * y.size }, [backwardCount]);
     return [dx];
-  });
+  }, []);
   return y;
 }
 
@@ -85,6 +86,6 @@ export function globalAvgPool(x: Tensor): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('pool/global_avg_pool_backward', [dy!], [dx], { u: [x.size, ...u.slice(1)] }, [x.size]);
     return [dx];
-  });
+  }, []);
   return y;
 }

@@ -20,7 +20,7 @@ export function sumRaw(x: Tensor, s = 1, square = false, slot?: Slot): Tensor {
   while (n > CHUNK) {
     const rows = Math.ceil(n / CHUNK);
     const partial = Tensor.empty(x.backend, [rows]);
-    launch('reduce/sum_rows', [input], [partial], { u: [rows, CHUNK, sq ? 1 : 0, 0, n], f: [1] }, [rows * 256]);
+    launch('reduce/sum_rows', [input], [partial], { u: [rows, CHUNK, sq ? 1 : 0, 0, n], f: [1], flops: (sq ? 2 : 1) * n }, [rows * 256]);
     if (input !== x) input.release();
     input = partial;
     n = rows;
@@ -31,7 +31,7 @@ export function sumRaw(x: Tensor, s = 1, square = false, slot?: Slot): Tensor {
 
 function sumRows(x: Tensor, rows: number, cols: number, s: number, square: boolean, releaseInput: boolean, slot?: Slot): Tensor {
   const out = slot?.into ?? Tensor.empty(x.backend, [rows]);
-  launch('reduce/sum_rows', [x], [out], { u: [rows, cols, square ? 1 : 0, slot?.at ?? 0, rows * cols], f: [s] }, [rows * 256]);
+  launch('reduce/sum_rows', [x], [out], { u: [rows, cols, square ? 1 : 0, slot?.at ?? 0, rows * cols], f: [s], flops: (square ? 2 : 1) * rows * cols }, [rows * 256]);
   if (releaseInput) x.release();
   return out;
 }
@@ -45,19 +45,19 @@ function broadcastScalar(g: Tensor, like: Tensor, s: number): Tensor {
 
 export function sum(x: Tensor): Tensor {
   const out = sumRaw(x);
-  Tape.record('sum', [x], [out], ([g]) => [broadcastScalar(g!, x, 1)]);
+  Tape.record('sum', [x], [out], ([g]) => [broadcastScalar(g!, x, 1)], []);
   return out;
 }
 
 export function mean(x: Tensor): Tensor {
   const out = sumRaw(x, 1 / x.size);
-  Tape.record('mean', [x], [out], ([g]) => [broadcastScalar(g!, x, 1 / x.size)]);
+  Tape.record('mean', [x], [out], ([g]) => [broadcastScalar(g!, x, 1 / x.size)], []);
   return out;
 }
 
 /** Column sums of a [rows, cols] matrix (bias gradients). */
 export function sumColumns(x: Tensor, rows: number, cols: number): Tensor {
   const out = Tensor.empty(x.backend, [cols]);
-  launch('reduce/sum_cols', [x], [out], { u: [rows, cols, 0, 0, 0], f: [1] }, [cols]);
+  launch('reduce/sum_cols', [x], [out], { u: [rows, cols, 0, 0, 0], f: [1], flops: rows * cols }, [cols]);
   return out;
 }

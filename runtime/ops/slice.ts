@@ -16,6 +16,6 @@ export function sliceRows(x: Tensor, start: number, count: number): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('elementwise/slice_backward', [g!], [dx], { u: [x.size, offset], f: [out.size] }, [x.size]);
     return [dx];
-  });
+  }, []);
   return out;
 }

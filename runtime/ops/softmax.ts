@@ -14,6 +14,6 @@ export function softmax(x: Tensor): Tensor {
     const dx = Tensor.empty(x.backend, x.shape);
     launch('softmax/softmax_backward', [out, g!], [dx], { u: [rows, cols], f: [0] }, [rows]);
     return [dx];
-  });
+  }, [out]);
   return out;
 }

@@ -32,6 +32,7 @@ export class Adam extends Optimizer {
     launch('optim/adam', [grad], [param, m, v], {
       u: [param.size, 0],
       f: [this.lr, 0, this.weightDecay, b1, b2, this.eps, bc1, bc2Sqrt],
+      flops: 14 * param.size,
     }, [param.size]);
   }
 }

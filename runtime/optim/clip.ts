@@ -17,7 +17,7 @@ export function clipGradNorm(params: readonly Tensor[], maxNorm: number): Tensor
     withGrad.forEach((p, at) => sumRaw(p.grad!, 1, true, { into: squares, at }));
     const normCoef = Tensor.empty(backend, [2]);
     launch('clip/clip_coef', [squares], [normCoef], { u: [0, withGrad.length], f: [maxNorm] }, [1]);
-    for (const p of withGrad) launch('clip/scale_by_coef', [normCoef], [p.grad!], { u: [p.size, 0], f: [maxNorm] }, [p.size]);
+    for (const p of withGrad) launch('clip/scale_by_coef', [normCoef], [p.grad!], { u: [p.size, 0], f: [maxNorm], flops: p.size }, [p.size]);
     squares.release();
     return normCoef;
   });

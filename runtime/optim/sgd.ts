@@ -31,6 +31,7 @@ export class Sgd extends Optimizer {
     launch('optim/sgd', [grad], [param, buf], {
       u: [param.size, state.step === 1 ? 1 : 0],
       f: [this.lr, this.momentum, this.weightDecay, 0, 0, 0, 0, 0],
+      flops: 6 * param.size,
     }, [param.size]);
   }
 }

@@ -7,7 +7,7 @@
 import type { Backend, Capacity, KernelCall, MemoryStats, Storage } from '../backend.ts';
 import { GpuError } from '../errors.ts';
 import { Heap } from './heap.ts';
-import { compileKernels, isNode } from './module.ts';
+import { chooseBuild, compileKernels, describeBuild, isNode, type KernelBuild } from './module.ts';
 import { hardwareThreads, startWorkers, type WorkerPool } from './threads.ts';
 
 class WasmStorage implements Storage {
@@ -39,6 +39,11 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Smallest launch, in rough arithmetic operations, worth splitting between threads (tests set 1). */
   minParallelWork?: number;
+  /**
+   * The relaxed-SIMD kernels (fused multiply-add): 'auto' (default) where the engine runs them and
+   * they were built, true to insist, false for the plain 128-bit SIMD build.
+   */
+  relaxedSimd?: boolean | 'auto';
 }
 
 export class WasmBackend implements Backend {
@@ -54,6 +59,7 @@ export class WasmBackend implements Backend {
   constructor(
     private readonly wasmMemory: WebAssembly.Memory,
     private readonly exports: WebAssembly.Exports,
+    readonly kernelBuild: KernelBuild = { threads: false, relaxed: false },
     readonly heap = new Heap(wasmMemory, (exports.__heap_base as WebAssembly.Global).value as number),
   ) {
     this.callBlock = (exports.call_block as () => number)();
@@ -130,6 +136,11 @@ export class WasmBackend implements Backend {
     return { liveBytes: this.heap.liveBytes, pooledBytes: this.heap.pooledBytes, liveBuffers: this.heap.liveBuffers };
   }
 
+  /** The kernels' instruction set, in words. */
+  get build(): string {
+    return describeBuild(this.kernelBuild);
+  }
+
   /** Threads that run big kernels, the caller's included. */
   get threads(): number {
     return 1 + (this.pool?.size ?? 0);
@@ -173,10 +184,11 @@ function canBlock(): boolean {
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const threads = Math.max(1, Math.floor(options.threads ?? (await hardwareThreads())));
   const threaded = threads > 1;
-  const module = await compileKernels(threaded ? 'kernels-threads.wasm' : 'kernels.wasm');
+  const build = await chooseBuild(threaded, options.relaxedSimd ?? 'auto');
+  const module = await compileKernels(build);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: threaded });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const backend = new WasmBackend(memory, instance.exports);
+  const backend = new WasmBackend(memory, instance.exports, build);
   if (threaded) {
     const stacks = Array.from({ length: threads - 1 }, () => {
       const block = backend.heap.acquire(WORKER_STACK);
@@ -184,6 +196,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     });
     backend.adoptWorkers(await startWorkers(module, memory, stacks), options.minParallelWork);
   }
-  options.log?.(`wasm: ${threads} thread${threads > 1 ? 's' : ''}, 128-bit SIMD`);
+  options.log?.(`wasm: ${threads} thread${threads > 1 ? 's' : ''}, ${backend.build}`);
   return backend;
 }

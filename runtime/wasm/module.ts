@@ -3,7 +3,15 @@
 // and the page's dist/web/main.js, which esbuild.config.mjs gives its own copy in dist/web/wasm/).
 import { GpuError } from '../errors.ts';
 
-export type KernelBuild = 'kernels.wasm' | 'kernels-threads.wasm';
+/** One thread or the worker pool's shared memory; 128-bit SIMD alone or with relaxed SIMD (fused multiply-add). */
+export interface KernelBuild {
+  threads: boolean;
+  relaxed: boolean;
+}
+
+const fileOf = ({ threads, relaxed }: KernelBuild) => `kernels${threads ? '-threads' : ''}${relaxed ? '-relaxed' : ''}.wasm`;
+
+export const describeBuild = (b: KernelBuild) => (b.relaxed ? '128-bit SIMD + relaxed SIMD (fused multiply-add)' : '128-bit SIMD');
 
 const PLACES = ['../../dist/wasm/', './wasm/', '../wasm/'];
 // A page (dist/web/main.js) has its copy in ./wasm/: ask there first, so no 404 precedes it.
@@ -16,7 +24,7 @@ export function nodeBuiltin<T>(name: string): Promise<T> {
   return import(name) as Promise<T>;
 }
 
-async function readBytes(file: KernelBuild): Promise<ArrayBuffer> {
+async function readBytes(file: string): Promise<ArrayBuffer> {
   const tried: string[] = [];
   for (const place of isNode ? PLACES : PAGE_PLACES) {
     const url = new URL(place + file, import.meta.url);
@@ -36,13 +44,52 @@ async function readBytes(file: KernelBuild): Promise<ArrayBuffer> {
   throw new GpuError(`wasm: ${file} not found (run npm run build, which compiles wasm/*.c); looked at ${tried.join(', ')}`);
 }
 
-const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-export function compileKernels(file: KernelBuild): Promise<WebAssembly.Module> {
+export function compileKernels(build: KernelBuild): Promise<WebAssembly.Module> {
+  const file = fileOf(build);
   let module = compiled.get(file);
   if (!module) {
     module = readBytes(file).then((bytes) => WebAssembly.compile(bytes));
     compiled.set(file, module);
   }
   return module;
+}
+
+// (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+let relaxed: Promise<boolean> | null = null;
+
+/**
+ * Whether this engine runs relaxed SIMD. Chrome ships it; Node 20's V8 has it behind a flag, which a
+ * Node process may turn on for itself before it compiles anything that uses it.
+ */
+export function relaxedSimdSupported(): Promise<boolean> {
+  relaxed ??= (async () => {
+    if (WebAssembly.validate(RELAXED_PROBE)) return true;
+    if (!isNode) return false;
+    const v8 = await nodeBuiltin<typeof import('node:v8')>('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return WebAssembly.validate(RELAXED_PROBE);
+  })();
+  return relaxed;
+}
+
+/** The relaxed build where the engine runs it and it was built (clang 16+), else the plain one. */
+export async function chooseBuild(threads: boolean, wantRelaxed: boolean | 'auto'): Promise<KernelBuild> {
+  if (wantRelaxed === false || !(await relaxedSimdSupported())) return { threads, relaxed: false };
+  try {
+    await compileKernels({ threads, relaxed: true });
+    return { threads, relaxed: true };
+  } catch (error) {
+    compiled.delete(fileOf({ threads, relaxed: true }));
+    if (wantRelaxed === true) throw error;
+    return { threads, relaxed: false };
+  }
 }

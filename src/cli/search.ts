@@ -47,7 +47,8 @@ hyperparameter flags (override the preset):
   --arch-beta1 B  --arch-beta2 B  --unrolled  --flip / --no-flip
   --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
                  them: a third more work for a fraction of the memory (auto: where a step would not
-                 fit, as the paper's batch 64 does not in the WebAssembly heap's 4 GiB)
+                 fit in the backend's memory; the paper's batch 64 needs 2.5 GiB of the
+                 WebAssembly heap's 4 GiB)
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
 ${DATA_HELP}  The search trains and steers on the training part only; the test part is left for sgas train.
 `;

@@ -1,7 +1,8 @@
 // The DARTS candidate operations (SGAS.md §1.1) and the cell preprocessing blocks, as modules.
 // `affine` is false in the search network and true in the evaluation network; the search
-// network also follows every pool with an affine-free BatchNorm (`poolBn`).
-import { avgPool2d, concatChannels, conv2d, maxPool2d, relu, zero, type Backend, type Tensor } from '../../runtime/index.ts';
+// network also follows every pool with an affine-free BatchNorm (`poolBn`). Each block discards
+// what it made once it is done with it (Tape.discard): what no backward reads goes at once.
+import { avgPool2d, concatChannels, conv2d, conv2dPair, maxPool2d, relu, Tape, zero, type Backend, type Tensor } from '../../runtime/index.ts';
 import { Module } from '../../runtime/module.ts';
 import type { Rng } from '../../runtime/rng.ts';
 import type { OpName } from '../search/space.ts';
@@ -13,15 +14,10 @@ export interface OpContext {
   affine: boolean;
 }
 
+// The ops that begin with ReLU hand it to their first convolution (conv2d's reluInput): relu(x) is
+// never stored, and the convolution keeps x, which its maker keeps anyway.
 export abstract class Operation extends Module {
   abstract forward(x: Tensor): Tensor;
-  /** Ops that begin with ReLU can take relu(x) ready-made, so a MixedOp computes it once for all of them. */
-  get opensWithRelu(): boolean {
-    return false;
-  }
-  forwardAfterRelu(_r: Tensor): Tensor {
-    throw new Error(`${this.constructor.name} does not begin with a ReLU`);
-  }
   /** Identity passes its input through (drop path skips it). */
   get isIdentity(): boolean {
     return false;
@@ -47,17 +43,12 @@ class ReluDwPwBn extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardAfterRelu(relu(x));
-  }
-
-  override get opensWithRelu(): boolean {
-    return true;
-  }
-
-  override forwardAfterRelu(r: Tensor): Tensor {
     const pad = (this.dilation * (this.k - 1)) / 2;
-    const depthwise = conv2d(r, this.dw, { stride: this.stride, pad, dilation: this.dilation, groups: this.dw.shape[0] });
-    return this.bn.forward(conv2d(depthwise, this.pw));
+    const depthwise = { stride: this.stride, pad, dilation: this.dilation, groups: this.dw.shape[0], reluInput: true };
+    const pointwise = conv2dPair(x, this.dw, depthwise, this.pw);
+    const y = this.bn.forward(pointwise);
+    Tape.discard(pointwise);
+    return y;
   }
 }
 
@@ -77,15 +68,10 @@ export class SepConv extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardAfterRelu(relu(x));
-  }
-
-  override get opensWithRelu(): boolean {
-    return true;
-  }
-
-  override forwardAfterRelu(r: Tensor): Tensor {
-    return this.second.forward(this.first.forwardAfterRelu(r));
+    const half = this.first.forward(x);
+    const y = this.second.forward(half);
+    Tape.discard(half);
+    return y;
   }
 }
 
@@ -102,14 +88,6 @@ export class DilConv extends Operation {
   forward(x: Tensor): Tensor {
     return this.body.forward(x);
   }
-
-  override get opensWithRelu(): boolean {
-    return true;
-  }
-
-  override forwardAfterRelu(r: Tensor): Tensor {
-    return this.body.forwardAfterRelu(r);
-  }
 }
 
 /** ReLU → 1×1 conv → BN (cell preprocessing). */
@@ -124,7 +102,12 @@ export class ReluConvBn extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    return this.bn.forward(conv2d(relu(x), this.weight));
+    const r = relu(x);
+    const conv = conv2d(r, this.weight);
+    const y = this.bn.forward(conv);
+    Tape.discard(r);
+    Tape.discard(conv);
+    return y;
   }
 }
 
@@ -143,19 +126,14 @@ export class FactorizedReduce extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardAfterRelu(relu(x));
-  }
-
-  override get opensWithRelu(): boolean {
-    return true;
-  }
-
-  override forwardAfterRelu(r: Tensor): Tensor {
-    const [, , H, W] = r.shape as [number, number, number, number];
+    const [, , H, W] = x.shape as [number, number, number, number];
     if (H % 2 || W % 2) throw new Error(`FactorizedReduce needs even spatial sizes (the reference requires them too), got ${H}×${W}`);
-    const a = conv2d(r, this.conv1, { stride: 2 });
-    const b = conv2d(r, this.conv2, { stride: 2, crop: [1, 1] });
-    return this.bn.forward(concatChannels([a, b]));
+    const a = conv2d(x, this.conv1, { stride: 2, reluInput: true });
+    const b = conv2d(x, this.conv2, { stride: 2, crop: [1, 1], reluInput: true });
+    const both = concatChannels([a, b]);
+    const y = this.bn.forward(both);
+    for (const t of [a, b, both]) Tape.discard(t);
+    return y;
   }
 }
 
@@ -170,7 +148,10 @@ class Pool extends Operation {
   forward(x: Tensor): Tensor {
     const window = { kernel: 3, stride: this.stride, pad: 1 };
     const y = this.kind === 'max' ? maxPool2d(x, window) : avgPool2d(x, window);
-    return this.bn ? this.bn.forward(y) : y;
+    if (!this.bn) return y;
+    const out = this.bn.forward(y);
+    Tape.discard(y);
+    return out;
   }
 }
 

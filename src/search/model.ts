@@ -2,7 +2,7 @@
 // Alphas live apart from the weights (one [8] parameter per edge and cell type, so a decided
 // edge's alpha simply stops receiving gradients and Adam skips it, as in the reference).
 import {
-  add, concatChannels, conv2d, recompute, Tape, globalAvgPool, linear, relu, reshape, sliceRows, Tensor, softmax, weightedSum, type Backend,
+  add, concatChannels, conv2d, recompute, Tape, globalAvgPool, linear, reshape, sliceRows, Tensor, softmax, weightedSum, type Backend,
 } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
@@ -35,10 +35,12 @@ export class MixedOp extends Module {
     if (selection > 0) return this.ops[selection]!.forward(x);
     // 'none' adds w·0: it is left out, and its weight gets the zero gradient it would have had.
     const others = sliceRows(reshape(weights!, [PRIMITIVES.length, 1]), 1, PRIMITIVES.length - 1);
-    // The convolutions all begin with ReLU: one relu(x) serves them all (less memory, fewer kernels).
-    let activated: Tensor | null = null;
-    const branch = (op: Operation) => (op.opensWithRelu ? op.forwardAfterRelu((activated ??= relu(x))) : op.forward(x));
-    return weightedSum(this.ops.slice(1).map(branch), others);
+    const ops = this.ops.slice(1);
+    const branches = ops.map((op) => op.forward(x));
+    const y = weightedSum(branches, others);
+    // The sum keeps its branches only for the alphas' gradients; identity's branch is x itself.
+    ops.forEach((op, k) => op.isIdentity || Tape.discard(branches[k]!));
+    return y;
   }
 }
 
@@ -58,18 +60,29 @@ export class Cell extends Module {
 
   forward(s0: Tensor, s1: Tensor, selection: EdgeSelection, weights: (Tensor | null)[]): Tensor {
     const states = [this.pre0.forward(s0), this.pre1.forward(s1)];
+    // Partial sums and edge outputs go once added; an identity edge's output is a state, which stays.
+    const discard = (t: Tensor) => states.includes(t) || Tape.discard(t);
     let e = 0;
     for (let node = 0; node < STEPS; node++) {
       let sum: Tensor | null = null;
       for (let j = 0; j < states.length; j++, e++) {
         if (selection[e] === 0) continue;
         const y = this.edges[e]!.forward(states[j]!, selection[e]!, weights[e]!);
-        sum = sum ? add(sum, y) : y;
+        if (!sum) sum = y;
+        else {
+          const total = add(sum, y);
+          discard(sum);
+          discard(y);
+          sum = total;
+        }
       }
       if (!sum) throw new Error(`node ${node} of a ${this.reduction ? 'reduction' : 'normal'} cell has every incoming edge pruned`);
       states.push(sum);
     }
-    return concatChannels(states.slice(2));
+    const out = concatChannels(states.slice(2));
+    // The cell is done with its states: those no backward reads (the last node's, say) go now.
+    for (const t of new Set(states)) Tape.discard(t);
+    return out;
   }
 }
 

@@ -29,7 +29,7 @@ async function openWasm(note: string): Promise<EngineBackend> {
   const backend = await createWasmBackend();
   const threads = backend.threads;
   const isolation = crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated, so one thread';
-  return { backend, label: `WebAssembly: ${threads} thread${threads > 1 ? 's' : ''}, 128-bit SIMD (${isolation})`, note };
+  return { backend, label: `WebAssembly: ${threads} thread${threads > 1 ? 's' : ''}, ${backend.build} (${isolation})`, note };
 }
 
 export async function openEngineBackend(choice: BackendChoice): Promise<EngineBackend> {
