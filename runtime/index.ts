@@ -1,6 +1,7 @@
 // The engine's public surface: open a backend, make tensors, run ops, step optimizers.
 import type { Backend } from './backend.ts';
 import { openDevice, type DeviceOptions } from './device.ts';
+import { GpuError } from './errors.ts';
 import { WebGpuBackend } from './webgpuBackend.ts';
 import { createWasmBackend } from './wasm/backend.ts';
 
@@ -8,6 +9,8 @@ export type { Backend, Capacity, Storage, KernelCall, MemoryStats } from './back
 export { Tensor, sizeOf, type Shape } from './tensor.ts';
 export { Tape } from './tape.ts';
 export { GpuError, ShapeError } from './errors.ts';
+export { listAdapters, openDevice, type DeviceOptions, type OpenedDevice } from './device.ts';
+export { adapterName, chooseAdapter, type AdapterSummary, type FeatureLevel } from './adapters.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/matmul.ts';
 export * from './ops/reduce.ts';
@@ -33,13 +36,20 @@ export async function createWebGpuBackend(options: DeviceOptions = {}): Promise<
 }
 
 export interface BackendOptions extends DeviceOptions {
-  /** 'auto': WebGPU on a real GPU, WebAssembly when the only adapter is a software one (SwiftShader) or none. */
+  /**
+   * 'auto': WebGPU on a real GPU, WebAssembly when the only adapters are software ones (SwiftShader,
+   * llvmpipe) or there is none; an adapter named in `adapter` is taken as asked, software or not.
+   */
   backend?: 'webgpu' | 'wasm' | 'auto';
 }
 
 export async function createBackend(options: BackendOptions = {}): Promise<Backend> {
-  if (options.backend === 'wasm') return createWasmBackend(options);
-  if (options.backend !== 'auto') return createWebGpuBackend(options);
+  const named = options.adapter !== undefined && options.adapter !== 'auto';
+  if (options.backend === 'wasm') {
+    if (named) throw new GpuError(`--adapter ${options.adapter} picks a WebGPU adapter: drop it, or --backend wasm`);
+    return createWasmBackend(options);
+  }
+  if (options.backend !== 'auto' || named) return createWebGpuBackend(options);
   const opened = await openDevice(options).catch(() => null);
   if (opened && !opened.isSoftware) return new WebGpuBackend(opened);
   opened?.device.destroy();

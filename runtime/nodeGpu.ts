@@ -1,41 +1,108 @@
-// Node-only: the Dawn-backed `navigator.gpu` replacement. The browser bundle swaps this file
-// for a stub (esbuild.config.mjs), so nothing from here leaks into a page.
-import { existsSync, readdirSync } from 'node:fs';
+// Node-only: the adapters Dawn (npm `webgpu`) reaches, one instance per backend and adapter. The
+// browser bundle swaps this file for a stub (esbuild.config.mjs), so nothing from here leaks into a page.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { summarize, type FoundAdapter } from './adapters.ts';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const SYSTEM_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
 
-// Dawn crashes the process if the object from create() is garbage collected while a device
-// it made is still in use, so every GPU handed out is pinned here for the process lifetime.
+/** Dawn's backends worth asking on each platform, full WebGPU ones first. */
+const BACKENDS: Record<string, string[]> = {
+  linux: ['vulkan', 'opengles'],
+  darwin: ['metal'],
+  win32: ['d3d12', 'vulkan', 'd3d11'],
+};
+
+// Dawn crashes the process if the object from create() is garbage collected while a device it
+// made is still in use, so every instance is pinned here for the process lifetime.
 const pinned: GPU[] = [];
 
-async function loadDawn(): Promise<(flags: string[]) => GPU> {
+type Create = (flags: string[]) => GPU;
+
+async function loadDawn(): Promise<Create> {
   const webgpu = await import('webgpu');
   Object.assign(globalThis, webgpu.globals);
-  return webgpu.create;
+  return (flags) => {
+    const gpu = webgpu.create(flags);
+    pinned.push(gpu);
+    return gpu;
+  };
 }
 
-function hasSystemVulkanDriver(): boolean {
-  return SYSTEM_ICD_DIRS.some((dir) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.json')));
+let prepared = false;
+
+/**
+ * What the drivers need, set only where the user has not: SwiftShader (Chromium's software Vulkan)
+ * added beside any system Vulkan driver, EGL without a display for Mesa's OpenGL ES, and a private
+ * XDG_RUNTIME_DIR, whose absence Mesa complains about.
+ */
+function prepareEnvironment(): void {
+  if (prepared || process.platform !== 'linux') return;
+  prepared = true;
+  const env = process.env;
+  if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD) && !env.VK_ADD_DRIVER_FILES?.includes(SWIFTSHADER_ICD)) {
+    env.VK_ADD_DRIVER_FILES = [env.VK_ADD_DRIVER_FILES, SWIFTSHADER_ICD].filter(Boolean).join(delimiter);
+  }
+  env.NODEVICE_SELECT ??= '1';
+  env.EGL_PLATFORM ??= 'surfaceless';
+  if (!env.XDG_RUNTIME_DIR) {
+    const dir = mkdtempSync(join(tmpdir(), 'sgas-runtime-'));
+    env.XDG_RUNTIME_DIR = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
 }
 
-// Lavapipe (Mesa) is rejected by Dawn, so a box whose only Vulkan driver is Mesa's still
-// needs SwiftShader; it is only used when no usable adapter shows up on its own.
-function useSwiftShader(): boolean {
-  if (process.env.VK_ICD_FILENAMES || !existsSync(SWIFTSHADER_ICD)) return false;
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  process.env.NODEVICE_SELECT ??= '1';
-  return true;
+// Only an adapter name no driver has: dawn.node then lists the backend's adapters in its error.
+const NO_SUCH_ADAPTER = 'adapter=sgas: list the adapters';
+
+/** The names of a backend's adapters, from the error dawn.node raises for an adapter it lacks. */
+async function adapterNames(create: Create, backend: string): Promise<string[]> {
+  try {
+    await create([`backend=${backend}`, NO_SUCH_ADAPTER]).requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+    return [];
+  } catch (e) {
+    const names = [...(e as Error).message.matchAll(/^ \* backend: '([^']*)', name: '(.*)'$/gm)];
+    return names.filter(([, b]) => b === backend).map(([, , name]) => name!);
+  }
 }
 
-export async function requestNodeAdapter(options: GPURequestAdapterOptions, flags: string[]): Promise<GPUAdapter | null> {
+/** Whether Dawn's listed name is this adapter's (GPUAdapterInfo.device is the name, lower-cased and dashed). */
+function isNamed(adapter: GPUAdapter, name: string): boolean {
+  return adapter.info.device === name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+/**
+ * Every adapter of the backends, Dawn's high-performance pick first within each. Requests are made
+ * in compatibility mode, which every adapter answers; a core-capable one says so with the
+ * 'core-features-and-limits' feature.
+ */
+async function discover(create: Create, backends: string[]): Promise<FoundAdapter[]> {
+  const found: FoundAdapter[] = [];
+  const request = (gpu: GPU) =>
+    gpu.requestAdapter({ featureLevel: 'compatibility', powerPreference: 'high-performance' } as GPURequestAdapterOptions).catch(() => null);
+  for (const backend of backends) {
+    const preferred = await request(create([`backend=${backend}`]));
+    const names = await adapterNames(create, backend);
+    const first = preferred ? names.find((name) => isNamed(preferred, name)) ?? '' : undefined;
+    if (preferred) found.push(summarize(preferred, found.length, backend, first));
+    for (const name of names.filter((n) => n !== first)) {
+      const adapter = await request(create([`backend=${backend}`, `adapter=${name}`]));
+      if (adapter) found.push(summarize(adapter, found.length, backend, name));
+    }
+  }
+  return found;
+}
+
+export async function listNodeAdapters(): Promise<FoundAdapter[]> {
+  prepareEnvironment();
   const create = await loadDawn();
-  if (!hasSystemVulkanDriver() && process.platform === 'linux') useSwiftShader();
-  const gpu = create(flags);
-  pinned.push(gpu);
-  const adapter = await gpu.requestAdapter(options);
-  if (adapter || process.platform !== 'linux' || !useSwiftShader()) return adapter;
-  const fallback = create(flags);
-  pinned.push(fallback);
-  return fallback.requestAdapter(options);
+  const backends = BACKENDS[process.platform] ?? [];
+  const found = await discover(create, backends);
+  // An old Vulkan loader ignores VK_ADD_DRIVER_FILES: then SwiftShader takes the place of the system drivers.
+  if (backends.includes('vulkan') && !found.some((a) => a.backend === 'vulkan') && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    return [...(await discover(create, ['vulkan'])), ...found].map((a, index) => ({ ...a, index }));
+  }
+  return found;
 }

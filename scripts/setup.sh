@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine (root, no GPU) lacks: Chromium (its SwiftShader is the
 # software Vulkan driver WebGPU runs on without a GPU, and the browser the page tests drive),
-# the Vulkan loader, and the npm dependencies. Safe to run again: it skips what is there.
+# the Vulkan loader, Mesa's EGL and llvmpipe (the second WebGPU implementation: Dawn's OpenGL ES
+# backend in compatibility mode), and the npm dependencies. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ fi
 missing=()
 [ -e /usr/lib/chromium/vk_swiftshader_icd.json ] || missing+=(chromium)
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ] || missing+=(libvulkan1)
+for package in libegl-mesa0 libgl1-mesa-dri; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
 command -v clang >/dev/null || missing+=(clang)   # the WebAssembly kernels (scripts/build-wasm.mjs)
 command -v wasm-ld >/dev/null || missing+=(lld)
 if [ ${#missing[@]} -gt 0 ]; then

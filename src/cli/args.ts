@@ -37,23 +37,36 @@ export function recomputeFlag(value: string): RecomputeMode {
 const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
 type BackendChoice = (typeof BACKENDS)[number];
 
+export interface DeviceFlags {
+  choice: BackendChoice;
+  /** `--adapter INDEX|TEXT`, as `sgas adapters` lists them; undefined: auto. */
+  adapter?: string;
+  argv: string[];
+}
+
 /**
- * `--backend webgpu|wasm|auto`, taken by every command that computes. auto (the default): WebGPU
- * on a real GPU, WebAssembly when the only adapter is a software one or there is none.
+ * `--backend webgpu|wasm|auto` and `--adapter INDEX|TEXT`, taken by every command that computes.
+ * auto (the default): WebGPU on a real GPU, WebAssembly when the only adapters are software ones
+ * or there is none; a named adapter is taken as asked.
  */
-export function backendFlag(argv: string[]): { choice: BackendChoice; argv: string[] } {
+export function backendFlag(argv: string[]): DeviceFlags {
   const rest: string[] = [];
-  let choice: BackendChoice = 'auto';
+  const flags: DeviceFlags = { choice: 'auto', argv: rest };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const inline = arg.startsWith('--backend=') ? arg.slice('--backend='.length) : null;
-    if (arg !== '--backend' && inline === null) {
+    const name = ['--backend', '--adapter'].find((f) => arg === f || arg.startsWith(`${f}=`));
+    if (!name) {
       rest.push(arg);
       continue;
     }
-    const value = inline ?? argv[++i];
+    const value = arg === name ? argv[++i] : arg.slice(name.length + 1);
+    if (name === '--adapter') {
+      if (!value || value.startsWith('--')) throw new UsageError('--adapter: expected an index or a name as sgas adapters lists them (e.g. --adapter 1, --adapter llvmpipe)');
+      flags.adapter = value;
+      continue;
+    }
     if (!BACKENDS.includes(value as BackendChoice)) throw new UsageError(`--backend ${value ?? ''}: expected one of ${BACKENDS.join(', ')}`);
-    choice = value as BackendChoice;
+    flags.choice = value as BackendChoice;
   }
-  return { choice, argv: rest };
+  return flags;
 }

@@ -1,5 +1,6 @@
 // The `sgas` command line: one subcommand per job; every failure is one line naming the cause.
 import { createBackend, type Backend } from '../../runtime/index.ts';
+import { adaptersCommand } from './adapters.ts';
 import { backendFlag, UsageError } from './args.ts';
 import { evalCommand } from './eval.ts';
 import { goldenCommand } from './golden.ts';
@@ -8,6 +9,7 @@ import { mlpCommand } from './mlp.ts';
 import { searchCommand } from './search.ts';
 import { trainCommand } from './train.ts';
 import { serveCommand } from './serve.ts';
+import { runFilteringNativeNoise } from './nativeNoise.ts';
 
 /** Commands get the backend lazily, so bad flags and bad data fail before any GPU work. */
 type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<number>;
@@ -19,12 +21,13 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME' },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
   serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
+  adapters: { run: (argv) => adaptersCommand(argv), help: 'list the WebGPU adapters --adapter INDEX|TEXT picks from: sgas adapters [--json]' },
   mlp: { run: async (argv, backend) => mlpCommand(await backend(), argv), help: 'train a 2-layer perceptron (runtime smoke check)' },
 };
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
-  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -35,13 +38,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-  const { choice, argv: commandArgv } = backendFlag(rest);
+  const { choice, adapter, argv: commandArgv } = backendFlag(rest);
   let backend: Promise<Backend> | null = null;
   const log = (line: string) => process.stderr.write(line + '\n');
-  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, log })));
+  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, log })));
 }
 
-main(process.argv.slice(2)).then(
+if (!runFilteringNativeNoise()) main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: Error) => {
     process.stderr.write(`sgas: ${error.message}\n`);
