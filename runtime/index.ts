@@ -8,7 +8,7 @@ import { createWasmBackend } from './wasm/backend.ts';
 export type { Backend, Capacity, Storage, KernelCall, MemoryStats } from './backend.ts';
 export { Tensor, sizeOf, type Shape } from './tensor.ts';
 export { Tape } from './tape.ts';
-export { GpuError, ShapeError } from './errors.ts';
+export { DeviceLostError, GpuError, ShapeError } from './errors.ts';
 export { listAdapters, openDevice, type DeviceOptions, type OpenedDevice } from './device.ts';
 export { adapterName, chooseAdapter, type AdapterSummary, type FeatureLevel } from './adapters.ts';
 export * from './ops/elementwise.ts';

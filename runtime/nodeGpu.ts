@@ -14,9 +14,10 @@ const BACKENDS: Record<string, string[]> = {
   win32: ['d3d12', 'vulkan', 'd3d11'],
 };
 
-// Dawn crashes the process if the object from create() is garbage collected while a device it
-// made is still in use, so every instance is pinned here for the process lifetime.
-const pinned: GPU[] = [];
+// One Dawn instance per set of flags and driver environment, kept for the process lifetime: Dawn
+// crashes the process if an instance is garbage collected while a device it made is in use, and
+// asking a kept instance again (a device lost, another backend opened) starts no driver anew.
+const instances = new Map<string, GPU>();
 
 type Create = (flags: string[]) => GPU;
 
@@ -24,8 +25,9 @@ async function loadDawn(): Promise<Create> {
   const webgpu = await import('webgpu');
   Object.assign(globalThis, webgpu.globals);
   return (flags) => {
-    const gpu = webgpu.create(flags);
-    pinned.push(gpu);
+    const key = [...flags, process.env.VK_ICD_FILENAMES].join('\n');
+    let gpu = instances.get(key);
+    if (!gpu) instances.set(key, (gpu = webgpu.create(flags)));
     return gpu;
   };
 }

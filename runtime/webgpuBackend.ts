@@ -2,9 +2,10 @@
 // when data must cross to the host (read, write, sync), so a training step is a handful of submits.
 import type { Backend, KernelCall, MemoryStats, Storage } from './backend.ts';
 import { BufferPool, type PooledBuffer } from './bufferPool.ts';
-import { GpuError } from './errors.ts';
+import { DeviceLostError, GpuError } from './errors.ts';
 import { KernelCache } from './kernelCache.ts';
-import type { OpenedDevice } from './device.ts';
+import { adapterName } from './adapters.ts';
+import { reopenDevice, type OpenedDevice } from './device.ts';
 
 class GpuStorage implements Storage {
   constructor(
@@ -34,6 +35,8 @@ export class WebGpuBackend implements Backend {
   private readonly pendingChecks: Promise<GpuError | null>[] = [];
   /** A lost device: every later call fails with it. */
   private failure: GpuError | null = null;
+  /** Set by destroy(): the loss that follows is ours, not news. */
+  private closing = false;
   /** An error no scope caught; reported at the next check unless a named one comes first. */
   private stray: GpuError | null = null;
   private recordedKernels = new Set<string>();
@@ -51,7 +54,9 @@ export class WebGpuBackend implements Backend {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     opened.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.failure ??= new GpuError(`WebGPU device lost (${info.reason}): ${info.message}`);
+      if (this.closing) return;
+      const why = info.message ? `${info.reason}: ${info.message}` : info.reason;
+      this.failure ??= new DeviceLostError(`WebGPU device lost (${why}) on ${adapterName(opened.adapter)}`);
     });
     this.device.addEventListener('uncapturederror', (event) => {
       this.stray ??= new GpuError(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
@@ -89,7 +94,7 @@ export class WebGpuBackend implements Backend {
     this.submit();
     try {
       await this.checkErrors();
-      await staging.buffer.mapAsync(GPUMapMode.READ);
+      await this.untilLost(staging.buffer.mapAsync(GPUMapMode.READ));
       const out = new Float32Array(staging.buffer.getMappedRange().slice(0, s.length * 4));
       staging.buffer.unmap();
       this.throwIfFailed();
@@ -138,8 +143,13 @@ export class WebGpuBackend implements Backend {
   async sync(): Promise<void> {
     this.submit();
     await this.checkErrors();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.untilLost(this.device.queue.onSubmittedWorkDone());
     this.throwIfFailed();
+  }
+
+  /** A new backend on the same adapter (after a lost device), with nothing of this one's state. */
+  async reopen(): Promise<WebGpuBackend> {
+    return new WebGpuBackend(await reopenDevice(this.opened));
   }
 
   memory(): MemoryStats {
@@ -151,7 +161,8 @@ export class WebGpuBackend implements Backend {
   }
 
   destroy(): void {
-    this.submit();
+    this.closing = true;
+    if (!this.failure) this.submit();
     this.device.destroy();
   }
 
@@ -192,5 +203,18 @@ export class WebGpuBackend implements Backend {
 
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Waits for work on the device; if it fails, the device may have been lost, which is then the
+   * error to report (the lost promise can settle a moment after the failed wait).
+   */
+  private async untilLost<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (e) {
+      await Promise.race([this.opened.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+      throw this.failure ?? e;
+    }
   }
 }

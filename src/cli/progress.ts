@@ -1,4 +1,7 @@
 // Progress for long work: a redrawn bar on a terminal, plain lines otherwise (CI, pipes, logs).
+import { describeLoss, type DeviceLoss } from '../train/deviceLoss.ts';
+import type { JsonLines } from './files.ts';
+
 export interface ProgressFields {
   epoch: number;
   epochs: number;
@@ -59,4 +62,10 @@ export class Progress {
   done(): void {
     if (this.out.isTTY) this.out.write('\n');
   }
+}
+
+/** A lost GPU device, survived: said above the bar and logged as a `device-lost` line. */
+export function reportLoss(loss: DeviceLoss, progress: Progress, log: JsonLines): void {
+  progress.log(describeLoss(loss));
+  log.write({ type: 'device-lost', ...loss });
 }

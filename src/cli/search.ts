@@ -7,10 +7,11 @@ import { loadDataset } from '../data/load.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
+import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
-import { Progress } from './progress.ts';
+import { Progress, reportLoss } from './progress.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
 type NumericKey = { [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig];
@@ -102,22 +103,25 @@ async function resume(dir: string, flags: Record<string, unknown>, backend: () =
   const run = existsSync(join(dir, 'run.json')) ? JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) : {};
   const dataDir = (flags.data as string | undefined) ?? (run.data === 'embedded fashion-mnist' ? undefined : run.data);
   if (flags.browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset: run.preset ?? DEFAULT_PRESET, resume: new Uint8Array(readFileSync(path)), data: dataDir });
-  const search = Search.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), path);
+  const bytes = new Uint8Array(readFileSync(path));
+  const search = Search.fromCheckpoint(await backend(), bytes, loadDataset(dataDir, 'train'), path);
   if (search.finished) {
     process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
   }
-  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`);
+  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`, bytes);
 }
 
-async function drive(search: Search, out: string, what: string): Promise<number> {
+/** Runs the search to its end, writing its output as it goes; a lost GPU device is replaced and the last epoch's checkpoint resumed. */
+async function drive(first: Search, out: string, what: string, resumedFrom: Uint8Array | null = null): Promise<number> {
   const log = new JsonLines(join(out, 'log.jsonl'));
-  const stepsPerEpoch = Math.floor(search.data.train.length / search.config.batchSize);
-  const progress = new Progress(search.epochs * stepsPerEpoch);
+  const stepsPerEpoch = Math.floor(first.data.train.length / first.config.batchSize);
+  const progress = new Progress(first.epochs * stepsPerEpoch);
   progress.log(`sgas search: ${what}; writing to ${out}`);
-  const plan = describePlan(await search.memoryPlan());
+  const plan = describePlan(await first.memoryPlan());
   if (plan) progress.log(plan);
+  let search = first;
   let done = search.epoch * stepsPerEpoch;
-  const result = await search.run({
+  const { runner, result } = await runSurvivingDeviceLoss(search, {
     step: (s) => {
       done++;
       progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
@@ -128,12 +132,20 @@ async function drive(search: Search, out: string, what: string): Promise<number>
       writeSearchPlots(out, search.records);
     },
     checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
+  }, {
+    from: resumedFrom,
+    restart: (backend, checkpoint) => search.restart(backend, checkpoint),
+    report: (loss, resumed) => {
+      search = resumed;
+      done = search.epoch * stepsPerEpoch;
+      reportLoss(loss, progress, log);
+    },
   }).catch((e: unknown) => {
     throw withMemoryHint(e, search.net.recomputeCells);
   });
   progress.done();
   if (!result) return 1;
-  writeResult(out, search, result);
+  writeResult(out, runner, result);
   return 0;
 }
 

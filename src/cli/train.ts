@@ -10,8 +10,9 @@ import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
-import { Progress } from './progress.ts';
+import { Progress, reportLoss } from './progress.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
+import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
@@ -109,21 +110,24 @@ async function resume(dir: string, dataFlag: string | undefined, backend: () => 
   const path = join(dir, 'checkpoint.bin');
   if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (sgas train writes one after each epoch)`);
   const dataDir = dataFlag ?? runDataDir(dir);
-  const trainer = Trainer.fromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test'), path);
+  const bytes = new Uint8Array(readFileSync(path));
+  const trainer = Trainer.fromCheckpoint(await backend(), bytes, loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test'), path);
   if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
-  return drive(trainer, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`);
+  return drive(trainer, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`, bytes);
 }
 
-async function drive(trainer: Trainer, out: string, what: string): Promise<number> {
+/** Trains to the end, writing the log and checkpoints; a lost GPU device is replaced and the last epoch's checkpoint resumed. */
+async function drive(first: Trainer, out: string, what: string, resumedFrom: Uint8Array | null = null): Promise<number> {
   const log = new JsonLines(join(out, 'log.jsonl'));
-  const steps = trainer.stepsPerEpoch;
-  const progress = new Progress(trainer.epochs * steps);
+  const steps = first.stepsPerEpoch;
+  const progress = new Progress(first.epochs * steps);
   progress.log(`sgas train: ${what}; writing to ${out}`);
-  const plan = describePlan(await trainer.memoryPlan());
+  const plan = describePlan(await first.memoryPlan());
   if (plan) progress.log(plan);
+  let trainer = first;
   let done = trainer.epoch * steps;
   try {
-    await trainer.run({
+    await runSurvivingDeviceLoss(trainer, {
       step: (s) => {
         done++;
         progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr });
@@ -133,6 +137,14 @@ async function drive(trainer: Trainer, out: string, what: string): Promise<numbe
         log.write({ type: 'epoch', ...r });
       },
       checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
+    }, {
+      from: resumedFrom,
+      restart: (backend, checkpoint) => trainer.restart(backend, checkpoint),
+      report: (loss, resumed) => {
+        trainer = resumed;
+        done = trainer.epoch * steps;
+        reportLoss(loss, progress, log);
+      },
     });
     progress.done();
     const last = trainer.records[trainer.records.length - 1];

@@ -7,7 +7,7 @@ import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { augmentBatch, cutoutBatch, firstImages, resizeDataset } from '../data/transforms.ts';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/checkpoint.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from '../search/checkpoint.ts';
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
@@ -132,8 +132,10 @@ export class Trainer {
       seconds: (performance.now() - started) / 1000, recomputeCells: this.net.recomputeCells,
     };
     this.records.push(record);
+    // The checkpoint reads the device last: an epoch that got this far is whole wherever it is reported.
+    const checkpoint = await this.checkpoint();
     await observer.epoch?.(record);
-    await observer.checkpoint?.(await this.checkpoint(), epoch);
+    await observer.checkpoint?.(checkpoint, epoch);
     return record;
   }
 
@@ -177,10 +179,17 @@ export class Trainer {
 
   /** Continues a run from its checkpoint; `train` and `test` are the raw splits it was started on. */
   static fromCheckpoint(backend: Backend, bytes: Uint8Array, train: Dataset, test: Dataset, source: string): Trainer {
-    const { state, tensors } = decodeTrainCheckpoint(bytes, source);
-    // Checkpoints written before TrainConfig.recompute existed plan memory as new runs do.
-    state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
-    const data = prepareTrainData(train, test, state.config);
+    const checkpoint = decodeTrainCheckpoint(bytes, source);
+    return Trainer.load(backend, checkpoint, prepareTrainData(train, test, checkpoint.state.config), source);
+  }
+
+  /** This run again on another backend (its device lost): from one of its checkpoints, or from the start. */
+  restart(backend: Backend, checkpoint: Uint8Array | null): Trainer {
+    if (!checkpoint) return new Trainer(backend, this.config, this.genotype, this.data);
+    return Trainer.load(backend, decodeTrainCheckpoint(checkpoint, 'the last checkpoint'), this.data, 'the last checkpoint');
+  }
+
+  private static load(backend: Backend, { state, tensors }: CheckpointFile<SavedTrainState>, data: TrainData, source: string): Trainer {
     checkInput(state, data.train, source);
     const trainer = new Trainer(backend, state.config, state.genotype, data);
     loadModuleTensors(trainer.net, tensors, source);
@@ -221,6 +230,8 @@ function decodeTrainCheckpoint(bytes: Uint8Array, source: string) {
   if (state.format !== 'sgas-train-v1') throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one`);
   // Validates again: the checkpoint may come from elsewhere.
   state.genotype = parseGenotype(JSON.stringify(state.genotype));
+  // Checkpoints written before TrainConfig.recompute existed plan memory as new runs do.
+  state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
   return decoded;
 }
 

@@ -9,6 +9,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { prepareSearchData, Search, type EpochRecord, type StepInfo } from '../search/search.ts';
 import { clearSearch, loadSearch, saveSearch, type StoredSearch } from './storage.ts';
+import { describeLoss, runSurvivingDeviceLoss, type DeviceLoss } from '../train/deviceLoss.ts';
 
 export type SessionState = 'idle' | 'loading' | 'running' | 'pausing' | 'paused' | 'finished' | 'failed';
 
@@ -36,7 +37,11 @@ export class SearchSession {
   report: SearchReport | null = null;
   /** Epochs whose state IndexedDB holds. */
   savedEpochs = 0;
+  /** The GPU devices lost (and replaced) while this page searched. */
+  readonly deviceLosses: DeviceLoss[] = [];
   private search: Search | null = null;
+  /** The backend opened in place of one whose device was lost. */
+  private replacement: Backend | null = null;
   private readonly listeners = new Set<SessionListener>();
 
   constructor(
@@ -78,7 +83,7 @@ export class SearchSession {
     this.savedEpochs = 0;
     await this.prepare(async () => {
       await clearSearch();
-      const [backend, data] = await Promise.all([this.backend(), this.data()]);
+      const [backend, data] = await Promise.all([this.currentBackend(), this.data()]);
       this.search = new Search(backend, settings.config, prepareSearchData(data, settings.config));
     });
     if (this.search) await this.drive(this.search);
@@ -90,7 +95,7 @@ export class SearchSession {
     if (!this.search) {
       const checkpoint = this.checkpoint!;
       await this.prepare(async () => {
-        const [backend, data] = await Promise.all([this.backend(), this.data()]);
+        const [backend, data] = await Promise.all([this.currentBackend(), this.data()]);
         this.search = Search.fromCheckpoint(backend, checkpoint, data, 'the stored search (IndexedDB)');
       });
     }
@@ -102,7 +107,7 @@ export class SearchSession {
     if (this.busy) throw new Error(`a search is ${this.state}: pause it first`);
     this.release();
     await this.prepare(async () => {
-      const [backend, data] = await Promise.all([this.backend(), this.data()]);
+      const [backend, data] = await Promise.all([this.currentBackend(), this.data()]);
       const search = Search.fromCheckpoint(backend, checkpoint, data, 'checkpoint.bin');
       this.search = search;
       this.settings = { preset, config: search.config };
@@ -152,10 +157,12 @@ export class SearchSession {
     }
   }
 
-  private async drive(search: Search): Promise<void> {
+  private async drive(first: Search): Promise<void> {
+    let search = first;
     this.setState('running', `${search.epoch} of ${search.epochs} epochs done`);
     try {
-      const result = await search.run({
+      // A lost GPU device is replaced on the same adapter and the last epoch's checkpoint resumed.
+      const { runner, result } = await runSurvivingDeviceLoss(search, {
         step: async (info) => {
           for (const l of this.listeners) await l.step?.(info);
         },
@@ -166,12 +173,21 @@ export class SearchSession {
           if (this.state === 'running') this.setState('running', `${search.epoch} of ${search.epochs} epochs done`);
           for (const l of this.listeners) await l.epoch?.(search.records.at(-1)!, bytes);
         },
+      }, {
+        from: this.checkpoint,
+        restart: (backend, checkpoint) => search.restart(backend, checkpoint),
+        report: (loss, resumed) => {
+          this.search = search = resumed;
+          this.replacement = resumed.backend;
+          this.deviceLosses.push(loss);
+          if (this.state === 'running') this.setState('running', describeLoss(loss));
+        },
       });
       if (!result) {
-        this.setState('paused', `${search.epoch} of ${search.epochs} epochs done`);
+        this.setState('paused', `${runner.epoch} of ${runner.epochs} epochs done`);
         return;
       }
-      const report = searchReport(search, result);
+      const report = searchReport(runner, result);
       this.report = report;
       await this.save(report);
       this.release();
@@ -180,6 +196,11 @@ export class SearchSession {
     } catch (e) {
       this.failed(e as Error);
     }
+  }
+
+  /** The backend searches run on: the page's, or the one opened in place of it after its device was lost. */
+  currentBackend(): Promise<Backend> {
+    return this.replacement ? Promise.resolve(this.replacement) : this.backend();
   }
 
   private async save(report: SearchReport | null): Promise<void> {
