@@ -11,6 +11,7 @@ import { SettingsForm } from './controls.ts';
 import { trainingData } from './data.ts';
 import { SearchSession, type SearchReport, type SearchSettings, type SessionState } from './session.ts';
 import { installHook } from './testHook.ts';
+import { installGpuHook } from './gpuHook.ts';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -221,6 +222,7 @@ ui.downloadLog.addEventListener('click', () => download('log.jsonl', session.log
 ui.downloadCheckpoint.addEventListener('click', () => download('checkpoint.bin', session.checkpoint! as BlobPart, 'application/octet-stream'));
 
 installHook(session, actions);
+installGpuHook(session);
 
 void ready.then(async (ok) => {
   backendReady = ok;

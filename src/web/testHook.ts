@@ -98,6 +98,18 @@ async function fetchGolden(file: string) {
   return parseGoldenFile(await response.text(), file);
 }
 
+/** Runs golden files fetched from /golden/ on a backend; a network set is read through its weights file, as `sgas golden` does. */
+export async function runGoldenFiles(backend: Backend, files: string[]): Promise<TensorResult[]> {
+  const results: TensorResult[] = [];
+  for (const file of files) {
+    const golden = await fetchGolden(file);
+    if (kindFamily(golden.kind) === 'network' && !file.endsWith('_weights.json')) continue;
+    const readSibling = (suffix: string) => fetchGolden(file.replace(/_weights\.json$/, suffix));
+    for (const r of await runGolden(backend, golden, file, readSibling)) results.push({ ...r, file });
+  }
+  return results;
+}
+
 export function installHook(session: SearchSession, actions: PageActions): void {
   window.sgas = {
     ready: actions.ready,
@@ -116,17 +128,6 @@ export function installHook(session: SearchSession, actions: PageActions): void 
     report: () => session.report,
     logJsonl: () => session.logJsonl(),
     checkpointBase64: () => (session.checkpoint ? toBase64(session.checkpoint) : null),
-    runGolden: async (files) => {
-      const backend = await actions.backend();
-      const results: TensorResult[] = [];
-      for (const file of files) {
-        const golden = await fetchGolden(file);
-        // A network set is read through its weights file, as `sgas golden` does.
-        if (kindFamily(golden.kind) === 'network' && !file.endsWith('_weights.json')) continue;
-        const readSibling = (suffix: string) => fetchGolden(file.replace(/_weights\.json$/, suffix));
-        for (const r of await runGolden(backend, golden, file, readSibling)) results.push({ ...r, file });
-      }
-      return results;
-    },
+    runGolden: async (files) => runGoldenFiles(await actions.backend(), files),
   };
 }
