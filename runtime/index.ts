@@ -3,6 +3,7 @@ import type { Backend } from './backend.ts';
 import { openDevice, type DeviceOptions } from './device.ts';
 import { GpuError } from './errors.ts';
 import { WebGpuBackend } from './webgpuBackend.ts';
+import type { KernelPolicy } from './kernelVariants.ts';
 import { createWasmBackend } from './wasm/backend.ts';
 
 export type { Backend, Capacity, Storage, KernelCall, MemoryStats } from './backend.ts';
@@ -11,6 +12,9 @@ export { Tape } from './tape.ts';
 export { DeviceLostError, GpuError, ShapeError } from './errors.ts';
 export { listAdapters, openDevice, type DeviceOptions, type OpenedDevice } from './device.ts';
 export { adapterName, chooseAdapter, type AdapterSummary, type FeatureLevel } from './adapters.ts';
+export { KERNEL_POLICIES, type KernelPolicy } from './kernelVariants.ts';
+export type { Autotuner, ChoiceStore, TunedKernel } from './autotune.ts';
+export type { KernelTime, ProfileMethod } from './profiler.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/matmul.ts';
 export * from './ops/reduce.ts';
@@ -31,11 +35,18 @@ export { Optimizer, type SavedOptimizerState } from './optim/optimizer.ts';
 export { WebGpuBackend } from './webgpuBackend.ts';
 export { WasmBackend, createWasmBackend, type WasmBackendOptions } from './wasm/backend.ts';
 
-export async function createWebGpuBackend(options: DeviceOptions = {}): Promise<WebGpuBackend> {
-  return new WebGpuBackend(await openDevice(options));
+export interface WebGpuOptions extends DeviceOptions {
+  /** Which kernel variants run (KernelPolicy); default plain, the CLI's and the page's auto. */
+  kernels?: KernelPolicy;
 }
 
-export interface BackendOptions extends DeviceOptions {
+export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<WebGpuBackend> {
+  const backend = new WebGpuBackend(await openDevice(options));
+  await backend.useKernels(options.kernels ?? 'plain');
+  return backend;
+}
+
+export interface BackendOptions extends WebGpuOptions {
   /**
    * 'auto': WebGPU on a real GPU, WebAssembly when the only adapters are software ones (SwiftShader,
    * llvmpipe) or there is none; an adapter named in `adapter` is taken as asked, software or not.
@@ -51,7 +62,11 @@ export async function createBackend(options: BackendOptions = {}): Promise<Backe
   }
   if (options.backend !== 'auto' || named) return createWebGpuBackend(options);
   const opened = await openDevice(options).catch(() => null);
-  if (opened && !opened.isSoftware) return new WebGpuBackend(opened);
+  if (opened && !opened.isSoftware) {
+    const backend = new WebGpuBackend(opened);
+    await backend.useKernels(options.kernels ?? 'plain');
+    return backend;
+  }
   opened?.device.destroy();
   return createWasmBackend(options);
 }

@@ -1,9 +1,10 @@
 // Node-only: the adapters Dawn (npm `webgpu`) reaches, one instance per backend and adapter. The
 // browser bundle swaps this file for a stub (esbuild.config.mjs), so nothing from here leaks into a page.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { summarize, type FoundAdapter } from './adapters.ts';
+import type { ChoiceStore } from './autotune.ts';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -107,4 +108,30 @@ export async function listNodeAdapters(): Promise<FoundAdapter[]> {
     return [...(await discover(create, ['vulkan'])), ...found].map((a, index) => ({ ...a, index }));
   }
   return found;
+}
+
+/**
+ * The autotune's choices in a JSON file: $SGAS_CACHE_DIR, else $XDG_CACHE_HOME/sgas-webgpu, else
+ * ~/.cache/sgas-webgpu; kernel-choices.json holds every adapter's, rewritten whole (temp, rename).
+ */
+export function kernelChoiceStore(): ChoiceStore {
+  const dir = process.env.SGAS_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sgas-webgpu');
+  const file = join(dir, 'kernel-choices.json');
+  const all = (): Record<string, Record<string, string>> => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return {};
+    }
+  };
+  return {
+    where: file,
+    load: async (adapter) => all()[adapter] ?? {},
+    save: async (adapter, choices) => {
+      mkdirSync(dir, { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      writeFileSync(temp, JSON.stringify({ ...all(), [adapter]: choices }, null, 1) + '\n');
+      renameSync(temp, file);
+    },
+  };
 }
