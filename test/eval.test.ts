@@ -364,7 +364,10 @@ test('sgas train writes a log and checkpoints, a stopped run resumes exactly, an
       const lostOut = join(out, 'lost');
       const losing = await createWebGpuBackend();
       loseDeviceAfter(losing, join(lostOut, 'log.jsonl'), 1);
-      assert.equal(await trainCommand(['--genotype', 'Cri2_CIFAR_Best', ...tiny, '--out', lostOut], async () => losing), 0);
+      assert.equal(await trainCommand(['--genotype', 'Cri2_CIFAR_Best', ...tiny, '--out', lostOut, '--profile'], async () => losing), 0);
+      // Profiling goes on on the new device: epoch 2's step is there.
+      const profile = JSON.parse(readFileSync(join(lostOut, 'profile.json'), 'utf8'));
+      assert.ok(profile.steps >= 2 && profile.kernels.some((k: { kernel: string }) => k.kernel.startsWith('conv/')), JSON.stringify(profile).slice(0, 300));
       const lostLog = readFileSync(join(lostOut, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(lostLog.filter((r) => r.type === 'device-lost').map((r) => [r.epochsDone, r.resumedAt]), [[1, 1]]);
       const epochs = (records: typeof log) => records.filter((r) => r.type === 'epoch').map(({ seconds: _s, time: _t, ...r }) => r);

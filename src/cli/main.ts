@@ -27,7 +27,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
-  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,10 +38,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-  const { choice, adapter, argv: commandArgv } = backendFlag(rest);
+  const { choice, adapter, kernels = 'auto', argv: commandArgv } = backendFlag(rest);
   let backend: Promise<Backend> | null = null;
   const log = (line: string) => process.stderr.write(line + '\n');
-  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, log })));
+  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, kernels, log })));
 }
 
 if (!runFilteringNativeNoise()) main(process.argv.slice(2)).then(

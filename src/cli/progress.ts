@@ -1,7 +1,4 @@
 // Progress for long work: a redrawn bar on a terminal, plain lines otherwise (CI, pipes, logs).
-import { describeLoss, type DeviceLoss } from '../train/deviceLoss.ts';
-import type { JsonLines } from './files.ts';
-
 export interface ProgressFields {
   epoch: number;
   epochs: number;
@@ -64,8 +61,3 @@ export class Progress {
   }
 }
 
-/** A lost GPU device, survived: said above the bar and logged as a `device-lost` line. */
-export function reportLoss(loss: DeviceLoss, progress: Progress, log: JsonLines): void {
-  progress.log(describeLoss(loss));
-  log.write({ type: 'device-lost', ...loss });
-}

@@ -9,9 +9,10 @@ import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
 import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
-import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import { numberFlag, parseFlags, recomputeFlag, RUN_DEVICE_HELP, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
-import { Progress, reportLoss } from './progress.ts';
+import { DeviceReport } from './deviceReport.ts';
+import { Progress } from './progress.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
 type NumericKey = { [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig];
@@ -41,8 +42,7 @@ hyperparameter flags (override the preset):
   --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's batch 64 does not in the WebAssembly heap's 4 GiB)
-  --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
-`;
+${RUN_DEVICE_HELP}`;
 
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const numericFlags = Object.fromEntries(NUMERIC_KEYS.map((k) => [kebab(k), { type: 'string' as const }]));
@@ -51,7 +51,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
     criterion: { type: 'string' }, recompute: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
-    browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    browser: { type: 'boolean' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(SEARCH_HELP);
@@ -94,7 +94,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   const search = new Search(await backend(), config, data);
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, 'run.json'), JSON.stringify({ data: flags.data ?? 'embedded fashion-mnist', preset: presetName, config }, null, 2));
-  return drive(search, out, `${presetName} preset, ${searchEpochs(config)} epochs, seed ${config.seed}, criterion ${config.criterion}`);
+  return drive(search, out, `${presetName} preset, ${searchEpochs(config)} epochs, seed ${config.seed}, criterion ${config.criterion}`, flags.profile === true);
 }
 
 async function resume(dir: string, flags: Record<string, unknown>, backend: () => Promise<Backend>): Promise<number> {
@@ -108,11 +108,11 @@ async function resume(dir: string, flags: Record<string, unknown>, backend: () =
   if (search.finished) {
     process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
   }
-  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`, bytes);
+  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`, flags.profile === true, bytes);
 }
 
 /** Runs the search to its end, writing its output as it goes; a lost GPU device is replaced and the last epoch's checkpoint resumed. */
-async function drive(first: Search, out: string, what: string, resumedFrom: Uint8Array | null = null): Promise<number> {
+async function drive(first: Search, out: string, what: string, profile: boolean, resumedFrom: Uint8Array | null = null): Promise<number> {
   const log = new JsonLines(join(out, 'log.jsonl'));
   const stepsPerEpoch = Math.floor(first.data.train.length / first.config.batchSize);
   const progress = new Progress(first.epochs * stepsPerEpoch);
@@ -121,15 +121,18 @@ async function drive(first: Search, out: string, what: string, resumedFrom: Uint
   if (plan) progress.log(plan);
   let search = first;
   let done = search.epoch * stepsPerEpoch;
+  const device = new DeviceReport(search.backend, profile, out, progress, log);
   const { runner, result } = await runSurvivingDeviceLoss(search, {
-    step: (s) => {
+    step: async (s) => {
       done++;
       progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
+      await device.step(s.step, s.steps);
     },
     epoch: (r) => {
       progress.log(epochLine(r));
       log.write({ type: 'epoch', ...r });
       writeSearchPlots(out, search.records);
+      device.epoch();
     },
     checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
   }, {
@@ -138,12 +141,13 @@ async function drive(first: Search, out: string, what: string, resumedFrom: Uint
     report: (loss, resumed) => {
       search = resumed;
       done = search.epoch * stepsPerEpoch;
-      reportLoss(loss, progress, log);
+      device.lost(loss, resumed.backend);
     },
   }).catch((e: unknown) => {
     throw withMemoryHint(e, search.net.recomputeCells);
   });
   progress.done();
+  await device.finish();
   if (!result) return 1;
   writeResult(out, runner, result);
   return 0;

@@ -7,10 +7,11 @@ import { loadDataset } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
 import { prepareTrainData, Trainer, type TrainEpochRecord } from '../eval/train.ts';
 import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
-import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
+import { numberFlag, parseFlags, recomputeFlag, RUN_DEVICE_HELP, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
-import { Progress, reportLoss } from './progress.ts';
+import { DeviceReport } from './deviceReport.ts';
+import { Progress } from './progress.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
 import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
 
@@ -39,8 +40,7 @@ hyperparameter flags (override the preset):
   --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's C=36, 20 cells, batch 96 does not in the WebAssembly heap's 4 GiB)
-  --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
-`;
+${RUN_DEVICE_HELP}`;
 
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const hyperparameterFlags = Object.fromEntries([
@@ -50,7 +50,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   const { values } = parseFlags('train', argv, {
     ...hyperparameterFlags,
     genotype: { type: 'string' }, preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
-    resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    resume: { type: 'string' }, recompute: { type: 'string' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
   if (flags.help) {
@@ -60,7 +60,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   if (flags.resume) {
     const fixed = ['genotype', 'preset', 'out', 'recompute', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
     if (fixed.length) throw new UsageError(`--resume continues with the run's own settings; drop --${fixed.join(', --')}`);
-    return resume(String(flags.resume), flags.data as string | undefined, backend);
+    return resume(String(flags.resume), flags.data as string | undefined, backend, flags.profile === true);
   }
 
   const presetName = String(flags.preset ?? DEFAULT_TRAIN_PRESET);
@@ -96,7 +96,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
     genotype: genotypeToJson(genotype), python: genotypeToPython(genotype), config,
   }, null, 2) + '\n');
   const { network, auxiliary } = trainer.net.parameterCounts();
-  return drive(trainer, out, `${presetName} preset, ${config.epochs} epochs, seed ${config.seed}, ${network} parameters (+${auxiliary} auxiliary)`);
+  return drive(trainer, out, `${presetName} preset, ${config.epochs} epochs, seed ${config.seed}, ${network} parameters (+${auxiliary} auxiliary)`, flags.profile === true);
 }
 
 /** The --data a run used, as run.json beside its checkpoint records it (undefined: the embedded data). */
@@ -106,18 +106,18 @@ export function runDataDir(dir: string): string | undefined {
   return data === 'embedded fashion-mnist' ? undefined : data;
 }
 
-async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>): Promise<number> {
+async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>, profile: boolean): Promise<number> {
   const path = join(dir, 'checkpoint.bin');
   if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (sgas train writes one after each epoch)`);
   const dataDir = dataFlag ?? runDataDir(dir);
   const bytes = new Uint8Array(readFileSync(path));
   const trainer = Trainer.fromCheckpoint(await backend(), bytes, loadDataset(dataDir, 'train'), loadDataset(dataDir, 'test'), path);
   if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
-  return drive(trainer, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`, bytes);
+  return drive(trainer, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`, profile, bytes);
 }
 
 /** Trains to the end, writing the log and checkpoints; a lost GPU device is replaced and the last epoch's checkpoint resumed. */
-async function drive(first: Trainer, out: string, what: string, resumedFrom: Uint8Array | null = null): Promise<number> {
+async function drive(first: Trainer, out: string, what: string, profile: boolean, resumedFrom: Uint8Array | null = null): Promise<number> {
   const log = new JsonLines(join(out, 'log.jsonl'));
   const steps = first.stepsPerEpoch;
   const progress = new Progress(first.epochs * steps);
@@ -126,15 +126,18 @@ async function drive(first: Trainer, out: string, what: string, resumedFrom: Uin
   if (plan) progress.log(plan);
   let trainer = first;
   let done = trainer.epoch * steps;
+  const device = new DeviceReport(trainer.backend, profile, out, progress, log);
   try {
     await runSurvivingDeviceLoss(trainer, {
-      step: (s) => {
+      step: async (s) => {
         done++;
         progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr });
+        await device.step(s.step, s.steps);
       },
       epoch: (r) => {
         progress.log(epochLine(r));
         log.write({ type: 'epoch', ...r });
+        device.epoch();
       },
       checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
     }, {
@@ -143,10 +146,11 @@ async function drive(first: Trainer, out: string, what: string, resumedFrom: Uin
       report: (loss, resumed) => {
         trainer = resumed;
         done = trainer.epoch * steps;
-        reportLoss(loss, progress, log);
+        device.lost(loss, resumed.backend);
       },
     });
     progress.done();
+    await device.finish();
     const last = trainer.records[trainer.records.length - 1];
     if (last) {
       process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% (loss ${last.testLoss.toFixed(4)}) on ${trainer.data.test.n} images after ${last.epoch + 1} epochs\n`);
