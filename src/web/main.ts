@@ -78,12 +78,16 @@ async function openBackend(): Promise<PageBackend> {
   if (choice === 'webgpu') {
     if (problem) throw new Error(problem);
     if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU.');
-    const backend = await createWebGpuBackend();
+    const backend = await createWebGpuBackend({ kernels: 'auto' });
     return { backend, label: webGpuLabel(backend.opened), note: '' };
   }
   if (problem) return openWasm(`${problem} Running on WebAssembly instead.`);
   const opened = await openDevice().catch(() => null);
-  if (opened && !opened.isSoftware) return { backend: new WebGpuBackend(opened), label: webGpuLabel(opened), note: '' };
+  if (opened && !opened.isSoftware) {
+    const backend = new WebGpuBackend(opened);
+    await backend.useKernels('auto');
+    return { backend, label: webGpuLabel(opened), note: '' };
+  }
   opened?.device.destroy();
   return openWasm(opened
     ? `WebGPU offers only a software adapter (${webGpuLabel(opened).slice(8)}); WebAssembly is faster on this CPU. Choose WebGPU above to use it anyway.`
