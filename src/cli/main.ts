@@ -1,7 +1,8 @@
 // The `sgas` command line: one subcommand per job; every failure is one line naming the cause.
 import { createBackend, type Backend } from '../../runtime/index.ts';
 import { adaptersCommand } from './adapters.ts';
-import { backendFlag, UsageError } from './args.ts';
+import { backendFlag, UsageError, type DeviceFlags } from './args.ts';
+import { doctorCommand } from './doctor.ts';
 import { evalCommand } from './eval.ts';
 import { goldenCommand } from './golden.ts';
 import { infoCommand } from './info.ts';
@@ -11,8 +12,8 @@ import { trainCommand } from './train.ts';
 import { serveCommand } from './serve.ts';
 import { runFilteringNativeNoise } from './nativeNoise.ts';
 
-/** Commands get the backend lazily, so bad flags and bad data fail before any GPU work. */
-type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<number>;
+/** Commands get the backend lazily, so bad flags and bad data fail before any GPU work; the device flags as given. */
+type Command = (argv: string[], backend: () => Promise<Backend>, device: DeviceFlags) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
   serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
   adapters: { run: (argv) => adaptersCommand(argv), help: 'list the WebGPU adapters --adapter INDEX|TEXT picks from: sgas adapters [--json]' },
+  doctor: { run: (argv, _backend, device) => doctorCommand(argv, device), help: 'check every adapter (golden cases, the tiny search, op timings): sgas doctor [--json]' },
   mlp: { run: async (argv, backend) => mlpCommand(await backend(), argv), help: 'train a 2-layer perceptron (runtime smoke check)' },
 };
 
@@ -38,10 +40,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-  const { choice, adapter, kernels = 'auto', argv: commandArgv } = backendFlag(rest);
+  const device = backendFlag(rest);
+  const { choice, adapter, kernels = 'auto', argv: commandArgv } = device;
   let backend: Promise<Backend> | null = null;
   const log = (line: string) => process.stderr.write(line + '\n');
-  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, kernels, log })));
+  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, kernels, log })), device);
 }
 
 if (!runFilteringNativeNoise()) main(process.argv.slice(2)).then(
