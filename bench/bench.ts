@@ -8,19 +8,27 @@
 //   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu]
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
 //                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
+//                    [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled] [--profile]
 //
 // --backends: which of our backends get per-op columns (and which run the search step: wasm; WebGPU
 //   only with --search-webgpu, as SwiftShader takes minutes per step).
 // --peers: auto (default) is TF.js on the twin of each of our backends (webgpu, wasm) and TF.js CPU.
 // --search: the whole-step settings (default fmnist,cifar16; --quick: fmnist). cifar64 is the paper's
 //   batch, behind its name since it needs the most memory (the wasm heap is wasm32: 4 GiB at most).
+// --adapter, --kernels: our WebGPU adapter and kernel variants, as the CLI takes them (default: auto, auto).
+// --profile: each kernel's share of our WebGPU side of every op row and of the search step, by
+//   timestamp queries where the adapter has them; the search step's dispatches and submits are always counted.
 // --wasm-threads: threads of our wasm backend (default every core; TF.js WASM runs one in Node, and
 //   the recorded PyTorch figures are one thread).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWasmBackend, createWebGpuBackend, type Backend, type MemoryStats, type WasmBackend, type WebGpuBackend } from '../runtime/index.ts';
+import {
+  createWasmBackend, createWebGpuBackend, KERNEL_POLICIES, type Backend, type KernelPolicy, type MemoryStats, type WasmBackend, type WebGpuBackend,
+} from '../runtime/index.ts';
+import { profileTable, stepProfile, type StepProfile } from '../src/cli/profile.ts';
+import { opRuns } from '../src/nn/opRuns.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
 import { ourCases, tfCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
 import { PARTS, SEARCH_SETTINGS, timeSearchStep, type Part, type SearchStepResult } from './searchStep.ts';
@@ -65,6 +73,8 @@ interface Row {
   timings: Partial<Record<Impl, Record<Mode, Timing>>>;
   /** Ours on each backend, held during a forward+backward step (inputs, weights, activations, gradients), and pooled after it. */
   memory: Partial<Record<Ours, MemoryStats>>;
+  /** --profile: each kernel's time in one forward+backward of ours on WebGPU. */
+  profile?: StepProfile;
 }
 
 type Options = ReturnType<typeof options>;
@@ -84,6 +94,9 @@ function options() {
       'search-webgpu': { type: 'boolean', default: false },
       'search-reps': { type: 'string' },
       'wasm-threads': { type: 'string' },
+      adapter: { type: 'string' },
+      kernels: { type: 'string', default: 'auto' },
+      profile: { type: 'boolean', default: false },
     },
   });
   const list = (s: string | undefined) => (s ? s.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
@@ -118,11 +131,17 @@ function options() {
   }
   return {
     quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
-    search, searchBackends, searchReps, wasmThreads,
+    search, searchBackends, searchReps, wasmThreads, profile: values.profile!,
+    webgpu: { adapter: values.adapter, kernels: kernelPolicy(values.kernels!) },
   };
 }
 
 const shapeName = (s: Shape) => `${s.C}x${s.H}x${s.W}`;
+
+function kernelPolicy(value: string): KernelPolicy {
+  if (!KERNEL_POLICIES.includes(value as KernelPolicy)) throw new Error(`--kernels takes ${KERNEL_POLICIES.join(', ')}, got '${value}'`);
+  return value as KernelPolicy;
+}
 
 /** TF.js with the backends the peers need, loaded once our backend has pointed Dawn at the adapter, so both run on the same one. */
 async function loadTfjs(peers: Peer[]): Promise<{ tf: Tf; wasmInfo?: { simd: boolean; threads: number } }> {
@@ -197,6 +216,21 @@ async function measure(cases: { impl: Impl; c: Case }[], reps: number, budgetMs:
 interface Engines {
   ours: Partial<Record<Ours, Backend & { trim?(): void }>>;
   tf: Tf | null;
+}
+
+/** One forward+backward of ours on WebGPU (after a warm-up), every kernel timed. */
+async function profileOp(backend: WebGpuBackend, op: OpName, shape: Shape, stride: number): Promise<StepProfile> {
+  const runs = opRuns(backend, op, shape, stride);
+  try {
+    await runs.forwardBackward();
+    const [dispatches, submits] = [backend.dispatches, backend.submits];
+    const method = backend.startProfiling();
+    await runs.forwardBackward();
+    const times = await backend.stopProfiling();
+    return stepProfile(method, 1, times, backend.dispatches - dispatches, backend.submits - submits);
+  } finally {
+    runs.release();
+  }
 }
 
 async function benchRow(engines: Engines, opts: Options, op: OpName, shape: Shape, stride: number): Promise<Row> {
@@ -333,6 +367,8 @@ function stepColumns(): StepColumn[] {
     { group: 'ours, s', head: 'a+w', width: 7, value: (r) => seconds(r.stepMs) },
     ...PARTS.map((p): StepColumn => ({ group: 'PyTorch CPU, s (RECORDED)', head: heads[p], width: 8, value: (r) => range(r.pytorchRecorded[p]) })),
     ...PARTS.map((p): StepColumn => ({ group: 'pytorch/ours', head: heads[p], width: 9, value: (r) => stepRatio(r.pytorchRecorded[p], r.ms?.[p]) })),
+    { group: 'a step', head: 'kernels', width: 7, value: (r) => (r.dispatchesPerStep === null ? '-' : String(r.dispatchesPerStep)) },
+    { group: 'a step', head: 'submits', width: 7, value: (r) => (r.submitsPerStep === null ? '-' : String(r.submitsPerStep)) },
     { group: 'GiB', head: 'need', width: 6, value: (r) => gib(r.neededBytes) },
     { group: 'GiB', head: 'peak', width: 6, value: (r) => gib(r.peakLiveBytes) },
     { group: 'GiB', head: 'heap', width: 6, value: (r) => gib(r.memory ? r.memory.liveBytes + r.memory.pooledBytes : undefined) },
@@ -358,7 +394,7 @@ async function main(): Promise<void> {
   let webgpu: WebGpuBackend | undefined;
   if (runOps) {
     // Our WebGPU device first, whenever TF.js WebGPU runs too, so that both take the same adapter.
-    if (opts.backends.includes('webgpu') || opts.peers.includes('webgpu')) webgpu = await createWebGpuBackend();
+    if (opts.backends.includes('webgpu') || opts.peers.includes('webgpu')) webgpu = await createWebGpuBackend(opts.webgpu);
     let wasm: WasmBackend | undefined;
     if (opts.backends.includes('wasm')) wasm = await createWasmBackend({ threads: opts.wasmThreads });
     if (opts.backends.includes('webgpu')) engines.ours.webgpu = webgpu;
@@ -390,6 +426,10 @@ async function main(): Promise<void> {
           const row = await benchRow(engines, opts, op, shape, stride);
           rows.push(row);
           console.log(formatRow(cols, row));
+          if (opts.profile && engines.ours.webgpu) {
+            row.profile = await profileOp(engines.ours.webgpu as WebGpuBackend, op, shape, stride);
+            console.log(profileTable(row.profile, 6).replace(/^profile: 1 step/, '  profile of one forward+backward'));
+          }
           save();
         }
       }
@@ -408,6 +448,7 @@ async function main(): Promise<void> {
       'Whole search step: forward (training mode, nothing recorded), Architect step (first order: fwd+bwd to the alphas, Adam), weight step',
       `(fwd+bwd, clipping, SGD), as Search runs them, on synthetic batches; minimum of ${opts.searchReps} run${opts.searchReps > 1 ? 's' : ''} after one warm-up; a+w = one search step.`,
       'PyTorch 1.13 CPU, 1 thread: RECORDED in PEERS.md on this kind of machine, not measured by this run; pytorch/ours > 1: we are faster.',
+      'a step: kernel calls (WebGPU dispatches) and WebGPU queue submits in one search step (Architect + weight step);',
       'GiB: need = most bytes live at once, counted without computing (the wasm heap is wasm32: 4 GiB at most); peak = most live in this run;',
       "heap = the wasm allocator's (or WebGPU pool's) high-water mark.",
     ].join('\n'));
@@ -415,10 +456,11 @@ async function main(): Promise<void> {
     console.log(header(stepCols));
     for (const setting of opts.search) {
       for (const kind of opts.searchBackends) {
-        if (kind === 'webgpu') webgpu ??= await createWebGpuBackend();
-        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads });
+        if (kind === 'webgpu') webgpu ??= await createWebGpuBackend(opts.webgpu);
+        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, profile: opts.profile });
         steps.push(result);
         console.log(formatStep(stepCols, result));
+        if (result.profile) console.log(profileTable(result.profile));
         save();
       }
     }

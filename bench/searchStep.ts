@@ -3,7 +3,8 @@
 // alphas on a validation batch, Adam), then the weight step (forward + backward to the weights,
 // gradient clipping, SGD with momentum and weight decay, the loss, logits and norm read back). The
 // forward alone (training mode, nothing recorded, logits read back) is timed too, as PEERS.md lists it.
-import { createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats } from '../runtime/index.ts';
+import { createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats, type WebGpuBackend } from '../runtime/index.ts';
+import { stepProfile, type StepProfile } from '../src/cli/profile.ts';
 import { Rng } from '../runtime/rng.ts';
 import { Heap } from '../runtime/wasm/heap.ts';
 import { Architect, type LabelledBatch } from '../src/search/architect.ts';
@@ -68,6 +69,12 @@ export interface SearchStepResult {
   /** Why a part has no time: the error it raised in its warm-up run (out of memory, most likely). */
   na?: string;
   pytorchRecorded: Recorded;
+  /** Kernel calls (WebGPU dispatches) in one search step (Architect + weight step). */
+  dispatchesPerStep: number | null;
+  /** WebGPU: queue submits in one search step (null on wasm, which has none). */
+  submitsPerStep: number | null;
+  /** --profile (WebGPU): each kernel's time in one search step. */
+  profile?: StepProfile;
 }
 
 type Destroyable = Backend & { destroy?(): void; threads?: number };
@@ -125,13 +132,15 @@ function buildStep(backend: Backend, s: SearchSetting, recomputeCells: boolean, 
  * starts empty; `webgpu` uses the one it is handed (or opens one).
  */
 export async function timeSearchStep(
-  kind: 'wasm' | 'webgpu', s: SearchSetting, reps: number, { shared, wasmThreads }: { shared?: Backend; wasmThreads?: number } = {},
+  kind: 'wasm' | 'webgpu', s: SearchSetting, reps: number,
+  { shared, wasmThreads, profile = false }: { shared?: Backend; wasmThreads?: number; profile?: boolean } = {},
 ): Promise<SearchStepResult> {
   const backend: Destroyable = kind === 'webgpu' ? shared ?? (await createWebGpuBackend()) : await createWasmBackend({ threads: wasmThreads });
   const samples: Record<Part, number[]> = { forward: [], weightStep: [], architectStep: [] };
   const result: SearchStepResult = {
     setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined,
     ms: null, stepMs: null, samples, memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false, pytorchRecorded: s.pytorchRecorded,
+    dispatchesPerStep: null, submitsPerStep: null,
   };
   const config = settingConfig(s);
   const plan = await planSearchMemory('auto', config, stepShape(s, config), backend);
@@ -146,6 +155,12 @@ export async function timeSearchStep(
     const storage = alloc.call(backend, length);
     peak = Math.max(peak, backend.memory().liveBytes);
     return storage;
+  };
+  let calls = 0;
+  const runKernel = backend.run;
+  backend.run = (call) => {
+    calls++;
+    runKernel.call(backend, call);
   };
   try {
     const run = buildStep(backend, s, plan.recomputeCells, owned);
@@ -182,6 +197,15 @@ export async function timeSearchStep(
     result.ms = { forward: min('forward'), weightStep: min('weightStep'), architectStep: min('architectStep') };
     if (samples.architectStep.length && samples.weightStep.length) {
       result.stepMs = Math.min(...samples.architectStep.map((a, i) => a + samples.weightStep[i]!));
+      // One more step, counted (and profiled, if asked): what a search step sends to the device.
+      const webgpu = 'submits' in backend ? (backend as WebGpuBackend) : null;
+      const [callsBefore, submitsBefore] = [calls, webgpu?.submits ?? 0];
+      const method = profile ? webgpu?.startProfiling() : undefined;
+      await run.architectStep();
+      await run.weightStep();
+      result.dispatchesPerStep = calls - callsBefore;
+      if (webgpu) result.submitsPerStep = webgpu.submits - submitsBefore;
+      if (method) result.profile = stepProfile(method, 1, await webgpu!.stopProfiling(), result.dispatchesPerStep, result.submitsPerStep!);
     }
     if (failed.size) result.na = [...failed.values()].join('; ');
   } catch (error) {
@@ -190,6 +214,7 @@ export async function timeSearchStep(
     result.memory = backend.memory();
     result.peakLiveBytes = peak - before;
     backend.alloc = alloc;
+    backend.run = runKernel;
     for (const o of owned.reverse()) {
       try {
         o.release();
