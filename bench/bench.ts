@@ -25,8 +25,10 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  createWasmBackend, createWebGpuBackend, KERNEL_POLICIES, type Backend, type KernelPolicy, type MemoryStats, type WasmBackend, type WebGpuBackend,
+  adapterName, createWasmBackend, createWebGpuBackend, KERNEL_POLICIES, type Backend, type KernelPolicy, type MemoryStats, type WasmBackend, type WebGpuBackend,
 } from '../runtime/index.ts';
+import { dawnInstanceFor } from '../runtime/nodeGpu.ts';
+import type { AdapterSummary } from '../runtime/adapters.ts';
 import { profileTable, stepProfile, type StepProfile } from '../src/cli/profile.ts';
 import { opRuns } from '../src/nn/opRuns.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
@@ -143,13 +145,12 @@ function kernelPolicy(value: string): KernelPolicy {
   return value as KernelPolicy;
 }
 
-/** TF.js with the backends the peers need, loaded once our backend has pointed Dawn at the adapter, so both run on the same one. */
-async function loadTfjs(peers: Peer[]): Promise<{ tf: Tf; wasmInfo?: { simd: boolean; threads: number } }> {
+/** TF.js with the backends the peers need; its WebGPU on a Dawn instance that offers only our adapter, so both run on the same one. */
+async function loadTfjs(peers: Peer[], adapter?: AdapterSummary): Promise<{ tf: Tf; wasmInfo?: { simd: boolean; threads: number } }> {
   if (peers.includes('webgpu')) {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
+    if (!adapter) throw new Error('TF.js WebGPU runs on our adapter: open it first');
     // Held by globalThis for the whole run: Dawn crashes if this object is collected while its device is in use.
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: await dawnInstanceFor(adapter) }, configurable: true, writable: true });
   }
   const tf = await import('@tensorflow/tfjs');
   if (peers.includes('webgpu')) await import('@tensorflow/tfjs-backend-webgpu');
@@ -399,12 +400,11 @@ async function main(): Promise<void> {
     if (opts.backends.includes('wasm')) wasm = await createWasmBackend({ threads: opts.wasmThreads });
     if (opts.backends.includes('webgpu')) engines.ours.webgpu = webgpu;
     if (wasm) engines.ours.wasm = wasm;
-    const loaded = opts.peers.length ? await loadTfjs(opts.peers) : null;
+    const loaded = opts.peers.length ? await loadTfjs(opts.peers, webgpu?.opened.adapter) : null;
     engines.tf = loaded?.tf ?? null;
     const about: string[] = [`N=${N}`];
     if (webgpu) {
-      const info = webgpu.opened.adapterInfo;
-      json.adapter = `${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, ' ').trim();
+      json.adapter = adapterName(webgpu.opened.adapter);
       about.push(`WebGPU adapter: ${json.adapter}`);
     }
     if (wasm) about.push(`ours-wasm: ${wasm.threads} thread${wasm.threads > 1 ? 's' : ''}, 128-bit SIMD`);

@@ -7,6 +7,10 @@ export async function listNodeAdapters(): Promise<FoundAdapter[]> {
   return [];
 }
 
+export async function dawnInstanceFor(): Promise<GPU> {
+  throw new Error('a page has one WebGPU: navigator.gpu');
+}
+
 const DATABASE = 'sgas-webgpu-kernels';
 const STORE = 'choices';
 

@@ -97,6 +97,12 @@ async function discover(create: Create, backends: string[]): Promise<FoundAdapte
   return found;
 }
 
+/** A Dawn instance that offers only this adapter: for another WebGPU user in the process (TF.js in the bench) to get the same one. */
+export async function dawnInstanceFor(adapter: Pick<FoundAdapter, 'backend' | 'device'>): Promise<GPU> {
+  prepareEnvironment();
+  return (await loadDawn())([`backend=${adapter.backend}`, `adapter=${adapter.device}`]);
+}
+
 export async function listNodeAdapters(): Promise<FoundAdapter[]> {
   prepareEnvironment();
   const create = await loadDawn();

@@ -21,6 +21,7 @@ test('bad flags, presets and data fail before any work, naming the problem', asy
   await assert.rejects(searchCommand(['--layers', 'two'], noGpu), /--layers two: expected an integer/);
   await assert.rejects(searchCommand(['--criterion', '3'], noGpu), /--criterion 3: expected 1 or 2/);
   await assert.rejects(searchCommand(['--recompute', 'sometimes'], noGpu), /--recompute sometimes: expected auto, cells, off/);
+  await assert.rejects(searchCommand(['--stop-after', '0'], noGpu), /--stop-after 0: expected an integer >= 1/);
   await assert.rejects(searchCommand(['--layers', '2'], noGpu), /layers must be at least 3/);
   const empty = mkdtempSync(join(tmpdir(), 'sgas-data-'));
   try {
@@ -38,7 +39,11 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
   const out = mkdtempSync(join(tmpdir(), 'sgas-search-'));
   try {
     const backend = await gpu();
-    assert.equal(await searchCommand(['--preset', 'tiny', '--seed', '5', '--out', out, '--profile'], async () => backend), 0);
+    // Four epochs now (--stop-after), the other five on resuming.
+    assert.equal(await searchCommand(['--preset', 'tiny', '--seed', '5', '--out', out, '--stop-after', '4'], async () => backend), 0);
+    assert.equal(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length, 4);
+    assert.equal(existsSync(join(out, 'genotype.json')), false);
+    assert.equal(await searchCommand(['--resume', out, '--profile'], async () => backend), 0);
     const result = JSON.parse(readFileSync(join(out, 'genotype.json'), 'utf8'));
     const genotype = parseGenotype(readFileSync(join(out, 'genotype.json'), 'utf8'));
     assert.equal(genotype.normal.length, 8);
@@ -59,9 +64,9 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
     }
     assert.match(readFileSync(join(out, 'cell_normal.svg'), 'utf8'), new RegExp(genotype.normal[0]![0]));
     if (backend instanceof WebGpuBackend) {
-      // --profile: the kernels of the 9 training steps, by SwiftShader's timestamp queries.
+      // --profile: the kernels of the resumed run's 5 training steps, by SwiftShader's timestamp queries.
       const profile = JSON.parse(readFileSync(join(out, 'profile.json'), 'utf8')) as StepProfile;
-      assert.deepEqual([profile.method, profile.steps], ['timestamp-query', 9]);
+      assert.deepEqual([profile.method, profile.steps], ['timestamp-query', 5]);
       assert.ok(profile.dispatchesPerStep > 1000 && profile.submitsPerStep >= 2 && profile.submitsPerStep < 50, JSON.stringify(profile).slice(0, 200));
       const gemm = profile.kernels.find((k) => k.kernel === 'matmul/gemm')!;
       assert.ok(gemm.callsPerStep > 100 && gemm.msPerStep > 0 && gemm.share > 0.01);

@@ -16,16 +16,18 @@ import { resultReport, type SearchReport } from '../search/report.ts';
 import { SMOKE_SEED, tinySearch } from '../search/smoke.ts';
 import type { OpName } from '../search/space.ts';
 import { parseFlags, type DeviceFlags } from './args.ts';
+import { writeFileAtomic } from './files.ts';
 import { goldenUnits } from './golden.ts';
 import { projectRoots } from './serve.ts';
 
-export const DOCTOR_HELP = `usage: sgas doctor [--json] [--adapter INDEX|TEXT] [--golden DIR] [--no-search]
+export const DOCTOR_HELP = `usage: sgas doctor [--json] [--out FILE] [--adapter INDEX|TEXT] [--golden DIR] [--no-search]
 
 For every WebGPU adapter here (or the one --adapter names): every golden case, with the largest
 error per op and per WGSL kernel family; the tiny preset's search (seed ${SMOKE_SEED}), whose genotype must
 equal WebAssembly's; a few ops timed; and the kernel variants the autotune picks on it. --json prints
 the cross-vendor report (format sgas-doctor-v1, see the README). Exit 0 when every case passes and
 every genotype agrees, 1 otherwise.
+  --out FILE     also write the JSON report to FILE (to attach to an issue)
   --golden DIR   golden files to run (default: the repo's test/golden)
   --no-search    leave the tiny search out (a quicker check)
 `;
@@ -256,7 +258,7 @@ function textReport(r: DoctorReport): string {
 
 export async function doctorCommand(argv: string[], device: DeviceFlags): Promise<number> {
   const { values } = parseFlags('doctor', argv, {
-    json: { type: 'boolean' }, golden: { type: 'string' }, 'no-search': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    json: { type: 'boolean' }, out: { type: 'string' }, golden: { type: 'string' }, 'no-search': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(DOCTOR_HELP);
@@ -286,6 +288,8 @@ export async function doctorCommand(argv: string[], device: DeviceFlags): Promis
     format: 'sgas-doctor-v1', date: new Date().toISOString(), node: process.version, platform: `${platform()} ${arch()}`,
     adapters: reports, wasm: wasmReport, ok: clean(wasmReport) && reports.every(clean),
   };
-  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : textReport(report) + '\n');
+  const json = JSON.stringify(report, null, 2) + '\n';
+  if (values.out) writeFileAtomic(values.out, json);
+  process.stdout.write(values.json ? json : textReport(report) + '\n');
   return report.ok ? 0 : 1;
 }

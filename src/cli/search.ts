@@ -39,6 +39,7 @@ ${Object.entries(PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.descripti
 hyperparameter flags (override the preset):
   ${NUMERIC_KEYS.map((k) => `--${kebab(k)} N`).join('  ')}
   --arch-beta1 B  --arch-beta2 B  --unrolled  --flip / --no-flip
+  --stop-after N   run at most N epochs now; the checkpoint is kept and --resume continues
   --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's batch 64 does not in the WebAssembly heap's 4 GiB)
@@ -51,14 +52,15 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
     criterion: { type: 'string' }, recompute: { type: 'string' }, 'arch-beta1': { type: 'string' }, 'arch-beta2': { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
-    browser: { type: 'boolean' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    browser: { type: 'boolean' }, profile: { type: 'boolean' }, 'stop-after': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     process.stdout.write(SEARCH_HELP);
     return 0;
   }
   const flags = values as Record<string, string | boolean | undefined>;
-  if (flags.resume) return resume(String(flags.resume), flags, backend);
+  const options = runOptions(flags);
+  if (flags.resume) return resume(String(flags.resume), flags, backend, options);
 
   const presetName = String(flags.preset ?? DEFAULT_PRESET);
   if (!PRESETS[presetName]) throw new UsageError(`--preset ${presetName}: unknown preset (presets: ${Object.keys(PRESETS).join(', ')})`);
@@ -94,10 +96,10 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   const search = new Search(await backend(), config, data);
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, 'run.json'), JSON.stringify({ data: flags.data ?? 'embedded fashion-mnist', preset: presetName, config }, null, 2));
-  return drive(search, out, `${presetName} preset, ${searchEpochs(config)} epochs, seed ${config.seed}, criterion ${config.criterion}`, flags.profile === true);
+  return drive(search, out, `${presetName} preset, ${searchEpochs(config)} epochs, seed ${config.seed}, criterion ${config.criterion}`, options);
 }
 
-async function resume(dir: string, flags: Record<string, unknown>, backend: () => Promise<Backend>): Promise<number> {
+async function resume(dir: string, flags: Record<string, unknown>, backend: () => Promise<Backend>, options: RunOptions): Promise<number> {
   const path = join(dir, 'checkpoint.bin');
   if (!existsSync(path)) throw new UsageError(`--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`);
   const run = existsSync(join(dir, 'run.json')) ? JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) : {};
@@ -108,11 +110,21 @@ async function resume(dir: string, flags: Record<string, unknown>, backend: () =
   if (search.finished) {
     process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
   }
-  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`, flags.profile === true, bytes);
+  return drive(search, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}`, options, bytes);
 }
 
 /** Runs the search to its end, writing its output as it goes; a lost GPU device is replaced and the last epoch's checkpoint resumed. */
-async function drive(first: Search, out: string, what: string, profile: boolean, resumedFrom: Uint8Array | null = null): Promise<number> {
+interface RunOptions {
+  profile: boolean;
+  /** Epochs this invocation runs at most (--stop-after); the checkpoint is kept for --resume. */
+  stopAfter: number;
+}
+
+function runOptions(flags: Record<string, unknown>): RunOptions {
+  return { profile: flags.profile === true, stopAfter: numberFlag('stop-after', flags['stop-after'] as string | undefined, Infinity, { min: 1, integer: true }) };
+}
+
+async function drive(first: Search, out: string, what: string, { profile, stopAfter }: RunOptions, resumedFrom: Uint8Array | null = null): Promise<number> {
   const log = new JsonLines(join(out, 'log.jsonl'));
   const stepsPerEpoch = Math.floor(first.data.train.length / first.config.batchSize);
   const progress = new Progress(first.epochs * stepsPerEpoch);
@@ -122,6 +134,7 @@ async function drive(first: Search, out: string, what: string, profile: boolean,
   let search = first;
   let done = search.epoch * stepsPerEpoch;
   const device = new DeviceReport(search.backend, profile, out, progress, log);
+  let epochsRun = 0;
   const { runner, result } = await runSurvivingDeviceLoss(search, {
     step: async (s) => {
       done++;
@@ -133,6 +146,7 @@ async function drive(first: Search, out: string, what: string, profile: boolean,
       log.write({ type: 'epoch', ...r });
       writeSearchPlots(out, search.records);
       device.epoch();
+      if (++epochsRun >= stopAfter) search.requestStop();
     },
     checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
   }, {
@@ -148,7 +162,11 @@ async function drive(first: Search, out: string, what: string, profile: boolean,
   });
   progress.done();
   await device.finish();
-  if (!result) return 1;
+  if (!result) {
+    if (epochsRun < stopAfter) return 1;
+    process.stderr.write(`stopped after ${epochsRun} epoch${epochsRun === 1 ? '' : 's'} as asked (--stop-after); continue with sgas search --resume ${out}\n`);
+    return 0;
+  }
   writeResult(out, runner, result);
   return 0;
 }
