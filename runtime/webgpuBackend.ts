@@ -8,6 +8,7 @@ import { DeviceLostError, GpuError } from './errors.ts';
 import { KernelCache } from './kernelCache.ts';
 import { KernelChoice, variantsOf, type KernelPolicy } from './kernelVariants.ts';
 import { adapterKey, Autotuner, type ChoiceStore } from './autotune.ts';
+import type { TimingDevice } from './timing.ts';
 import { Profiler, type KernelTime, type ProfileMethod } from './profiler.ts';
 import { adapterName } from './adapters.ts';
 import { reopenDevice, type OpenedDevice } from './device.ts';
@@ -50,8 +51,16 @@ export class WebGpuBackend implements Backend {
   private profiler: Profiler | null = null;
   private autotuner: Autotuner | null = null;
   private policy: KernelPolicy = 'plain';
-  /** Set while the autotune times kernels: its own syncs must not start another. */
-  private timing = false;
+  /** The autotune's timing in progress: reads and syncs that come meanwhile wait for it. */
+  private settling: Promise<void> | null = null;
+  /** What the autotune and the profiler time kernels with: this backend, its syncs not waiting for them. */
+  private readonly timingDevice: TimingDevice = {
+    alloc: (length) => this.alloc(length),
+    release: (storage) => this.release(storage),
+    write: (storage, data) => this.write(storage, data),
+    runVariant: (call, variant) => this.runVariant(call, variant),
+    sync: () => this.finish(),
+  };
   /** Dispatches and submits since the backend was made. */
   dispatches = 0;
   submits = 0;
@@ -125,12 +134,12 @@ export class WebGpuBackend implements Backend {
 
   run(call: KernelCall): void {
     this.throwIfFailed();
-    if (!this.timing) this.autotuner?.notice(call);
+    this.autotuner?.notice(call);
     this.dispatch(this.variants.pick(call));
   }
 
   /** Runs a call as one of its kernel's variants (the autotune times them so). */
-  runVariant(call: KernelCall, variant: string): void {
+  private runVariant(call: KernelCall, variant: string): void {
     const prepared = variantsOf(call.kernel).find((v) => v.name === variant)?.prepare(call);
     if (!prepared) throw new GpuError(`kernel ${call.kernel} has no variant '${variant}' that fits this call`);
     this.dispatch(prepared);
@@ -218,11 +227,16 @@ export class WebGpuBackend implements Backend {
     if (!profiler) return [];
     await this.sync();
     this.profiler = null;
-    return this.aside(() => profiler.report(this));
+    return this.aside(() => profiler.report(this.timingDevice));
   }
 
   async sync(): Promise<void> {
     await this.settleTuning();
+    await this.finish();
+  }
+
+  /** Submits the recorded work and waits for the device to finish it. */
+  private async finish(): Promise<void> {
     this.submit();
     await this.checkErrors();
     await this.untilLost(this.device.queue.onSubmittedWorkDone());
@@ -297,21 +311,22 @@ export class WebGpuBackend implements Backend {
     if (error) throw error;
   }
 
-  /** Times the shapes the autotune noted since the last read or sync. */
-  private async settleTuning(): Promise<void> {
-    if (this.autotuner?.due && !this.timing) await this.aside(() => this.autotuner!.settle(this));
+  /** Times the shapes the autotune noted since the last read or sync; a read or sync meanwhile waits for it. */
+  private settleTuning(): Promise<void> {
+    if (!this.settling && this.autotuner?.due) {
+      this.settling = this.aside(() => this.autotuner!.settle(this.timingDevice)).finally(() => (this.settling = null));
+    }
+    return this.settling ?? Promise.resolve();
   }
 
   /** Device work of the backend's own (timings): not noted by the autotune, profiled or counted. */
   private async aside<T>(work: () => Promise<T>): Promise<T> {
     this.submit();
     const { profiler, dispatches, submits } = this;
-    this.timing = true;
     this.profiler = null;
     try {
       return await work();
     } finally {
-      this.timing = false;
       this.profiler = profiler;
       this.dispatches = dispatches;
       this.submits = submits;

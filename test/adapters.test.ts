@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chooseAdapter, type AdapterSummary } from '../runtime/index.ts';
+import { chooseAdapter, createBackend, type AdapterSummary, type WasmBackend, type WebGpuBackend } from '../runtime/index.ts';
 import { backendFlag } from '../src/cli/args.ts';
 import { NoiseFilter } from '../src/cli/nativeNoise.ts';
 
@@ -74,4 +74,14 @@ test('sgas adapters lists SwiftShader and llvmpipe here, numbered, with limits a
   assert.match(llvmpipe.description, /OpenGL ES/);
   assert.ok(swiftshader.features.includes('timestamp-query') && !llvmpipe.features.includes('timestamp-query'));
   for (const a of [swiftshader, llvmpipe]) assert.ok(a.limits.maxStorageBuffersPerShaderStage! >= 8 && a.limits.maxComputeWorkgroupStorageSize! >= 16384);
+});
+
+test('auto keeps to WebAssembly here, where both adapters are software; a named adapter takes WebGPU on it', async () => {
+  const auto = await createBackend({ backend: 'auto' });
+  assert.equal(auto.name, 'wasm');
+  (auto as WasmBackend).destroy();
+  const named = (await createBackend({ adapter: 'llvmpipe' })) as WebGpuBackend;
+  assert.deepEqual([named.name, named.opened.adapter.backend, named.opened.featureLevel], ['webgpu', 'opengles', 'compatibility']);
+  named.destroy();
+  await assert.rejects(createBackend({ backend: 'wasm', adapter: '0' }), /--adapter 0 picks a WebGPU adapter/);
 });

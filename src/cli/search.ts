@@ -6,13 +6,10 @@ import type { Backend } from '../../runtime/index.ts';
 import { loadDataset } from '../data/load.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
-import { prepareSearchData, Search, type EpochRecord, type SearchResult } from '../search/search.ts';
-import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
-import { describePlan, withMemoryHint } from '../train/memory.ts';
+import { prepareSearchData, Search, type EpochRecord, type SearchResult, type StepInfo } from '../search/search.ts';
 import { numberFlag, parseFlags, recomputeFlag, RUN_DEVICE_HELP, UsageError } from './args.ts';
-import { JsonLines, writeFileAtomic } from './files.ts';
-import { DeviceReport } from './deviceReport.ts';
-import { Progress } from './progress.ts';
+import { writeFileAtomic } from './files.ts';
+import { runLoop } from './runLoop.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
 type NumericKey = { [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig];
@@ -125,43 +122,17 @@ function runOptions(flags: Record<string, unknown>): RunOptions {
 }
 
 async function drive(first: Search, out: string, what: string, { profile, stopAfter }: RunOptions, resumedFrom: Uint8Array | null = null): Promise<number> {
-  const log = new JsonLines(join(out, 'log.jsonl'));
-  const stepsPerEpoch = Math.floor(first.data.train.length / first.config.batchSize);
-  const progress = new Progress(first.epochs * stepsPerEpoch);
-  progress.log(`sgas search: ${what}; writing to ${out}`);
-  const plan = describePlan(await first.memoryPlan());
-  if (plan) progress.log(plan);
-  let search = first;
-  let done = search.epoch * stepsPerEpoch;
-  const device = new DeviceReport(search.backend, profile, out, progress, log);
   let epochsRun = 0;
-  const { runner, result } = await runSurvivingDeviceLoss(search, {
-    step: async (s) => {
-      done++;
-      progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
-      await device.step(s.step, s.steps);
-    },
-    epoch: (r) => {
-      progress.log(epochLine(r));
-      log.write({ type: 'epoch', ...r });
+  const { runner, result } = await runLoop<StepInfo, EpochRecord, SearchResult | null, Search>(first, {
+    title: `sgas search: ${what}`, out, profile, resumedFrom,
+    stepsPerEpoch: Math.floor(first.data.train.length / first.config.batchSize),
+    metrics: (s) => ({ loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize }),
+    epochLine,
+    afterEpoch: (_r, search) => {
       writeSearchPlots(out, search.records);
-      device.epoch();
       if (++epochsRun >= stopAfter) search.requestStop();
     },
-    checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
-  }, {
-    from: resumedFrom,
-    restart: (backend, checkpoint) => search.restart(backend, checkpoint),
-    report: (loss, resumed) => {
-      search = resumed;
-      done = search.epoch * stepsPerEpoch;
-      device.lost(loss, resumed.backend);
-    },
-  }).catch((e: unknown) => {
-    throw withMemoryHint(e, search.net.recomputeCells);
   });
-  progress.done();
-  await device.finish();
   if (!result) {
     if (epochsRun < stopAfter) return 1;
     process.stderr.write(`stopped after ${epochsRun} epoch${epochsRun === 1 ? '' : 's'} as asked (--stop-after); continue with sgas search --resume ${out}\n`);

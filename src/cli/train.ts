@@ -5,15 +5,12 @@ import { basename, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { loadDataset } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
-import { prepareTrainData, Trainer, type TrainEpochRecord } from '../eval/train.ts';
+import { prepareTrainData, Trainer, type TrainEpochRecord, type TrainStepInfo } from '../eval/train.ts';
 import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
 import { numberFlag, parseFlags, recomputeFlag, RUN_DEVICE_HELP, UsageError } from './args.ts';
-import { JsonLines, writeFileAtomic } from './files.ts';
+import { writeFileAtomic } from './files.ts';
+import { runLoop } from './runLoop.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
-import { DeviceReport } from './deviceReport.ts';
-import { Progress } from './progress.ts';
-import { describePlan, withMemoryHint } from '../train/memory.ts';
-import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
@@ -118,48 +115,19 @@ async function resume(dir: string, dataFlag: string | undefined, backend: () => 
 
 /** Trains to the end, writing the log and checkpoints; a lost GPU device is replaced and the last epoch's checkpoint resumed. */
 async function drive(first: Trainer, out: string, what: string, profile: boolean, resumedFrom: Uint8Array | null = null): Promise<number> {
-  const log = new JsonLines(join(out, 'log.jsonl'));
-  const steps = first.stepsPerEpoch;
-  const progress = new Progress(first.epochs * steps);
-  progress.log(`sgas train: ${what}; writing to ${out}`);
-  const plan = describePlan(await first.memoryPlan());
-  if (plan) progress.log(plan);
-  let trainer = first;
-  let done = trainer.epoch * steps;
-  const device = new DeviceReport(trainer.backend, profile, out, progress, log);
+  const { runner } = await runLoop<TrainStepInfo, TrainEpochRecord, TrainEpochRecord[], Trainer>(first, {
+    title: `sgas train: ${what}`, out, profile, resumedFrom, stepsPerEpoch: first.stepsPerEpoch,
+    metrics: (s) => ({ loss: s.loss, acc: s.accuracy, lr: s.lr }),
+    epochLine,
+  });
   try {
-    await runSurvivingDeviceLoss(trainer, {
-      step: async (s) => {
-        done++;
-        progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr });
-        await device.step(s.step, s.steps);
-      },
-      epoch: (r) => {
-        progress.log(epochLine(r));
-        log.write({ type: 'epoch', ...r });
-        device.epoch();
-      },
-      checkpoint: (bytes) => writeFileAtomic(join(out, 'checkpoint.bin'), bytes),
-    }, {
-      from: resumedFrom,
-      restart: (backend, checkpoint) => trainer.restart(backend, checkpoint),
-      report: (loss, resumed) => {
-        trainer = resumed;
-        done = trainer.epoch * steps;
-        device.lost(loss, resumed.backend);
-      },
-    });
-    progress.done();
-    await device.finish();
-    const last = trainer.records[trainer.records.length - 1];
+    const last = runner.records[runner.records.length - 1];
     if (last) {
-      process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% (loss ${last.testLoss.toFixed(4)}) on ${trainer.data.test.n} images after ${last.epoch + 1} epochs\n`);
+      process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% (loss ${last.testLoss.toFixed(4)}) on ${runner.data.test.n} images after ${last.epoch + 1} epochs\n`);
     }
     return 0;
-  } catch (e) {
-    throw withMemoryHint(e, trainer.net.recomputeCells);
   } finally {
-    trainer.release();
+    runner.release();
   }
 }
 
