@@ -26,8 +26,9 @@ export interface AdapterSummary {
   features: string[];
 }
 
+/** An adapter as a listing found it: a fresh GPUAdapter of it on request (a device consumes the one it came from). */
 export interface FoundAdapter extends AdapterSummary {
-  adapter: GPUAdapter;
+  fresh(): Promise<GPUAdapter | null>;
 }
 
 /** The limits the runtime raises from the spec defaults to what the adapter offers (device.ts), and reports. */
@@ -45,7 +46,8 @@ export const RELIED_ON_LIMITS = [
 
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i;
 
-export function summarize(adapter: GPUAdapter, index: number, backend: string, name = ''): FoundAdapter {
+/** What the runtime reports of an adapter; `request` gets it again (the first time, the one summarized). */
+export function summarize(adapter: GPUAdapter, index: number, backend: string, name: string, request: () => Promise<GPUAdapter | null>): FoundAdapter {
   const info = adapter.info;
   const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
   const device = name || info.device || '';
@@ -53,10 +55,16 @@ export function summarize(adapter: GPUAdapter, index: number, backend: string, n
   for (const limit of RELIED_ON_LIMITS) limits[limit] = adapter.limits[limit];
   const features = [...adapter.features].map(String).sort();
   const software = fallback || SOFTWARE.test(`${info.architecture} ${device} ${info.description}`);
+  let unused: GPUAdapter | null = adapter;
+  const fresh = async () => {
+    const first = unused;
+    unused = null;
+    return first ?? request();
+  };
   return {
     index, backend, featureLevel: adapter.features.has('core-features-and-limits') ? 'core' : 'compatibility',
     vendor: info.vendor, architecture: info.architecture, device, description: info.description,
-    type: software ? 'cpu' : 'gpu', fallback, limits, features, adapter,
+    type: software ? 'cpu' : 'gpu', fallback, limits, features, fresh,
   };
 }
 

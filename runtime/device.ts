@@ -43,27 +43,33 @@ async function listPageAdapters(gpu: GPU): Promise<FoundAdapter[]> {
   ];
   const found: FoundAdapter[] = [];
   for (const request of requests) {
-    const adapter = await gpu.requestAdapter(request).catch(() => null);
+    const again = () => gpu.requestAdapter(request).catch(() => null);
+    const adapter = await again();
     if (!adapter) continue;
-    const summary = summarize(adapter, found.length, 'browser');
+    const summary = summarize(adapter, found.length, 'browser', '', again);
     if (!found.some((a) => sameAdapter(a, summary))) found.push(summary);
   }
   return found;
 }
 
-/** Every adapter this JS runtime reaches, numbered as `--adapter INDEX` takes them. */
-export async function listAdapters(): Promise<FoundAdapter[]> {
+async function findAdapters(): Promise<FoundAdapter[]> {
   const gpu = navigatorGpu();
   if (gpu) return listPageAdapters(gpu);
   const { listNodeAdapters } = await import('./nodeGpu.ts');
   return listNodeAdapters();
 }
 
+/** Every adapter this JS runtime reaches, numbered as `--adapter INDEX` takes them. */
+export async function listAdapters(): Promise<AdapterSummary[]> {
+  return (await findAdapters()).map(({ fresh: _, ...summary }) => summary);
+}
+
 export async function openDevice(options: DeviceOptions = {}): Promise<OpenedDevice> {
-  const adapters = await listAdapters();
+  const adapters = await findAdapters();
   if (!adapters.length) throw new GpuError(NO_ADAPTER);
-  const found = chooseAdapter(adapters, options.adapter);
-  const { adapter, ...summary } = found;
+  const { fresh, ...summary } = chooseAdapter(adapters, options.adapter);
+  const adapter = await fresh();
+  if (!adapter) throw new GpuError(`${adapterName(summary)} is no longer offered`);
   const featureLevel: FeatureLevel = options.featureLevel === 'compatibility' ? 'compatibility' : summary.featureLevel;
   const requiredFeatures = (['timestamp-query', ...(featureLevel === 'core' ? ['core-features-and-limits'] : [])] as GPUFeatureName[])
     .filter((f) => adapter.features.has(f));
@@ -74,9 +80,9 @@ export async function openDevice(options: DeviceOptions = {}): Promise<OpenedDev
   return { device, adapter: summary, adapterInfo: adapter.info, isSoftware: summary.type === 'cpu', featureLevel, lost: device.lost, options };
 }
 
-/** A new device on the adapter an earlier one was opened on (that one lost): the list is made again, and the adapter found in it by name. */
+/** A new device on the adapter an earlier one was opened on (that one lost), found again by name. */
 export async function reopenDevice(previous: OpenedDevice): Promise<OpenedDevice> {
-  const again = (await listAdapters()).find((a) => sameAdapter(a, previous.adapter));
+  const again = (await findAdapters()).find((a) => sameAdapter(a, previous.adapter));
   if (!again) throw new GpuError(`the adapter of the lost device (${adapterName(previous.adapter)}) is gone`);
   return openDevice({ ...previous.options, adapter: String(again.index) });
 }

@@ -82,16 +82,18 @@ function isNamed(adapter: GPUAdapter, name: string): boolean {
  */
 async function discover(create: Create, backends: string[]): Promise<FoundAdapter[]> {
   const found: FoundAdapter[] = [];
-  const request = (gpu: GPU) =>
-    gpu.requestAdapter({ featureLevel: 'compatibility', powerPreference: 'high-performance' } as GPURequestAdapterOptions).catch(() => null);
+  const request = (flags: string[]) => () =>
+    create(flags).requestAdapter({ featureLevel: 'compatibility', powerPreference: 'high-performance' } as GPURequestAdapterOptions).catch(() => null);
   for (const backend of backends) {
-    const preferred = await request(create([`backend=${backend}`]));
+    const requestPreferred = request([`backend=${backend}`]);
+    const preferred = await requestPreferred();
     const names = await adapterNames(create, backend);
     const first = preferred ? names.find((name) => isNamed(preferred, name)) ?? '' : undefined;
-    if (preferred) found.push(summarize(preferred, found.length, backend, first));
+    if (preferred) found.push(summarize(preferred, found.length, backend, first!, requestPreferred));
     for (const name of names.filter((n) => n !== first)) {
-      const adapter = await request(create([`backend=${backend}`, `adapter=${name}`]));
-      if (adapter) found.push(summarize(adapter, found.length, backend, name));
+      const requestNamed = request([`backend=${backend}`, `adapter=${name}`]);
+      const adapter = await requestNamed();
+      if (adapter) found.push(summarize(adapter, found.length, backend, name, requestNamed));
     }
   }
   return found;
@@ -103,17 +105,23 @@ export async function dawnInstanceFor(adapter: Pick<FoundAdapter, 'backend' | 'd
   return (await loadDawn())([`backend=${adapter.backend}`, `adapter=${adapter.device}`]);
 }
 
-export async function listNodeAdapters(): Promise<FoundAdapter[]> {
-  prepareEnvironment();
-  const create = await loadDawn();
-  const backends = BACKENDS[process.platform] ?? [];
-  const found = await discover(create, backends);
-  // An old Vulkan loader ignores VK_ADD_DRIVER_FILES: then SwiftShader takes the place of the system drivers.
-  if (backends.includes('vulkan') && !found.some((a) => a.backend === 'vulkan') && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-    return [...(await discover(create, ['vulkan'])), ...found].map((a, index) => ({ ...a, index }));
-  }
-  return found;
+let listing: Promise<FoundAdapter[]> | null = null;
+
+/** The adapters, found once per process (each request of an OpenGL ES adapter has Dawn start and warn again). */
+export function listNodeAdapters(): Promise<FoundAdapter[]> {
+  listing ??= (async () => {
+    prepareEnvironment();
+    const create = await loadDawn();
+    const backends = BACKENDS[process.platform] ?? [];
+    const found = await discover(create, backends);
+    // An old Vulkan loader ignores VK_ADD_DRIVER_FILES: then SwiftShader takes the place of the system drivers.
+    if (backends.includes('vulkan') && !found.some((a) => a.backend === 'vulkan') && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
+      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+      return [...(await discover(create, ['vulkan'])), ...found].map((a, index) => ({ ...a, index }));
+    }
+    return found;
+  })();
+  return listing;
 }
 
 /**

@@ -29,7 +29,7 @@ export async function adaptersCommand(argv: string[]): Promise<number> {
     process.stdout.write(ADAPTERS_HELP);
     return 0;
   }
-  const adapters = (await listAdapters()).map(({ adapter: _, ...summary }) => summary);
+  const adapters = await listAdapters();
   if (values.json) {
     process.stdout.write(JSON.stringify(adapters, null, 2) + '\n');
     return adapters.length ? 0 : 1;

@@ -266,7 +266,7 @@ export async function doctorCommand(argv: string[], device: DeviceFlags): Promis
   }
   const checks: Checks = { goldenDir: values.golden ?? projectRoots().golden, search: !values['no-search'] };
   goldenUnits(checks.goldenDir);
-  const all = (await listAdapters()).map(({ adapter: _, ...summary }) => summary);
+  const all = await listAdapters();
   const adapters = device.adapter === undefined ? all : [chooseAdapter(all, device.adapter)];
   const progress = (line: string) => values.json || process.stderr.write(`${line}\n`);
 

@@ -133,9 +133,9 @@ export class Trainer {
     };
     this.records.push(record);
     // The checkpoint reads the device last: an epoch that got this far is whole wherever it is reported.
-    const checkpoint = await this.checkpoint();
+    const checkpoint = observer.checkpoint ? await this.checkpoint() : null;
     await observer.epoch?.(record);
-    await observer.checkpoint?.(checkpoint, epoch);
+    if (checkpoint) await observer.checkpoint?.(checkpoint, epoch);
     return record;
   }
 

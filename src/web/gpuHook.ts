@@ -39,7 +39,7 @@ async function onAdapter<T>(adapter: string, featureLevel: FeatureLevel | undefi
 
 export function installGpuHook(session: SearchSession): void {
   window.sgasGpu = {
-    adapters: async () => (await listAdapters()).map(({ adapter: _, ...summary }) => summary),
+    adapters: async () => await listAdapters(),
     golden: (adapter, files, featureLevel) => onAdapter(adapter, featureLevel, (backend) => runGoldenFiles(backend, files)),
     tinySearch: (adapter, seed) => onAdapter(adapter, undefined, async (backend) => resultReport(await tinySearch(backend, await trainingData(), seed))),
     loseDevice: async () => {
