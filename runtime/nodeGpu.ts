@@ -93,7 +93,9 @@ async function discover(create: Create, backends: string[]): Promise<FoundAdapte
     for (const name of names.filter((n) => n !== first)) {
       const requestNamed = request([`backend=${backend}`, `adapter=${name}`]);
       const adapter = await requestNamed();
-      if (adapter) found.push(summarize(adapter, found.length, backend, name, requestNamed));
+      // The preferred one again, should its listed name not have been recognised.
+      const again = preferred && adapter?.info.device === preferred.info.device && adapter.info.description === preferred.info.description;
+      if (adapter && !again) found.push(summarize(adapter, found.length, backend, name, requestNamed));
     }
   }
   return found;
