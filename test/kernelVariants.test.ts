@@ -151,7 +151,7 @@ test('the profiler times every kernel, by timestamp queries on SwiftShader and o
     tape.dispose();
     const times = await backend.stopProfiling();
     assert.deepEqual(times.map((t) => [t.kernel, t.calls]).sort(), [['conv/dw_forward', 1], ['matmul/gemm', 2]], adapter);
-    assert.ok(times.every((t) => t.ms > 0 && t.ms < 10_000), JSON.stringify(times));
+    assert.ok(times.every((t) => t.ms >= 0 && t.ms < 10_000) && times.some((t) => t.ms > 0), JSON.stringify(times));
     assert.equal(backend.dispatches - dispatches, 3, 'profiling adds no dispatch to the count');
     assert.equal(backend.submits - submits, 3, 'one submit per read-back, the dispatches riding on the first');
   }
