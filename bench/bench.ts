@@ -12,7 +12,7 @@
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
 //                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
 //                    [--images png,jpeg|all|none]
-//                    [--page wasm,webgpu|none] [--page-pauses n]
+//                    [--page wasm,webgpu|none] [--page-pauses n] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled] [--profile]
 //
 // --backends: which of our backends get per-op columns (and which run the search step: wasm; WebGPU
 //   only with --search-webgpu, as SwiftShader takes minutes per step).
@@ -22,6 +22,9 @@
 // --search: the whole-step settings (default fmnist,cifar16, or all three with torch; --quick: fmnist).
 //   cifar64 is the paper's batch (the wasm heap is wasm32: 4 GiB at most).
 // --wasm-threads: threads of our wasm backend, and of PyTorch (default every core; TF.js WASM runs one in Node).
+// --adapter, --kernels: our WebGPU adapter and kernel variants, as the CLI takes them (default: auto, auto).
+// --profile: each kernel's share of our WebGPU side of every op row and of the search step, by
+//   timestamp queries where the adapter has them; the search step's kernel calls and submits are always counted.
 // --images png,jpeg|all|none: loading image folders without and with the decoded-image cache
 //   (bench/imageLoad.ts; default all).
 // --page: the page in headless Chromium on these backends (default wasm,webgpu; --quick: wasm), running a
@@ -33,7 +36,13 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseBuild, describeBuild } from '../runtime/wasm/module.ts';
 import { hardwareThreads } from '../runtime/wasm/threads.ts';
-import { createWasmBackend, createWebGpuBackend, type Backend, type MemoryStats, type WasmBackend, type WebGpuBackend } from '../runtime/index.ts';
+import {
+  adapterName, createWasmBackend, createWebGpuBackend, KERNEL_POLICIES, type Backend, type KernelPolicy, type MemoryStats, type WasmBackend, type WebGpuBackend,
+} from '../runtime/index.ts';
+import { dawnInstanceFor } from '../runtime/nodeGpu.ts';
+import type { AdapterSummary } from '../runtime/adapters.ts';
+import { profileTable, stepProfile, type StepProfile } from '../src/cli/profile.ts';
+import { opRuns } from '../src/nn/opRuns.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
 import { ourCases, tfCases, torchCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
 import { measurePeak } from './peak.ts';
@@ -70,6 +79,8 @@ interface Row {
   timings: Partial<Record<Impl, Record<Mode, Timing>>>;
   /** Ours on each backend, held during a forward+backward step (inputs, weights, activations, gradients), and pooled after it. */
   memory: Partial<Record<Ours, MemoryStats>>;
+  /** --profile: each kernel's time in one forward+backward of ours on WebGPU. */
+  profile?: StepProfile;
 }
 
 type Options = ReturnType<typeof options>;
@@ -92,6 +103,9 @@ function options() {
       images: { type: 'string', default: 'all' },
       page: { type: 'string' },
       'page-pauses': { type: 'string' },
+      adapter: { type: 'string' },
+      kernels: { type: 'string', default: 'auto' },
+      profile: { type: 'boolean', default: false },
     },
   });
   const list = (s: string | undefined) => (s ? s.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
@@ -134,18 +148,23 @@ function options() {
   return {
     quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
     search, searchBackends, searchReps, wasmThreads, images: images as ImageSet[], page: page as Ours[], pagePauses,
+    profile: values.profile!, webgpu: { adapter: values.adapter, kernels: kernelPolicy(values.kernels!) },
   };
 }
 
 const shapeName = (s: Shape) => `${s.C}x${s.H}x${s.W}`;
 
-/** TF.js with the backends the peers need, loaded once our backend has pointed Dawn at the adapter, so both run on the same one. */
-async function loadTfjs(peers: Peer[]): Promise<{ tf: Tf; wasmInfo?: { simd: boolean; threads: number } }> {
+function kernelPolicy(value: string): KernelPolicy {
+  if (!KERNEL_POLICIES.includes(value as KernelPolicy)) throw new Error(`--kernels takes ${KERNEL_POLICIES.join(', ')}, got '${value}'`);
+  return value as KernelPolicy;
+}
+
+/** TF.js with the backends the peers need; its WebGPU on a Dawn instance that offers only our adapter, so both run on the same one. */
+async function loadTfjs(peers: Peer[], adapter?: AdapterSummary): Promise<{ tf: Tf; wasmInfo?: { simd: boolean; threads: number } }> {
   if (peers.includes('webgpu')) {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
+    if (!adapter) throw new Error('TF.js WebGPU runs on our adapter: open it first');
     // Held by globalThis for the whole run: Dawn crashes if this object is collected while its device is in use.
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: await dawnInstanceFor(adapter) }, configurable: true, writable: true });
   }
   const tf = await import('@tensorflow/tfjs');
   if (peers.includes('webgpu')) await import('@tensorflow/tfjs-backend-webgpu');
@@ -213,6 +232,21 @@ interface Engines {
   ours: Partial<Record<Ours, Backend & { trim?(): void }>>;
   tf: Tf | null;
   torch: TorchPeer | null;
+}
+
+/** One forward+backward of ours on WebGPU (after a warm-up), every kernel timed. */
+async function profileOp(backend: WebGpuBackend, op: OpName, shape: Shape, stride: number): Promise<StepProfile> {
+  const runs = opRuns(backend, op, shape, stride);
+  try {
+    await runs.forwardBackward();
+    const [dispatches, submits] = [backend.dispatches, backend.submits];
+    const method = backend.startProfiling();
+    await runs.forwardBackward();
+    const times = await backend.stopProfiling();
+    return stepProfile(method, 1, times, backend.dispatches - dispatches, backend.submits - submits);
+  } finally {
+    runs.release();
+  }
 }
 
 async function benchRow(engines: Engines, opts: Options, op: OpName, shape: Shape, stride: number): Promise<Row> {
@@ -344,6 +378,8 @@ function stepColumns(withPeer: boolean): StepColumn[] {
     { group: 'GFLOP', head: 'a+w', width: 6, value: (r) => (partFlops(r, 'step') / 1e9).toFixed(1) },
     { group: 'GFLOP/s', head: 'ours', width: 6, value: (r) => gflops(r, r.ours) },
     ...(withPeer ? [{ group: 'GFLOP/s', head: 'torch', width: 6, value: (r: SearchStepResult) => gflops(r, r.peer) }] : []),
+    { group: 'a step', head: 'kernels', width: 7, value: (r) => (r.dispatchesPerStep === null ? '-' : String(r.dispatchesPerStep)) },
+    { group: 'a step', head: 'submits', width: 7, value: (r) => (r.submitsPerStep === null ? '-' : String(r.submitsPerStep)) },
     { group: 'GiB', head: 'need', width: 6, value: (r) => gib(r.neededBytes) },
     { group: 'GiB', head: 'peak', width: 6, value: (r) => gib(r.peakLiveBytes) },
     { group: 'GiB', head: 'heap', width: 6, value: (r) => gib(r.memory ? r.memory.liveBytes + r.memory.pooledBytes : undefined) },
@@ -387,18 +423,17 @@ async function main(): Promise<void> {
   let webgpu: WebGpuBackend | undefined;
   if (runOps) {
     // Our WebGPU device first, whenever TF.js WebGPU runs too, so that both take the same adapter.
-    if (opts.backends.includes('webgpu') || opts.peers.includes('webgpu')) webgpu = await createWebGpuBackend();
+    if (opts.backends.includes('webgpu') || opts.peers.includes('webgpu')) webgpu = await createWebGpuBackend(opts.webgpu);
     let wasm: WasmBackend | undefined;
     if (opts.backends.includes('wasm')) wasm = await createWasmBackend({ threads: opts.wasmThreads });
     if (opts.backends.includes('webgpu')) engines.ours.webgpu = webgpu;
     if (wasm) engines.ours.wasm = wasm;
     const tfPeers = opts.peers.filter((p) => p !== 'torch');
-    const loaded = tfPeers.length ? await loadTfjs(tfPeers) : null;
+    const loaded = tfPeers.length ? await loadTfjs(tfPeers, webgpu?.opened.adapter) : null;
     engines.tf = loaded?.tf ?? null;
     const about: string[] = [`N=${N}`];
     if (webgpu) {
-      const info = webgpu.opened.adapterInfo;
-      json.adapter = `${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, ' ').trim();
+      json.adapter = adapterName(webgpu.opened.adapter);
       about.push(`WebGPU adapter: ${json.adapter}`);
     }
     if (wasm) about.push(`ours-wasm: ${wasm.threads} thread${wasm.threads > 1 ? 's' : ''}, ${wasm.build}`);
@@ -419,6 +454,10 @@ async function main(): Promise<void> {
           const row = await benchRow(engines, opts, op, shape, stride);
           rows.push(row);
           console.log(formatRow(cols, row));
+          if (opts.profile && engines.ours.webgpu) {
+            row.profile = await profileOp(engines.ours.webgpu as WebGpuBackend, op, shape, stride);
+            console.log(profileTable(row.profile, 6).replace(/^profile: 1 step/, '  profile of one forward+backward'));
+          }
           save();
         }
       }
@@ -442,6 +481,7 @@ async function main(): Promise<void> {
         : 'No PyTorch in this run (--peers torch adds it).',
       'GFLOP = the floating-point work of one step (Architect + weight), counted on a backend that runs no kernels; GFLOP/s = that work / the time.',
       `Peak, ${peak.n}³ GEMM (best of 5): ours-wasm ${peak.oursGflops.toFixed(1)} GFLOP/s` + (peak.torchGflops ? `, pytorch sgemm ${peak.torchGflops.toFixed(1)} GFLOP/s` : '') + '.',
+      'a step: kernel calls (WebGPU dispatches) and WebGPU queue submits in one search step (Architect + weight step);',
       'GiB: need = most bytes live at once, counted without computing (the wasm heap is wasm32: 4 GiB at most); peak = most live in this run;',
       "heap = the wasm allocator's (or WebGPU pool's) high-water mark.",
     ].join('\n'));
@@ -451,12 +491,13 @@ async function main(): Promise<void> {
     console.log(header(stepCols));
     for (const setting of opts.search) {
       for (const kind of opts.searchBackends) {
-        if (kind === 'webgpu') webgpu ??= await createWebGpuBackend();
+        if (kind === 'webgpu') webgpu ??= await createWebGpuBackend(opts.webgpu);
         const peer = torch && kind === 'wasm' ? await torch.prepare(peerStepCommand(setting)) : undefined;
         const stepPeer = peer && { run: (part: Part) => peer.run(part), release: () => peer.release() };
-        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, peer: stepPeer });
+        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, peer: stepPeer, profile: opts.profile });
         steps.push(result);
         console.log(formatStep(stepCols, result));
+        if (result.profile) console.log(profileTable(result.profile));
         save();
       }
     }

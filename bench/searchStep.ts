@@ -5,8 +5,9 @@
 // forward alone (training mode, nothing recorded, logits read back) is timed too. A peer (PyTorch)
 // runs the same parts in alternation with ours; each part's floating-point work is counted once on
 // a backend that runs no kernels.
-import { createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats } from '../runtime/index.ts';
+import { createWasmBackend, createWebGpuBackend, Sgd, Tape, Tensor, type Backend, type MemoryStats, type WebGpuBackend } from '../runtime/index.ts';
 import { CountingBackend } from '../runtime/countingBackend.ts';
+import { stepProfile, type StepProfile } from '../src/cli/profile.ts';
 import { Rng } from '../runtime/rng.ts';
 import { Heap } from '../runtime/wasm/heap.ts';
 import { Architect, type LabelledBatch } from '../src/search/architect.ts';
@@ -75,6 +76,12 @@ export interface SearchStepResult {
   recomputeCells: boolean;
   /** Why the step could not be set up at all. */
   na?: string;
+  /** Kernel calls (WebGPU dispatches) in one search step (Architect + weight step). */
+  dispatchesPerStep: number | null;
+  /** WebGPU: queue submits in one search step (null on wasm, which has none). */
+  submitsPerStep: number | null;
+  /** --profile (WebGPU): each kernel's time in one search step. */
+  profile?: StepProfile;
 }
 
 type Destroyable = Backend & { destroy?(): void; threads?: number; build?: string };
@@ -207,13 +214,13 @@ function summarize(t: PartTimes): void {
  */
 export async function timeSearchStep(
   kind: 'wasm' | 'webgpu', s: SearchSetting, reps: number,
-  { shared, wasmThreads, peer }: { shared?: Backend; wasmThreads?: number; peer?: StepPeer } = {},
+  { shared, wasmThreads, peer, profile = false }: { shared?: Backend; wasmThreads?: number; peer?: StepPeer; profile?: boolean } = {},
 ): Promise<SearchStepResult> {
   const backend: Destroyable = kind === 'webgpu' ? shared ?? (await createWebGpuBackend()) : await createWasmBackend({ threads: wasmThreads });
   const result: SearchStepResult = {
     setting: s.key, label: s.label, backend: kind, threads: kind === 'wasm' ? backend.threads : undefined, build: backend.build,
     ours: emptyTimes(), peer: peer ? emptyTimes() : undefined, flops: await countStepFlops(s),
-    memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false,
+    memory: null, peakLiveBytes: 0, neededBytes: 0, recomputeCells: false, dispatchesPerStep: null, submitsPerStep: null,
   };
   const config = settingConfig(s);
   const plan = await planSearchMemory('auto', config, stepShape(s, config), backend);
@@ -228,6 +235,12 @@ export async function timeSearchStep(
     const storage = alloc.call(backend, length);
     peak = Math.max(peak, backend.memory().liveBytes);
     return storage;
+  };
+  let calls = 0;
+  const runKernel = backend.run;
+  backend.run = (call) => {
+    calls++;
+    runKernel.call(backend, call);
   };
   try {
     const run = buildStep(backend, s, plan.recomputeCells, owned);
@@ -252,12 +265,24 @@ export async function timeSearchStep(
       if (why) side.times.na = why;
       summarize(side.times);
     });
+    if (result.ours.stepMs !== null) {
+      // One more step, counted (and profiled, if asked): what a search step sends to the device.
+      const webgpu = 'submits' in backend ? (backend as WebGpuBackend) : null;
+      const [callsBefore, submitsBefore] = [calls, webgpu?.submits ?? 0];
+      const method = profile ? webgpu?.startProfiling() : undefined;
+      await run.architectStep();
+      await run.weightStep();
+      result.dispatchesPerStep = calls - callsBefore;
+      if (webgpu) result.submitsPerStep = webgpu.submits - submitsBefore;
+      if (method) result.profile = stepProfile(method, 1, await webgpu!.stopProfiling(), result.dispatchesPerStep, result.submitsPerStep!);
+    }
   } catch (error) {
     result.na = (error as Error).message.split('\n')[0];
   } finally {
     result.memory = backend.memory();
     result.peakLiveBytes = peak - before;
     backend.alloc = alloc;
+    backend.run = runKernel;
     for (const o of owned.reverse()) {
       try {
         o.release();

@@ -43,6 +43,11 @@ export interface Backend {
    * does; WebGPU does not tell how much memory a device has.
    */
   readonly capacity?: Capacity;
+  /**
+   * A new backend of the same kind, on the same adapter, after this one's device was lost
+   * (DeviceLostError); where a backend cannot lose its device (WebAssembly), there is none.
+   */
+  reopen?(): Promise<Backend>;
 }
 
 export interface Capacity {

@@ -1,13 +1,20 @@
 // The engine's public surface: open a backend, make tensors, run ops, step optimizers.
 import type { Backend } from './backend.ts';
 import { openDevice, type DeviceOptions } from './device.ts';
+import { GpuError } from './errors.ts';
 import { WebGpuBackend } from './webgpuBackend.ts';
+import type { KernelPolicy } from './kernelVariants.ts';
 import { createWasmBackend } from './wasm/backend.ts';
 
 export type { Backend, Capacity, Storage, KernelCall, MemoryStats } from './backend.ts';
 export { Tensor, sizeOf, type Shape } from './tensor.ts';
 export { Tape } from './tape.ts';
-export { GpuError, ShapeError } from './errors.ts';
+export { DeviceLostError, GpuError, ShapeError } from './errors.ts';
+export { listAdapters, openDevice, type DeviceOptions, type OpenedDevice } from './device.ts';
+export { adapterName, chooseAdapter, type AdapterSummary, type FeatureLevel } from './adapters.ts';
+export { KERNEL_POLICIES, type KernelPolicy } from './kernelVariants.ts';
+export type { Autotuner, ChoiceStore, TunedKernel } from './autotune.ts';
+export type { KernelTime, ProfileMethod } from './profiler.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/matmul.ts';
 export * from './ops/reduce.ts';
@@ -28,20 +35,38 @@ export { Optimizer, type SavedOptimizerState } from './optim/optimizer.ts';
 export { WebGpuBackend } from './webgpuBackend.ts';
 export { WasmBackend, createWasmBackend, type WasmBackendOptions } from './wasm/backend.ts';
 
-export async function createWebGpuBackend(options: DeviceOptions = {}): Promise<WebGpuBackend> {
-  return new WebGpuBackend(await openDevice(options));
+export interface WebGpuOptions extends DeviceOptions {
+  /** Which kernel variants run (KernelPolicy); default plain, the CLI's and the page's auto. */
+  kernels?: KernelPolicy;
 }
 
-export interface BackendOptions extends DeviceOptions {
-  /** 'auto': WebGPU on a real GPU, WebAssembly when the only adapter is a software one (SwiftShader) or none. */
+export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<WebGpuBackend> {
+  const backend = new WebGpuBackend(await openDevice(options));
+  await backend.useKernels(options.kernels ?? 'plain');
+  return backend;
+}
+
+export interface BackendOptions extends WebGpuOptions {
+  /**
+   * 'auto': WebGPU on a real GPU, WebAssembly when the only adapters are software ones (SwiftShader,
+   * llvmpipe) or there is none; an adapter named in `adapter` is taken as asked, software or not.
+   */
   backend?: 'webgpu' | 'wasm' | 'auto';
 }
 
 export async function createBackend(options: BackendOptions = {}): Promise<Backend> {
-  if (options.backend === 'wasm') return createWasmBackend(options);
-  if (options.backend !== 'auto') return createWebGpuBackend(options);
+  const named = options.adapter !== undefined && options.adapter !== 'auto';
+  if (options.backend === 'wasm') {
+    if (named) throw new GpuError(`--adapter ${options.adapter} picks a WebGPU adapter: drop it, or --backend wasm`);
+    return createWasmBackend(options);
+  }
+  if (options.backend !== 'auto' || named) return createWebGpuBackend(options);
   const opened = await openDevice(options).catch(() => null);
-  if (opened && !opened.isSoftware) return new WebGpuBackend(opened);
+  if (opened && !opened.isSoftware) {
+    const backend = new WebGpuBackend(opened);
+    await backend.useKernels(options.kernels ?? 'plain');
+    return backend;
+  }
   opened?.device.destroy();
   return createWasmBackend(options);
 }

@@ -1,7 +1,7 @@
 // Compiles each "family/entry" once into a compute pipeline with an explicit layout:
 // binding 0 = Params uniform, then the inputs (read-only storage), then the outputs.
 import { GpuError } from './errors.ts';
-import { shaderSource } from './shaders.ts';
+import { constantIn, shaderSource } from './shaders.ts';
 
 export interface CompiledKernel {
   name: string;
@@ -18,9 +18,9 @@ export function workgroupSize(source: string, entry: string): [number, number, n
     const t = token.trim();
     const literal = /^(\d+)u?$/.exec(t);
     if (literal) return Number(literal[1]);
-    const constant = new RegExp(`const\\s+${t}\\s*(?::\\s*\\w+)?\\s*=\\s*(\\d+)u?\\s*;`).exec(source);
-    if (!constant) throw new GpuError(`kernel entry '${entry}': cannot resolve workgroup size '${t}'`);
-    return Number(constant[1]);
+    const constant = constantIn(source, t);
+    if (constant === null) throw new GpuError(`kernel entry '${entry}': cannot resolve workgroup size '${t}'`);
+    return constant;
   });
   return [dims[0] ?? 1, dims[1] ?? 1, dims[2] ?? 1];
 }

@@ -25,3 +25,16 @@ export function shaderSource(family: string): string {
   // Appended, not prepended, so compiler line numbers still match the family's own file.
   return `${source}\n${common}`;
 }
+
+/** The value of `const NAME = N;` (or `Nu`, or typed) in WGSL source, or null. */
+export function constantIn(source: string, name: string): number | null {
+  const match = new RegExp(`const\\s+${name}\\s*(?::\\s*\\w+)?\\s*=\\s*(\\d+)u?\\s*;`).exec(source);
+  return match ? Number(match[1]) : null;
+}
+
+/** A constant of a kernel family: sizes a host-side plan must agree with. */
+export function shaderConstant(family: string, name: string): number {
+  const value = constantIn(shaderSource(family), name);
+  if (value === null) throw new Error(`shaders/${family}.wgsl declares no constant ${name}`);
+  return value;
+}

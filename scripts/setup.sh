@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine (root, no GPU) lacks: Chromium (its SwiftShader is the
 # software Vulkan driver WebGPU runs on without a GPU, and the browser the page tests drive),
-# the Vulkan loader, clang and lld 16 for the WebAssembly kernels, and the npm dependencies. Safe to
-# run again: it skips what is there. `bash scripts/setup.sh --bench` also installs what
+# the Vulkan loader, Mesa's EGL and llvmpipe (the second WebGPU implementation: Dawn's OpenGL ES
+# backend in compatibility mode), clang and lld 16 for the WebAssembly kernels, and the npm
+# dependencies. Safe to run again: it skips what is there. `bash scripts/setup.sh --bench` also installs what
 # `npm run bench -- --peers torch` compares against: Debian's PyTorch (python3-torch) with OpenBLAS
 # (without it, PyTorch's matrix products fall back to the reference BLAS, 30× slower); about 150 MB
 # to download, so CI does not take it.
@@ -17,6 +18,7 @@ fi
 missing=()
 [ -e /usr/lib/chromium/vk_swiftshader_icd.json ] || missing+=(chromium)
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ] || missing+=(libvulkan1)
+for package in libegl-mesa0 libgl1-mesa-dri; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
 # The WebAssembly kernels (scripts/build-wasm.mjs): 16 is the first clang whose relaxed SIMD the engines take.
 command -v clang-16 >/dev/null || missing+=(clang-16)
 command -v wasm-ld-16 >/dev/null || missing+=(lld-16)

@@ -190,6 +190,54 @@ fn image_rows(n: u32, rows: vec2u, real: vec2u) -> vec2u {
   store_row((plane * p.oh + oh) * p.ow + ow0, acc, p.ow - ow0);
 }
 
+// The same convolution for real GPUs: a workgroup computes a tile of `tile_rows` × 8·`tile_blocks`
+// outputs of one plane (the forward's chunk_rows and chunks carry them) from its input window,
+// loaded once into workgroup memory with the padding as zeros. Each output sums the same taps in
+// the same order as dw_forward, so both give the same bits.
+const DW_TILE = 3105u;
+var<workgroup> window: array<f32, DW_TILE>;
+
+@compute @workgroup_size(WG) fn dw_forward_tiled(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u,
+                                                 @builtin(num_workgroups) nwg: vec3u) {
+  let tile_rows = p.chunk_rows;
+  let tile_blocks = p.chunks;
+  let across = (p.ow + 8u * tile_blocks - 1u) / (8u * tile_blocks);
+  let down = (p.oh + tile_rows - 1u) / tile_rows;
+  let t = wid.x + wid.y * nwg.x;
+  let plane = t / across / down;
+  let oh0 = (t / across % down) * tile_rows;
+  let ow0 = (t % across) * 8u * tile_blocks;
+  let wide = (8u * tile_blocks - 1u) * p.stride + (p.kw - 1u) * p.dil + 1u;
+  let high = (tile_rows - 1u) * p.stride + (p.kh - 1u) * p.dil + 1u;
+  let ih0 = src(oh0, 0u, p.top);
+  let iw0 = src(ow0, 0u, p.left);
+  let valid = plane < p.n * p.ci;
+  for (var e = li; e < wide * high && valid; e += WG) {
+    // Loaded through ld(), as dw_forward's rows are: padding columns zero, x read through ReLU where asked.
+    let ih = ih0 + i32(e / wide);
+    let real_row = ih >= i32(p.top) && ih < i32(p.h);
+    let row = (plane * p.h + u32(select(i32(p.top), ih, real_row))) * p.w;
+    window[e] = select(0.0, ld(row, iw0 + i32(e % wide), i32(p.left), i32(p.w)), real_row);
+  }
+  workgroupBarrier();
+  let oh = oh0 + li / tile_blocks;
+  let ow = ow0 + (li % tile_blocks) * 8u;
+  if (!valid || li >= tile_rows * tile_blocks || oh >= p.oh || ow >= p.ow) { return; }
+  let w0 = (plane % p.ci) * p.kh * p.kw;
+  let rows = taps_within(src(oh, 0u, p.top), i32(p.dil), p.top, p.h, p.kh);
+  var acc = mat2x4f();
+  for (var kh = rows.x; kh < rows.y; kh++) {
+    let base = ((oh - oh0) * p.stride + kh * p.dil) * wide + (ow - ow0) * p.stride;
+    for (var kw = 0u; kw < p.kw; kw++) {
+      let c = base + kw * p.dil;
+      let x0 = vec4f(window[c], window[c + p.stride], window[c + 2u * p.stride], window[c + 3u * p.stride]);
+      let x1 = vec4f(window[c + 4u * p.stride], window[c + 5u * p.stride], window[c + 6u * p.stride], window[c + 7u * p.stride]);
+      acc += b[w0 + kh * p.kw + kw] * mat2x4f(x0, x1);
+    }
+  }
+  store_row((plane * p.oh + oh) * p.ow + ow, acc, p.ow - ow);
+}
+
 // dx = Σ over taps of w · dy. Bindings: a = dy, b = w.
 @compute @workgroup_size(WG) fn dw_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let blk = input_block(flat_index(gid, nwg, WG), p.n * p.ci);

@@ -6,7 +6,8 @@ struct Params { rows: u32, cols: u32, square: u32, out_offset: u32, limit: u32, 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-const WG = 256u;
+// WebGPU compatibility mode allows 128 invocations per workgroup.
+const WG = 128u;
 var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG) fn sum_rows(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,

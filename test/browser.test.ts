@@ -105,7 +105,7 @@ test('sgas search --browser writes the folder a Node run writes, with the same g
   assert.deepEqual(readJson(join(out.browser, 'genotype.json')).genotype, node.genotype);
 });
 
-test('pause, resume, and a reload mid-search that resumes from IndexedDB end with the same genotype', { skip }, async () => {
+test('pause, resume, a lost device and a reload mid-search that resumes from IndexedDB end with the same genotype', { skip }, async () => {
   const reference: SearchReport = readJson(join((await cliRuns()).browser, 'genotype.json'));
   const context = await h.browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
   const page = await open(context);
@@ -118,6 +118,11 @@ test('pause, resume, and a reload mid-search that resumes from IndexedDB end wit
   assert.equal(await page.isVisible('#pause'), false);
   assert.match((await page.textContent('#status-text'))!, new RegExp(`^paused — ${paused} of 9 epochs done`));
   await page.click('#resume');
+  // A GPU reset while it runs: the page opens a new device and goes on from the last checkpoint.
+  assert.equal(await page.evaluate(() => window.sgasGpu.loseDevice()), true);
+  await page.waitForFunction(() => window.sgasGpu.deviceLosses().length === 1, null, { timeout: 60_000 });
+  const [loss] = await page.evaluate(() => window.sgasGpu.deviceLosses());
+  assert.ok(loss!.epochsDone - loss!.resumedAt <= 1 && loss!.resumedAt >= paused, `resumed at ${loss!.resumedAt} after ${loss!.epochsDone} epochs`);
   await page.waitForFunction(() => window.sgas.savedEpoch() >= 3, null, { timeout: 120_000 });
   await screenshotWidths(page, 'search-webgpu-mid');
   await page.reload();
@@ -135,7 +140,7 @@ test('pause, resume, and a reload mid-search that resumes from IndexedDB end wit
   await screenshotWidths(page, 'search-webgpu-finished');
   const report = (await page.evaluate(() => window.sgas.report()))!;
   assert.deepEqual(report.genotype, reference.genotype);
-  assertAlphasClose(report.alphas, reference.alphas, 'reloaded vs uninterrupted');
+  assertAlphasClose(report.alphas, reference.alphas, 'paused, device lost, reloaded vs uninterrupted');
 
   const download = async (button: string) => {
     const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);

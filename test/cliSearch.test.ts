@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { WebGpuBackend } from '../runtime/index.ts';
 import { backendFlag } from '../src/cli/args.ts';
+import type { StepProfile } from '../src/cli/profile.ts';
 import { searchCommand } from '../src/cli/search.ts';
 import { parseGenotype } from '../src/search/genotype.ts';
 import { gpu } from './helpers/gpu.ts';
@@ -21,6 +23,7 @@ test('bad flags, presets and data fail before any work, naming the problem', asy
   await assert.rejects(searchCommand(['--recompute', 'sometimes'], noGpu), /--recompute sometimes: expected auto, cells, off/);
   await assert.rejects(searchCommand(['--layers', '2'], noGpu), /--layers 2: expected an integer >= 3/);
   await assert.rejects(searchCommand(['--image-size', '6'], noGpu), /imageSize must be a multiple of 4/);
+  await assert.rejects(searchCommand(['--stop-after', '0'], noGpu), /--stop-after 0: expected a positive integer/);
   const empty = mkdtempSync(join(tmpdir(), 'sgas-data-'));
   try {
     await assert.rejects(searchCommand(['--data', empty, '--out', join(empty, 'out')], noGpu), (e: Error) => e.message.includes(empty));
@@ -37,7 +40,11 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
   const out = mkdtempSync(join(tmpdir(), 'sgas-search-'));
   try {
     const backend = await gpu();
-    assert.equal(await searchCommand(['--preset', 'tiny', '--seed', '5', '--out', out], async () => backend), 0);
+    // Four epochs now (--stop-after), the other five on resuming.
+    assert.equal(await searchCommand(['--preset', 'tiny', '--seed', '5', '--out', out, '--stop-after', '4'], async () => backend), 0);
+    assert.equal(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length, 4);
+    assert.equal(existsSync(join(out, 'genotype.json')), false);
+    assert.equal(await searchCommand(['--resume', out, '--profile'], async () => backend), 0);
     const result = JSON.parse(readFileSync(join(out, 'genotype.json'), 'utf8'));
     const genotype = parseGenotype(readFileSync(join(out, 'genotype.json'), 'utf8'));
     assert.equal(genotype.normal.length, 8);
@@ -57,6 +64,16 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
       assert.match(text, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, `${svg}.svg is an SVG document`);
     }
     assert.match(readFileSync(join(out, 'cell_normal.svg'), 'utf8'), new RegExp(genotype.normal[0]![0]));
+    if (backend instanceof WebGpuBackend) {
+      // --profile: the kernels of the resumed run's 5 training steps, by SwiftShader's timestamp queries.
+      const profile = JSON.parse(readFileSync(join(out, 'profile.json'), 'utf8')) as StepProfile;
+      assert.deepEqual([profile.method, profile.steps], ['timestamp-query', 5]);
+      assert.ok(profile.dispatchesPerStep > 1000 && profile.submitsPerStep >= 2 && profile.submitsPerStep < 50, JSON.stringify(profile).slice(0, 200));
+      const gemm = profile.kernels.find((k) => k.kernel === 'matmul/gemm')!;
+      assert.ok(gemm.callsPerStep > 100 && gemm.msPerStep > 0 && gemm.share > 0.01);
+      assert.ok(Math.abs(profile.kernels.reduce((s, k) => s + k.share, 0) - 1) < 1e-9);
+      assert.ok(Math.abs(profile.kernels.reduce((s, k) => s + k.msPerStep, 0) - profile.stepMs) < 1e-6 * profile.stepMs);
+    }
     // Resuming a finished search rewrites the same result.
     assert.equal(await searchCommand(['--resume', out], async () => backend), 0);
     assert.deepEqual(parseGenotype(readFileSync(join(out, 'genotype.json'), 'utf8')), genotype);
@@ -66,9 +83,11 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
   }
 });
 
-test('--backend is taken by every command and checked', () => {
+test('--backend, --adapter and --kernels are taken by every command and checked', () => {
   assert.deepEqual(backendFlag(['--preset', 'tiny', '--backend', 'wasm']), { choice: 'wasm', argv: ['--preset', 'tiny'] });
   assert.deepEqual(backendFlag(['--backend=webgpu']), { choice: 'webgpu', argv: [] });
   assert.deepEqual(backendFlag([]), { choice: 'auto', argv: [] });
   assert.throws(() => backendFlag(['--backend', 'cuda']), /--backend cuda: expected one of auto, webgpu, wasm/);
+  assert.deepEqual(backendFlag(['--kernels', 'tiled', '--adapter=llvmpipe']), { choice: 'auto', kernels: 'tiled', adapter: 'llvmpipe', argv: [] });
+  assert.throws(() => backendFlag(['--kernels', 'fast']), /--kernels fast: expected one of auto, tune, plain, tiled/);
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { add, crossEntropy, dropPath, scale, Tape, Tensor } from '../runtime/index.ts';
+import { add, createWebGpuBackend, crossEntropy, dropPath, scale, Tape, Tensor, WebGpuBackend } from '../runtime/index.ts';
 import { Rng } from '../runtime/rng.ts';
 import { evalCommand } from '../src/cli/eval.ts';
 import { countParameters, infoCommand } from '../src/cli/info.ts';
@@ -18,8 +18,9 @@ import { auxiliaryPool, Cell, EvalNetwork } from '../src/eval/model.ts';
 import { prepareTrainData, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
 import { genotypeFromGenes, genotypeToJson, genotypeToPython, type Gene, type Genotype } from '../src/search/genotype.ts';
 import { genotypeByName } from '../src/search/genotypes.ts';
+import { decodeCheckpoint } from '../src/search/checkpoint.ts';
 import type { OpName } from '../src/search/space.ts';
-import { assertClose, gpu } from './helpers/gpu.ts';
+import { assertClose, gpu, loseDeviceAfter } from './helpers/gpu.ts';
 import * as ref from './ref/ops64.ts';
 import { mulberry32, numel, random, scalar, type T64 } from './ref/tensor64.ts';
 
@@ -356,6 +357,24 @@ test('sgas train writes a log and checkpoints, a stopped run resumes exactly, an
     const records = await resumed.run();
     resumed.release();
     assert.deepEqual(records.map(({ seconds: _s, ...r }) => r), log.map(({ seconds: _s, time: _t, type: _k, ...r }) => r));
+
+    // The same run losing its device early in epoch 2 says so, goes on from epoch 1's checkpoint
+    // on a new device, and ends bit for bit as the uninterrupted run.
+    if (backend instanceof WebGpuBackend) {
+      const lostOut = join(out, 'lost');
+      const losing = await createWebGpuBackend();
+      loseDeviceAfter(losing, join(lostOut, 'log.jsonl'), 1);
+      assert.equal(await trainCommand(['--genotype', 'Cri2_CIFAR_Best', ...tiny, '--out', lostOut, '--profile'], async () => losing), 0);
+      // Profiling goes on on the new device: epoch 2's step is there.
+      const profile = JSON.parse(readFileSync(join(lostOut, 'profile.json'), 'utf8'));
+      assert.ok(profile.steps >= 2 && profile.kernels.some((k: { kernel: string }) => k.kernel.startsWith('conv/')), JSON.stringify(profile).slice(0, 300));
+      const lostLog = readFileSync(join(lostOut, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(lostLog.filter((r) => r.type === 'device-lost').map((r) => [r.epochsDone, r.resumedAt]), [[1, 1]]);
+      const epochs = (records: typeof log) => records.filter((r) => r.type === 'epoch').map(({ seconds: _s, time: _t, ...r }) => r);
+      assert.deepEqual(epochs(lostLog), epochs(log));
+      const weights = (dir: string) => decodeCheckpoint(new Uint8Array(readFileSync(join(dir, 'checkpoint.bin'))), dir).tensors;
+      assert.deepEqual(weights(lostOut), weights(out));
+    }
 
     const printed = await captureStdout(() => evalCommand(['--checkpoint', join(out, 'checkpoint.bin'), '--max-images', '32'], async () => backend));
     const last = log[log.length - 1]!;

@@ -23,8 +23,8 @@ import { create } from 'webgpu';
 await create(['backend=opengles']).requestAdapter({ featureLevel: 'compatibility' });`;
 
 const OUR_DISCOVERY = `
-import { requestNodeAdapter } from './runtime/nodeGpu.ts';
-await requestNodeAdapter({ featureLevel: 'compatibility' }, ['backend=opengles']);
+import { listNodeAdapters } from './runtime/nodeGpu.ts';
+await listNodeAdapters();
 console.log(process.env.XDG_RUNTIME_DIR);`;
 
 test('adapter discovery prints none of Mesa\'s XDG_RUNTIME_DIR lines, and cleans up the folder it uses', async (t) => {

@@ -6,6 +6,8 @@
 import { checkShape } from '../errors.ts';
 import { Tape } from '../tape.ts';
 import { Tensor } from '../tensor.ts';
+import { registerVariants } from '../kernelVariants.ts';
+import { shaderConstant } from '../shaders.ts';
 import { launch } from './launch.ts';
 import { gemm } from './matmul.ts';
 import { sumColumns } from './reduce.ts';
@@ -66,6 +68,27 @@ function geometry(x: Tensor, w: Tensor, options: ConvOptions): Geometry {
 }
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
+
+// conv/dw_forward_tiled: a workgroup of 64 invocations computes tile_rows × 8·tile_blocks outputs of
+// one plane from an input window in workgroup memory (at most DW_TILE floats), so each input value
+// is read once instead of once per tap. tile_rows and tile_blocks travel in Params' chunk_rows and
+// chunks, which the forward does not use otherwise.
+registerVariants('conv/dw_forward', [{
+  name: 'tiled',
+  prepare(call) {
+    const u = call.u!;
+    const [n, c, , , , , oh, ow, kh, kw, stride, dilation] = u as number[] as [number, number, number, number, number, number, number, number, number, number, number, number];
+    const blocks = Math.min(8, 2 ** Math.ceil(Math.log2(ceil(ow, 8))));
+    const rows = Math.min(64 / blocks, oh);
+    const wide = (8 * blocks - 1) * stride + (kw - 1) * dilation + 1;
+    const high = (rows - 1) * stride + (kh - 1) * dilation + 1;
+    if (wide * high > shaderConstant('conv', 'DW_TILE')) return null;
+    const tiled = [...u];
+    tiled[3] = rows;
+    tiled[15] = blocks;
+    return { ...call, kernel: 'conv/dw_forward_tiled', u: tiled, threads: [n * c * ceil(oh, rows) * ceil(ow, 8 * blocks) * 64] };
+  },
+}]);
 
 /**
  * shaders/conv.wgsl Params, with the weight-gradient chunking; every conv kernel does the forward's

@@ -2,7 +2,11 @@
 import { checkShape } from '../errors.ts';
 import { Tape } from '../tape.ts';
 import { Tensor } from '../tensor.ts';
+import { registerVariants } from '../kernelVariants.ts';
 import { launch } from './launch.ts';
+
+// Its grid is the plain kernel's: the same invocations, their workgroup staging A and B together.
+registerVariants('matmul/gemm', [{ name: 'tiled', prepare: (call) => ({ ...call, kernel: 'matmul/gemm_tiled' }) }]);
 
 /** Strided view of one GEMM operand: element (row, k) or (k, col) lives at b*batch + row*r + ko*kOuter + ki*k. */
 export interface Gemm {

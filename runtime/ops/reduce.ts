@@ -5,6 +5,8 @@ import { launch } from './launch.ts';
 
 // Long vectors are first cut into rows of this many values, summed per row, then once more.
 const CHUNK = 4096;
+// Invocations per row: shaders/reduce.wgsl's workgroup.
+const ROW_THREADS = 128;
 
 /** Where a reduction writes its scalar: slot `at` of `into`, instead of a new [1] tensor. */
 export interface Slot {
@@ -20,7 +22,7 @@ export function sumRaw(x: Tensor, s = 1, square = false, slot?: Slot): Tensor {
   while (n > CHUNK) {
     const rows = Math.ceil(n / CHUNK);
     const partial = Tensor.empty(x.backend, [rows]);
-    launch('reduce/sum_rows', [input], [partial], { u: [rows, CHUNK, sq ? 1 : 0, 0, n], f: [1], flops: (sq ? 2 : 1) * n }, [rows * 256]);
+    launch('reduce/sum_rows', [input], [partial], { u: [rows, CHUNK, sq ? 1 : 0, 0, n], f: [1], flops: (sq ? 2 : 1) * n }, [rows * ROW_THREADS]);
     if (input !== x) input.release();
     input = partial;
     n = rows;
@@ -31,7 +33,7 @@ export function sumRaw(x: Tensor, s = 1, square = false, slot?: Slot): Tensor {
 
 function sumRows(x: Tensor, rows: number, cols: number, s: number, square: boolean, releaseInput: boolean, slot?: Slot): Tensor {
   const out = slot?.into ?? Tensor.empty(x.backend, [rows]);
-  launch('reduce/sum_rows', [x], [out], { u: [rows, cols, square ? 1 : 0, slot?.at ?? 0, rows * cols], f: [s], flops: (square ? 2 : 1) * rows * cols }, [rows * 256]);
+  launch('reduce/sum_rows', [x], [out], { u: [rows, cols, square ? 1 : 0, slot?.at ?? 0, rows * cols], f: [s], flops: (square ? 2 : 1) * rows * cols }, [rows * ROW_THREADS]);
   if (releaseInput) x.release();
   return out;
 }

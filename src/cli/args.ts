@@ -1,5 +1,6 @@
 // Flag parsing shared by every command: node's strict parseArgs, with one-line errors.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KERNEL_POLICIES, type KernelPolicy } from '../../runtime/kernelVariants.ts';
 import { RECOMPUTE_MODES, type RecomputeMode } from '../train/memory.ts';
 
 export class UsageError extends Error {
@@ -90,23 +91,53 @@ export function recomputeFlag(value: string): RecomputeMode {
 const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
 type BackendChoice = (typeof BACKENDS)[number];
 
+export interface DeviceFlags {
+  choice: BackendChoice;
+  /** `--adapter INDEX|TEXT`, as `sgas adapters` lists them; undefined: auto. */
+  adapter?: string;
+  /** `--kernels auto|tune|plain|tiled`: which WGSL kernel variants run; undefined: auto. */
+  kernels?: KernelPolicy;
+  argv: string[];
+}
+
 /**
- * `--backend webgpu|wasm|auto`, taken by every command that computes. auto (the default): WebGPU
- * on a real GPU, WebAssembly when the only adapter is a software one or there is none.
+ * `--backend webgpu|wasm|auto`, `--adapter INDEX|TEXT` and `--kernels auto|tune|plain|tiled`, taken by
+ * every command that computes. auto (the default): WebGPU on a real GPU, WebAssembly when the only
+ * adapters are software ones or there is none; a named adapter is taken as asked.
  */
-export function backendFlag(argv: string[]): { choice: BackendChoice; argv: string[] } {
+export function backendFlag(argv: string[]): DeviceFlags {
   const rest: string[] = [];
-  let choice: BackendChoice = 'auto';
+  const flags: DeviceFlags = { choice: 'auto', argv: rest };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const inline = arg.startsWith('--backend=') ? arg.slice('--backend='.length) : null;
-    if (arg !== '--backend' && inline === null) {
+    const name = ['--backend', '--adapter', '--kernels'].find((f) => arg === f || arg.startsWith(`${f}=`));
+    if (!name) {
       rest.push(arg);
       continue;
     }
-    const value = inline ?? argv[++i];
+    const value = arg === name ? argv[++i] : arg.slice(name.length + 1);
+    if (name === '--kernels') {
+      if (!KERNEL_POLICIES.includes(value as KernelPolicy)) throw new UsageError(`--kernels ${value ?? ''}: expected one of ${KERNEL_POLICIES.join(', ')}`);
+      flags.kernels = value as KernelPolicy;
+      continue;
+    }
+    if (name === '--adapter') {
+      if (!value || value.startsWith('--')) throw new UsageError('--adapter: expected an index or a name as sgas adapters lists them (e.g. --adapter 1, --adapter llvmpipe)');
+      flags.adapter = value;
+      continue;
+    }
     if (!BACKENDS.includes(value as BackendChoice)) throw new UsageError(`--backend ${value ?? ''}: expected one of ${BACKENDS.join(', ')}`);
-    choice = value as BackendChoice;
+    flags.choice = value as BackendChoice;
   }
-  return { choice, argv: rest };
+  return flags;
 }
+
+/** The device flags of the long-running commands (search, train), as their help lists them. */
+export const RUN_DEVICE_HELP = `  --profile      each kernel's device time and share of a step, dispatches and submits a step
+                 (WebGPU: timestamp queries where the adapter has them); also written to profile.json
+  --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
+  --adapter INDEX|TEXT         a WebGPU adapter as sgas adapters lists them (implies WebGPU)
+  --kernels auto|tune|plain|tiled   WGSL kernel variants (auto: autotuned on a real GPU, plain on a
+                 software one; tune: autotuned anywhere)
+A lost GPU device is replaced on the same adapter and the run goes on from its last epoch's checkpoint.
+`;

@@ -28,15 +28,24 @@ export function chromiumPath(): string {
   return process.env.SGAS_CHROMIUM || '/usr/bin/chromium';
 }
 
-/** Headless Chromium from the system (never a downloaded one); without WebGPU when asked. */
-export async function launchChromium(options: { webgpu?: boolean } = {}): Promise<Browser> {
-  const executablePath = chromiumPath();
-  if (!existsSync(executablePath)) {
+export interface ChromiumOptions {
+  /** false: without WebGPU. */
+  webgpu?: boolean;
+  /** More switches, e.g. --use-webgpu-adapter=opengles (Chromium's OpenGL ES adapter, in compatibility mode). */
+  args?: string[];
+  /** An installed Google Chrome (Playwright's channel, e.g. 'chrome') instead of the system's Chromium. */
+  channel?: string;
+}
+
+/** Headless Chromium from the system (never a downloaded one), or an installed Chrome channel; without WebGPU when asked. */
+export async function launchChromium(options: ChromiumOptions = {}): Promise<Browser> {
+  const executablePath = options.channel ? undefined : chromiumPath();
+  if (executablePath && !existsSync(executablePath)) {
     throw new UsageError(`no Chromium at ${executablePath}: install Debian's chromium (scripts/setup.sh does) or set SGAS_CHROMIUM to a Chromium or Chrome binary`);
   }
   const { chromium } = await import('playwright-core');
-  const args = options.webgpu === false ? CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu') : CHROMIUM_ARGS;
-  return chromium.launch({ executablePath, args });
+  const args = [...(options.webgpu === false ? CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu') : CHROMIUM_ARGS), ...(options.args ?? [])];
+  return chromium.launch({ executablePath, channel: options.channel, args });
 }
 
 export interface BrowserSearch {

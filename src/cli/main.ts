@@ -1,6 +1,8 @@
 // The `sgas` command line: one subcommand per job; every failure is one line naming the cause.
 import { createBackend, type Backend } from '../../runtime/index.ts';
-import { backendFlag, UsageError } from './args.ts';
+import { adaptersCommand } from './adapters.ts';
+import { backendFlag, UsageError, type DeviceFlags } from './args.ts';
+import { doctorCommand } from './doctor.ts';
 import { evalCommand } from './eval.ts';
 import { goldenCommand } from './golden.ts';
 import { infoCommand } from './info.ts';
@@ -9,24 +11,29 @@ import { predictCommand } from './predict.ts';
 import { searchCommand } from './search.ts';
 import { trainCommand } from './train.ts';
 import { serveCommand } from './serve.ts';
+import { runFilteringNativeNoise } from './nativeNoise.ts';
+import { exitWhenWritten, toleratePipesClosed } from './processOutput.ts';
 
-/** Commands get the backend lazily, so bad flags and bad data fail before any GPU work. */
-type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<number>;
+/** Commands get the backend lazily, so bad flags and bad data fail before any GPU work; the device flags as given. */
+type Command = (argv: string[], backend: () => Promise<Backend>, device: DeviceFlags) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string }> = {
+/** gpu: false for a command that never opens a WebGPU adapter. */
+const COMMANDS: Record<string, { run: Command; help: string; gpu?: false }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
   train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME' },
   eval: { run: evalCommand, help: 'test accuracy of a trained checkpoint: sgas eval --checkpoint FILE' },
   predict: { run: predictCommand, help: 'top classes of images from a trained checkpoint: sgas predict --checkpoint FILE IMAGE|DIR...' },
-  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME' },
+  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME', gpu: false },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
-  serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
+  serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]', gpu: false },
   mlp: { run: mlpCommand, help: 'train a 2-layer perceptron (runtime smoke check)' },
+  adapters: { run: (argv) => adaptersCommand(argv), help: 'list the WebGPU adapters --adapter INDEX|TEXT picks from: sgas adapters [--json]' },
+  doctor: { run: (argv, _backend, device) => doctorCommand(argv, device), help: 'check every adapter (golden cases, the tiny search, op timings): sgas doctor [--json]' },
 };
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
-  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -37,37 +44,23 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-  const { choice, argv: commandArgv } = backendFlag(rest);
+  const device = backendFlag(rest);
+  const { choice, adapter, kernels = 'auto', argv: commandArgv } = device;
   let backend: Promise<Backend> | null = null;
   const log = (line: string) => process.stderr.write(line + '\n');
-  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, log })));
+  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, kernels, log })), device);
 }
 
-/**
- * Ends the process once stdout and stderr have taken everything written to them. A pipe takes
- * what fits in its buffer and Node queues the rest, and process.exit() drops that queue: a reader
- * slower than the writer lost the closing lines. Exiting explicitly (not by letting the event loop
- * run dry) still matters, because Dawn's instance can keep the loop alive.
- */
-async function exitWhenWritten(code: number): Promise<never> {
-  process.exitCode = code;
-  const written = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
-  await Promise.all([written(process.stdout), written(process.stderr)]);
-  process.exit(code);
+// A command that may open a WebGPU adapter runs behind the filter of Dawn's and Mesa's native warnings.
+const commandName = process.argv[2] ?? '';
+const opensGpu = Object.hasOwn(COMMANDS, commandName) && COMMANDS[commandName]!.gpu !== false;
+if (!opensGpu || !runFilteringNativeNoise()) {
+  toleratePipesClosed();
+  main(process.argv.slice(2)).then(
+    (code) => exitWhenWritten(code),
+    (error: Error) => {
+      process.stderr.write(`sgas: ${error.message}\n`);
+      return exitWhenWritten(error instanceof UsageError || error.name === 'GoldenFileError' ? 2 : 1);
+    },
+  );
 }
-
-// A reader that went away (`sgas golden DIR | head`) is not a failure of the command: what it would
-// have printed goes nowhere, as a closed pipe asks, and the work and its files still complete.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => exitWhenWritten(code),
-  (error: Error) => {
-    process.stderr.write(`sgas: ${error.message}\n`);
-    return exitWhenWritten(error instanceof UsageError || error.name === 'GoldenFileError' ? 2 : 1);
-  },
-);

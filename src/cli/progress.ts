@@ -60,3 +60,4 @@ export class Progress {
     if (this.out.isTTY) this.out.write('\n');
   }
 }
+

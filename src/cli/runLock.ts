@@ -1,4 +1,5 @@
-// One writer per run folder: run.lock, created exclusively, names the process that writes there.
+// One writer per run folder: run.lock, created exclusively, names the process that writes there
+// (the sgas process the user started: with the native-noise filter, the parent its worker dies with).
 // A second process refuses, naming it. A lock whose process is gone is taken over: on the same
 // machine that is known for sure (the pid is not running, or runs a later process); a lock from
 // another machine (a folder shared between sweep workers) counts as gone once it has not been
@@ -10,6 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from './args.ts';
 import { ensureFolder, removeTempFiles, writeError } from './files.ts';
+import { cliPid } from './nativeNoise.ts';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -139,8 +141,9 @@ function takeOver(path: string, dead: LockOwner | null): void {
 export function lockRunFolder(dir: string, options: LockOptions): RunLock {
   ensureFolder(dir);
   const path = join(dir, LOCK_FILE);
+  const pid = cliPid();
   const owner: LockOwner = {
-    pid: process.pid, host: hostname(), boot: bootId(), started: processStart(process.pid),
+    pid, host: hostname(), boot: bootId(), started: processStart(pid),
     command: options.command, since: new Date().toISOString(), token: randomUUID(),
   };
   for (let attempt = 0; !create(path, owner); attempt++) {

@@ -8,17 +8,16 @@ import type { LoadedData } from '../data/load.ts';
 import { decodeCheckpoint } from '../search/checkpoint.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
-import { prepareSearchData, Search, type EpochRecord, type SearchData, type SearchResult } from '../search/search.ts';
-import { describePlan, withMemoryHint } from '../train/memory.ts';
+import { prepareSearchData, Search, type EpochRecord, type SearchData, type SearchResult, type StepInfo } from '../search/search.ts';
 import {
   byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER,
-  recomputeFlag, SHARED_RANGES, UsageError, type Range,
+  recomputeFlag, RUN_DEVICE_HELP, SHARED_RANGES, UsageError, type Range,
 } from './args.ts';
-import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
+import { CHECKPOINT, hasCheckpoint, readCheckpoint } from './checkpointFiles.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData, type DataFlags } from './dataFlags.ts';
-import { JsonLines, writeFileAtomic } from './files.ts';
-import { Progress } from './progress.ts';
+import { writeFileAtomic } from './files.ts';
 import { inRunFolder, type RunLock } from './runLock.ts';
+import { RUN_FLAG_RANGES, RUN_FLAGS, RUN_HELP, runFlags, runLoop, type RunFlags } from './runLoop.ts';
 import { runDataDir } from './train.ts';
 import { writeSearchPlots } from './searchPlots.ts';
 
@@ -33,10 +32,12 @@ const RANGES: Record<NumericKey, Range> = {
 const NUMERIC_KEYS = Object.keys(RANGES) as NumericKey[];
 
 /** The range of every numeric flag of sgas search, by flag name. */
-export const SEARCH_FLAG_RANGES: Record<string, Range> = { ...byFlag(RANGES), ...DATA_FLAG_RANGES, 'arch-beta1': FRACTION, 'arch-beta2': FRACTION };
+export const SEARCH_FLAG_RANGES: Record<string, Range> = {
+  ...byFlag(RANGES), ...DATA_FLAG_RANGES, ...RUN_FLAG_RANGES, 'arch-beta1': FRACTION, 'arch-beta2': FRACTION,
+};
 
 export const SEARCH_HELP = `usage: sgas search [--preset ${Object.keys(PRESETS).join('|')}] [--data DIR] [--out DIR] [--seed S] [--criterion 1|2] [flags]
-       sgas search --resume DIR [--data DIR]
+       sgas search --resume DIR [--data DIR] [--stop-after N] [--profile]
        sgas search --browser [flags]   the same search in headless Chromium's WebGPU (also with --resume)
 
 presets:
@@ -49,14 +50,13 @@ hyperparameter flags (override the preset):
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit in the backend's memory; the paper's batch 64 needs 2.5 GiB of the
                  WebAssembly heap's 4 GiB)
-  --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
-${DATA_HELP}  The search trains and steers on the training part only; the test part is left for sgas train.
+${RUN_HELP}${RUN_DEVICE_HELP}${DATA_HELP}  The search trains and steers on the training part only; the test part is left for sgas train.
 `;
 
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const { values } = parseFlags('search', argv, {
     ...numericOptions(SEARCH_FLAG_RANGES),
-    ...DATA_FLAGS, preset: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+    ...DATA_FLAGS, ...RUN_FLAGS, preset: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
     criterion: { type: 'string' }, recompute: { type: 'string' },
     unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
     browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -67,7 +67,8 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   }
   const flags = values as Record<string, string | boolean | undefined>;
   const data = dataFlags(flags);
-  if (flags.resume) return resume(String(flags.resume), data.dir, Boolean(flags.browser), backend);
+  const run = runFlags(flags);
+  if (flags.resume) return resume(String(flags.resume), data.dir, Boolean(flags.browser), run, backend);
 
   const presetName = String(flags.preset ?? DEFAULT_PRESET);
   if (!PRESETS[presetName]) throw new UsageError(`--preset ${presetName}: unknown preset (presets: ${Object.keys(PRESETS).join(', ')})`);
@@ -94,7 +95,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
     throw new UsageError((e as Error).message);
   }
   const out = String(flags.out ?? join('runs', `search-${presetName}-seed${config.seed}`));
-  return start({ out, preset: presetName, config, data, browser: Boolean(flags.browser) }, backend);
+  return start({ out, preset: presetName, config, data, browser: Boolean(flags.browser), run }, backend);
 }
 
 interface NewSearch {
@@ -105,6 +106,7 @@ interface NewSearch {
   /** The data record of the run this one starts again (a resume before the first checkpoint). */
   like?: DataInfo;
   browser: boolean;
+  run: RunFlags;
 }
 
 const LOCK = { command: 'sgas search', log: (line: string) => process.stderr.write(line + '\n') };
@@ -136,10 +138,10 @@ async function begin(run: NewSearch, data: { loaded: LoadedData; data: SearchDat
   if (!data) return (await import('./browserSearch.ts')).browserSearch({ out: run.out, preset: run.preset, config: run.config, data: run.data.dir, lock });
   const search = new Search(await backend(), run.config, data.data);
   writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({ ...dataRecord(data.loaded, search.dataInfo), preset: run.preset, config: run.config }, null, 2));
-  return drive(search, lock, run.out, `${run.preset} preset, ${searchEpochs(run.config)} epochs, seed ${run.config.seed}, criterion ${run.config.criterion}`);
+  return drive(search, lock, run.out, `${run.preset} preset, ${searchEpochs(run.config)} epochs, seed ${run.config.seed}, criterion ${run.config.criterion}`, run.run);
 }
 
-async function resume(dir: string, dataFlag: string | undefined, browser: boolean, backend: () => Promise<Backend>): Promise<number> {
+async function resume(dir: string, dataFlag: string | undefined, browser: boolean, options: RunFlags, backend: () => Promise<Backend>): Promise<number> {
   const noCheckpoint = `--resume ${dir}: no checkpoint.bin there (a search writes one after each epoch)`;
   if (!existsSync(dir)) throw new UsageError(noCheckpoint);
   const runFile = join(dir, 'run.json');
@@ -152,7 +154,7 @@ async function resume(dir: string, dataFlag: string | undefined, browser: boolea
       // Stopped before its first checkpoint: run.json holds all it takes to start it again.
       if (!run.config) throw new UsageError(noCheckpoint);
       LOCK.log(`${dir}: no checkpoint yet (the search stopped in its first epoch); starting it again from run.json`);
-      const again: NewSearch = { out: dir, preset, config: run.config, data: dataFlags({ data: dataDir }), like: run.dataInfo, browser };
+      const again: NewSearch = { out: dir, preset, config: run.config, data: dataFlags({ data: dataDir }), like: run.dataInfo, browser, run: options };
       return begin(again, browser ? null : await searchData(again), lock, backend);
     }
     if (browser) return (await import('./browserSearch.ts')).browserSearch({ out: dir, preset, resume: checkpoint.bytes, data: dataDir, lock });
@@ -163,45 +165,21 @@ async function resume(dir: string, dataFlag: string | undefined, browser: boolea
       process.stderr.write(`${dir}: the search already finished; writing its results again\n`);
     }
     const at = search.stoppedAt;
-    return drive(search, lock, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}${at ? `, after its step ${at.step} of ${at.steps}` : ''}`);
+    return drive(search, lock, dir, `resuming at epoch ${search.epoch + 1} of ${search.epochs}${at ? `, after its step ${at.step} of ${at.steps}` : ''}`, options);
   });
 }
 
-async function drive(search: Search, lock: RunLock, out: string, what: string): Promise<number> {
-  const log = new JsonLines(join(out, 'log.jsonl'));
-  log.retain((r) => typeof r.epoch === 'number' && r.epoch < search.epoch);
-  const stepsPerEpoch = Math.floor(search.data.train.length / search.config.batchSize);
-  const progress = new Progress(search.epochs * stepsPerEpoch);
-  progress.log(`sgas search: ${what}; writing to ${out}`);
-  const plan = describePlan(await search.memoryPlan());
-  if (plan) progress.log(plan);
-  let done = search.epoch * stepsPerEpoch + (search.stoppedAt?.step ?? 0);
-  let saved = search.epoch;
-  try {
-    const result = await search.run({
-      step: (s) => {
-        lock.confirm();
-        done++;
-        progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
-      },
-      epoch: (r) => {
-        progress.log(epochLine(r));
-        log.write({ type: 'epoch', ...r });
-        writeSearchPlots(out, search.records);
-      },
-      checkpoint: (bytes, epoch) => {
-        lock.confirm();
-        writeCheckpoint(out, bytes);
-        saved = epoch + 1;
-      },
-    });
-    progress.done();
-    if (!result) return 1;
-    writeResult(out, search, result);
-    return 0;
-  } catch (e) {
-    throw withResumeHint(withMemoryHint(e, search.net.recomputeCells), out, saved, 'sgas search');
-  }
+/** Runs the search to its end (or --stop-after), writing its output as it goes. */
+async function drive(first: Search, lock: RunLock, out: string, what: string, { profile, stopAfter }: RunFlags): Promise<number> {
+  const { runner, result, stopped } = await runLoop<StepInfo, EpochRecord, SearchResult | null, Search>(first, {
+    command: 'sgas search', what, out, lock, profile, stopAfter,
+    stepsPerEpoch: Math.floor(first.data.train.length / first.config.batchSize),
+    metrics: (s) => ({ loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize }),
+    epochLine,
+    afterEpoch: (_record, search) => writeSearchPlots(out, search.records),
+  });
+  if (result) writeResult(out, runner, result);
+  return result || stopped ? 0 : 1;
 }
 
 export function epochLine(r: EpochRecord): string {

@@ -5,21 +5,20 @@ import { basename, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { EMBEDDED_SOURCE } from '../data/load.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
-import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainData, type TrainEpochRecord } from '../eval/train.ts';
+import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainData, type TrainEpochRecord, type TrainStepInfo } from '../eval/train.ts';
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { LoadedData } from '../data/load.ts';
 import { genotypeToJson, genotypeToPython, parseGenotype, type Genotype } from '../search/genotype.ts';
 import {
   byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, recomputeFlag,
-  SHARED_RANGES, UsageError, type Range,
+  RUN_DEVICE_HELP, SHARED_RANGES, UsageError, type Range,
 } from './args.ts';
-import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
+import { CHECKPOINT, hasCheckpoint, readCheckpoint } from './checkpointFiles.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData, type DataFlags } from './dataFlags.ts';
-import { JsonLines, writeFileAtomic } from './files.ts';
+import { writeFileAtomic } from './files.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
-import { Progress } from './progress.ts';
 import { inRunFolder, type RunLock } from './runLock.ts';
-import { describePlan, withMemoryHint } from '../train/memory.ts';
+import { RUN_FLAG_RANGES, RUN_FLAGS, RUN_HELP, runFlags, runLoop, type RunFlags } from './runLoop.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
@@ -35,10 +34,10 @@ const NUMERIC_KEYS = Object.keys(RANGES) as Keys<number>[];
 const BOOLEAN_KEYS = (Object.keys(DEFAULTS) as (keyof TrainConfig)[]).filter((k) => typeof DEFAULTS[k] === 'boolean') as Keys<boolean>[];
 
 /** The range of every numeric flag of sgas train, by flag name. */
-export const TRAIN_FLAG_RANGES = { ...byFlag(RANGES), ...DATA_FLAG_RANGES };
+export const TRAIN_FLAG_RANGES = { ...byFlag(RANGES), ...DATA_FLAG_RANGES, ...RUN_FLAG_RANGES };
 
 export const TRAIN_HELP = `usage: sgas train --genotype FILE|NAME [--preset ${Object.keys(TRAIN_PRESETS).join('|')}] [--data DIR] [--out DIR] [flags]
-       sgas train --resume DIR [--data DIR]
+       sgas train --resume DIR [--data DIR] [--stop-after N] [--profile]
 
 --genotype: a genotype.json from sgas search, a file holding Genotype(...), or a published name (e.g. Cri2_CIFAR_Best)
 
@@ -51,8 +50,7 @@ hyperparameter flags (override the preset):
   --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit, as the paper's C=36, 20 cells, batch 96 does not in the WebAssembly heap's 4 GiB)
-  --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
-${DATA_HELP}`;
+${RUN_HELP}${RUN_DEVICE_HELP}${DATA_HELP}`;
 
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const hyperparameterFlags = {
@@ -61,7 +59,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   };
   const { values } = parseFlags('train', argv, {
     ...hyperparameterFlags,
-    ...DATA_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
+    ...DATA_FLAGS, ...RUN_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
     resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
@@ -70,10 +68,12 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
     return 0;
   }
   const data = dataFlags(flags);
+  const run = runFlags(flags);
   if (flags.resume) {
-    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
+    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(hyperparameterFlags)]
+      .filter((f) => flags[f] !== undefined && !(f in RUN_FLAG_RANGES));
     if (fixed.length) throw new UsageError(`--resume continues with the run's own settings; drop --${fixed.join(', --')}`);
-    return resume(String(flags.resume), data.dir, backend);
+    return resume(String(flags.resume), data.dir, run, backend);
   }
 
   const presetName = String(flags.preset ?? DEFAULT_TRAIN_PRESET);
@@ -97,13 +97,13 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   }
   const genotypeName = basename(String(flags.genotype)).replace(/\.\w+$/, '');
   const out = String(flags.out ?? join('runs', `train-${presetName}-${genotypeName}-seed${config.seed}`));
-  const run: NewTraining = { out, preset: presetName, config, genotype, genotypeSource: String(flags.genotype), data };
-  const loaded = await trainData(run);
+  const training: NewTraining = { out, preset: presetName, config, genotype, genotypeSource: String(flags.genotype), data, run };
+  const loaded = await trainData(training);
   return inRunFolder(out, LOCK, async (lock) => {
     if (hasCheckpoint(out)) {
       throw new UsageError(`${out} already holds a training checkpoint: resume it with --resume ${out}, or choose another --out`);
     }
-    return begin(run, loaded, lock, backend);
+    return begin(training, loaded, lock, backend);
   });
 }
 
@@ -117,6 +117,7 @@ interface NewTraining {
   data: DataFlags;
   /** The data record of the run this one starts again (a resume before the first checkpoint). */
   like?: DataInfo;
+  run: RunFlags;
 }
 
 const LOCK = { command: 'sgas train', log: (line: string) => process.stderr.write(line + '\n') };
@@ -140,7 +141,7 @@ async function begin(run: NewTraining, data: { loaded: LoadedData; data: TrainDa
     genotype: genotypeToJson(run.genotype), python: genotypeToPython(run.genotype), config: run.config,
   }, null, 2) + '\n');
   const { network, auxiliary } = trainer.net.parameterCounts();
-  return drive(trainer, lock, run.out, `${run.preset} preset, ${run.config.epochs} epochs, seed ${run.config.seed}, ${network} parameters (+${auxiliary} auxiliary)`);
+  return drive(trainer, lock, run.out, `${run.preset} preset, ${run.config.epochs} epochs, seed ${run.config.seed}, ${network} parameters (+${auxiliary} auxiliary)`, run.run);
 }
 
 /** run.json as begin() writes it (empty where there is none). */
@@ -164,7 +165,7 @@ export function runDataDir(dir: string): string | undefined {
   return data === EMBEDDED_SOURCE ? undefined : data;
 }
 
-async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>): Promise<number> {
+async function resume(dir: string, dataFlag: string | undefined, options: RunFlags, backend: () => Promise<Backend>): Promise<number> {
   const noCheckpoint = `--resume ${dir}: no checkpoint.bin there (sgas train writes one after each epoch)`;
   if (!existsSync(dir)) throw new UsageError(noCheckpoint);
   const run = readRun(dir);
@@ -177,7 +178,7 @@ async function resume(dir: string, dataFlag: string | undefined, backend: () => 
       LOCK.log(`${dir}: no checkpoint yet (the training stopped in its first epoch); starting it again from run.json`);
       const again: NewTraining = {
         out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: run.config, genotype: parseGenotype(JSON.stringify(run.genotype)),
-        genotypeSource: run.genotypeSource ?? 'run.json', data: dataFlags({ data: dataDir }), like: run.dataInfo,
+        genotypeSource: run.genotypeSource ?? 'run.json', data: dataFlags({ data: dataDir }), like: run.dataInfo, run: options,
       };
       return begin(again, await trainData(again), lock, backend);
     }
@@ -185,47 +186,25 @@ async function resume(dir: string, dataFlag: string | undefined, backend: () => 
     const loaded = await loadRunData(dataFlags({ data: dataDir }), { parts: { train: config.maxImages, test: config.maxTestImages }, like: dataInfo });
     const trainer = Trainer.fromCheckpoint(await backend(), checkpoint.bytes, loaded.train!, loaded.test!, checkpoint.path);
     if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
-    return drive(trainer, lock, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`);
+    return drive(trainer, lock, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`, options);
   });
 }
 
-async function drive(trainer: Trainer, lock: RunLock, out: string, what: string): Promise<number> {
-  const log = new JsonLines(join(out, 'log.jsonl'));
-  log.retain((r) => typeof r.epoch === 'number' && r.epoch < trainer.epoch);
-  const steps = trainer.stepsPerEpoch;
-  const progress = new Progress(trainer.epochs * steps);
-  progress.log(`sgas train: ${what}; writing to ${out}`);
-  const plan = describePlan(await trainer.memoryPlan());
-  if (plan) progress.log(plan);
-  let done = trainer.epoch * steps;
-  let saved = trainer.epoch;
+/** Trains to the end (or --stop-after), writing the log and checkpoints; then the test accuracy. */
+async function drive(first: Trainer, lock: RunLock, out: string, what: string, { profile, stopAfter }: RunFlags): Promise<number> {
+  const { runner, stopped } = await runLoop<TrainStepInfo, TrainEpochRecord, TrainEpochRecord[], Trainer>(first, {
+    command: 'sgas train', what, out, lock, profile, stopAfter, stepsPerEpoch: first.stepsPerEpoch,
+    metrics: (s) => ({ loss: s.loss, acc: s.accuracy, lr: s.lr }),
+    epochLine,
+  });
   try {
-    await trainer.run({
-      step: (s) => {
-        lock.confirm();
-        done++;
-        progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr });
-      },
-      epoch: (r) => {
-        progress.log(epochLine(r));
-        log.write({ type: 'epoch', ...r });
-      },
-      checkpoint: (bytes, epoch) => {
-        lock.confirm();
-        writeCheckpoint(out, bytes);
-        saved = epoch + 1;
-      },
-    });
-    progress.done();
-    const last = trainer.records[trainer.records.length - 1];
-    if (last) {
-      process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% (loss ${last.testLoss.toFixed(4)}) on ${trainer.data.test.n} images after ${last.epoch + 1} epochs\n`);
+    const last = runner.records[runner.records.length - 1];
+    if (last && !stopped) {
+      process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% (loss ${last.testLoss.toFixed(4)}) on ${runner.data.test.n} images after ${last.epoch + 1} epochs\n`);
     }
     return 0;
-  } catch (e) {
-    throw withResumeHint(withMemoryHint(e, trainer.net.recomputeCells), out, saved, 'sgas train');
   } finally {
-    trainer.release();
+    runner.release();
   }
 }
 

@@ -10,7 +10,7 @@ import { CIFAR10_STATS, FASHION_MNIST_STATS, type Dataset } from '../data/datase
 import { CIFAR10_CLASSES } from '../data/cifar.ts';
 import { FASHION_MNIST_CLASSES } from '../data/idx.ts';
 import { augmentBatch, cutoutBatch, firstImages, resizeDataset } from '../data/transforms.ts';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/checkpoint.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from '../search/checkpoint.ts';
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
@@ -142,8 +142,10 @@ export class Trainer {
       seconds: (performance.now() - started) / 1000, recomputeCells: this.net.recomputeCells,
     };
     this.records.push(record);
+    // The checkpoint reads the device last: an epoch that got this far is whole wherever it is reported.
+    const checkpoint = observer.checkpoint ? await this.checkpoint() : null;
     await observer.epoch?.(record);
-    await observer.checkpoint?.(await this.checkpoint(), epoch);
+    if (checkpoint) await observer.checkpoint?.(checkpoint, epoch);
     return record;
   }
 
@@ -186,10 +188,17 @@ export class Trainer {
 
   /** Continues a run from its checkpoint; `train` and `test` are the raw splits it was started on. */
   static fromCheckpoint(backend: Backend, bytes: Uint8Array, train: Dataset, test: Dataset, source: string): Trainer {
-    const { state, tensors } = readTrainCheckpoint(bytes, source);
-    // Checkpoints written before TrainConfig.recompute existed plan memory as new runs do.
-    state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
-    const data = prepareTrainData(train, test, state.config);
+    const checkpoint = readTrainCheckpoint(bytes, source);
+    return Trainer.load(backend, checkpoint, prepareTrainData(train, test, checkpoint.state.config), source);
+  }
+
+  /** This run again on another backend (its device lost): from one of its checkpoints, or from the start. */
+  restart(backend: Backend, checkpoint: Uint8Array | null): Trainer {
+    if (!checkpoint) return new Trainer(backend, this.config, this.genotype, this.data);
+    return Trainer.load(backend, readTrainCheckpoint(checkpoint, 'the last checkpoint'), this.data, 'the last checkpoint');
+  }
+
+  private static load(backend: Backend, { state, tensors }: CheckpointFile<SavedTrainState>, data: TrainData, source: string): Trainer {
     checkInput(state.dataInfo, data.train, source);
     const trainer = new Trainer(backend, state.config, state.genotype, data);
     loadModuleTensors(trainer.net, tensors, source);
@@ -252,6 +261,8 @@ export function readTrainCheckpoint(bytes: Uint8Array, source: string) {
   // Validates again: the checkpoint may come from elsewhere.
   state.genotype = parseGenotype(JSON.stringify(state.genotype));
   state.dataInfo ??= legacyDataInfo(state, source);
+  // Checkpoints written before TrainConfig.recompute existed plan memory as new runs do.
+  state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
   return decoded;
 }
 

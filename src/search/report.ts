@@ -16,14 +16,20 @@ export interface SearchReport {
   seconds: number;
 }
 
+/** The result's part of genotype.json: the genotype in both forms and the final softmaxed alphas. */
+export function resultReport(result: SearchResult): Pick<SearchReport, 'genotype' | 'python' | 'alphas'> {
+  return { genotype: genotypeToJson(result.genotype), python: genotypeToPython(result.genotype), alphas: result.alphas };
+}
+
 export function searchReport(search: Search, result: SearchResult): SearchReport {
+  const { genotype, python, alphas } = resultReport(result);
   return {
-    genotype: genotypeToJson(result.genotype),
-    python: genotypeToPython(result.genotype),
+    genotype,
+    python,
     config: search.config,
     dataInfo: search.dataInfo,
     seed: search.config.seed,
-    alphas: result.alphas,
+    alphas,
     epochs: result.epochs,
     // Search time across pauses, reloads and resumes: what the epochs themselves took.
     seconds: search.records.reduce((s, r) => s + r.seconds, 0),

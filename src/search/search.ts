@@ -8,7 +8,7 @@ import { checkSameClasses, dataInfoOf, type DataInfo } from '../data/dataInfo.ts
 import type { Dataset } from '../data/dataset.ts';
 import { augmentBatch, firstImages, resizeDataset } from '../data/transforms.ts';
 import { Architect, type LabelledBatch } from './architect.ts';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from './checkpoint.ts';
 import { learningRateAt, searchEpochs, validateConfig, type SearchConfig } from './config.ts';
 import { decideEdge, initialDecisionState, rowSoftmax, type DecisionState, type EdgeStats } from './edgeDecision.ts';
 import { genotypeFromGenes, parseGene, parseGeneForce, type Genotype } from './genotype.ts';
@@ -222,8 +222,10 @@ export class Search {
       seconds: (performance.now() - started) / 1000, recomputeCells: this.net.recomputeCells, cells, genotype: this.forcedGenotype(alphas),
     };
     this.records.push(record);
+    // The checkpoint reads the device last: an epoch that got this far is whole wherever it is reported.
+    const checkpoint = observer.checkpoint ? await this.checkpoint() : null;
     await observer.epoch?.(record);
-    await observer.checkpoint?.(await this.checkpoint(), epoch);
+    if (checkpoint) await observer.checkpoint?.(checkpoint, epoch);
     return record;
   }
 
@@ -346,12 +348,20 @@ export class Search {
   }
 
   static fromCheckpoint(backend: Backend, bytes: Uint8Array, data: Dataset, source: string): Search {
-    const { state, tensors } = decodeCheckpoint<SavedState>(bytes, source);
-    if (state.format !== 'sgas-search-v1') throw new CheckpointError(`${source}: not a search checkpoint (format ${state.format})`);
-    // Checkpoints written before SearchConfig.recompute existed plan memory as new searches do.
-    const config: SearchConfig = { ...state.config, recompute: state.config.recompute ?? 'auto' };
-    if (state.dataInfo) checkSameClasses(state.dataInfo.classes, data.classes, data.name, source);
-    const search = new Search(backend, config, prepareSearchData(data, config));
+    const checkpoint = decodeSearchCheckpoint(bytes, source);
+    const { dataInfo, config } = checkpoint.state;
+    if (dataInfo) checkSameClasses(dataInfo.classes, data.classes, data.name, source);
+    return Search.load(backend, checkpoint, prepareSearchData(data, config), source);
+  }
+
+  /** This search again on another backend (its device lost): from one of its checkpoints, or from the start. */
+  restart(backend: Backend, checkpoint: Uint8Array | null): Search {
+    if (!checkpoint) return new Search(backend, this.config, this.data);
+    return Search.load(backend, decodeSearchCheckpoint(checkpoint, 'the last checkpoint'), this.data, 'the last checkpoint');
+  }
+
+  private static load(backend: Backend, { state, tensors }: CheckpointFile<SavedState>, data: SearchData, source: string): Search {
+    const search = new Search(backend, state.config, data);
     const take = (name: string, t: Tensor) => {
       const values = tensors.get(name);
       if (!values || values.length !== t.size) throw new CheckpointError(`${source}: tensor '${name}' is missing or has the wrong size`);
@@ -378,6 +388,15 @@ export class Search {
     this.architect.adam.release();
     this.net.release();
   }
+}
+
+function decodeSearchCheckpoint(bytes: Uint8Array, source: string): CheckpointFile<SavedState> {
+  const checkpoint = decodeCheckpoint<SavedState>(bytes, source);
+  const { state } = checkpoint;
+  if (state.format !== 'sgas-search-v1') throw new CheckpointError(`${source}: not a search checkpoint (format ${state.format})`);
+  // Checkpoints written before SearchConfig.recompute existed plan memory as new searches do.
+  state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
+  return checkpoint;
 }
 
 function cellRecord(stats: EdgeStats, state: DecisionState, decided: CellEpochRecord['decided'], config: SearchConfig): CellEpochRecord {

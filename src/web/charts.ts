@@ -51,8 +51,9 @@ export class SearchCharts {
   }
 
   step(info: StepInfo): void {
-    if (info.step === 1) this.live = { loss: [], accuracy: [] };
     const x = info.epoch + info.step / info.steps;
+    // A new epoch, or this one again from its checkpoint (after a lost device): the curve starts over.
+    if (info.step === 1 || x <= (this.live.loss.at(-1)?.[0] ?? -Infinity)) this.live = { loss: [], accuracy: [] };
     this.live.loss.push([x, info.loss]);
     this.live.accuracy.push([x, info.accuracy]);
     this.frames.paint('curves', () => this.paintCurves());

@@ -1,13 +1,16 @@
 // The engine Worker (a module worker, dist/web/engine.js): the backend, the data and the search
 // run here, so the page's main thread only draws, takes input and keeps IndexedDB. It answers the
-// requests of protocol.ts and posts the events of the job it runs.
+// requests of protocol.ts and posts the events of the job it runs. The page's WebGPU lives here,
+// so do the cross-adapter checks (golden cases and the tiny search on any adapter, a lost device).
 import type { Dataset } from '../data/dataset.ts';
 import { kindFamily, parseGoldenFile } from '../golden/goldenFile.ts';
 import { runGolden, type TensorResult } from '../golden/runner.ts';
-import type { Backend } from '../../runtime/index.ts';
+import { createWebGpuBackend, listAdapters, WebGpuBackend, type Backend, type FeatureLevel } from '../../runtime/index.ts';
+import { resultReport } from '../search/report.ts';
+import { tinySearch } from '../search/smoke.ts';
 import { trainingData } from './data.ts';
 import { openEngineBackend } from './engineBackend.ts';
-import { transferables, type DataSource, type EngineEvent, type EngineRequest } from './protocol.ts';
+import { transferables, type DataSource, type EngineEvent, type EngineRequest, type WithoutId } from './protocol.ts';
 import { SearchJob, type SearchSource } from './searchJob.ts';
 
 /** The parts of a dedicated worker's global scope used here (the DOM lib types the window). */
@@ -39,14 +42,24 @@ function opened(): Promise<Backend> {
 /** Starts a job in place of the current one, which stops (and is dropped) first. */
 async function startJob(job: number, source: DataSource, from: SearchSource): Promise<void> {
   const previous = current;
-  const next = new SearchJob(job, post);
+  // A job that survived a lost device runs on a new backend: later jobs and requests use it too.
+  const next = new SearchJob(job, post, (replacement) => (backend = Promise.resolve(replacement)));
   current = next;
   await previous?.stop('discard');
   await next.start(await opened(), dataset(source), from);
 }
 
-async function golden(files: string[]): Promise<TensorResult[]> {
-  const be = await opened();
+/** Runs `work` on a fresh device of the adapter (--adapter INDEX|TEXT rules), apart from the engine's own. */
+async function onAdapter<T>(adapter: string, featureLevel: FeatureLevel | undefined, work: (backend: WebGpuBackend) => Promise<T>): Promise<T> {
+  const backend = await createWebGpuBackend({ adapter, featureLevel });
+  try {
+    return await work(backend);
+  } finally {
+    backend.destroy();
+  }
+}
+
+async function golden(be: Backend, files: string[]): Promise<TensorResult[]> {
   const fetchGolden = async (file: string) => {
     const response = await fetch(`golden/${file}`);
     if (!response.ok) throw new Error(`golden/${file}: HTTP ${response.status}`);
@@ -86,12 +99,35 @@ async function handle(request: EngineRequest): Promise<void> {
     case 'stop':
       if (current?.job === request.job) await current.stop(request.then);
       return;
-    case 'golden':
-      try {
-        post({ type: 'golden', id: request.id, results: await golden(request.files) });
-      } catch (e) {
-        post({ type: 'golden', id: request.id, results: [], error: (e as Error).message });
-      }
+    case 'golden': {
+      const { adapter, featureLevel, files } = request;
+      return answer(request.id, { type: 'golden', results: [] }, async () => ({
+        type: 'golden', results: adapter === undefined ? await golden(await opened(), files) : await onAdapter(adapter, featureLevel, (b) => golden(b, files)),
+      }));
+    }
+    case 'adapters':
+      return answer(request.id, { type: 'adapters', adapters: [] }, async () => ({ type: 'adapters', adapters: await listAdapters() }));
+    case 'tiny-search':
+      return answer(request.id, { type: 'tiny-search', result: null }, async () => ({
+        type: 'tiny-search', result: await onAdapter(request.adapter, undefined, async (b) => resultReport(await tinySearch(b, await trainingData(), request.seed))),
+      }));
+    case 'lose-device':
+      return answer(request.id, { type: 'lose-device', lost: false }, async () => {
+        const engineBackend = await opened();
+        if (engineBackend instanceof WebGpuBackend) engineBackend.device.destroy();
+        return { type: 'lose-device', lost: engineBackend instanceof WebGpuBackend };
+      });
+  }
+}
+
+type Answer = WithoutId<Extract<EngineEvent, { id: number }>>;
+
+/** Posts what `work` answers to request `id`, or `failed` (the same kind) with the error that stopped it. */
+async function answer(id: number, failed: Answer, work: () => Promise<Answer>): Promise<void> {
+  try {
+    post({ ...(await work()), id });
+  } catch (e) {
+    post({ ...failed, id, error: (e as Error).message });
   }
 }
 

@@ -1,6 +1,8 @@
 // The engine Worker's backend, as ?backend=auto|webgpu|wasm asks: WebGPU (navigator.gpu is there
 // in a dedicated worker), or WebAssembly with its thread pool started from this Worker, so the
 // page's main thread never takes part in a kernel. auto: WebGPU on a real GPU, else WebAssembly.
+// WebGPU runs the autotuned kernels on a real GPU (choices kept in IndexedDB), the plain ones on a
+// software adapter (KernelPolicy 'auto').
 import { createWasmBackend, createWebGpuBackend, WebGpuBackend, type Backend } from '../../runtime/index.ts';
 import { openDevice, type OpenedDevice } from '../../runtime/device.ts';
 import type { BackendChoice } from './protocol.ts';
@@ -38,12 +40,16 @@ export async function openEngineBackend(choice: BackendChoice): Promise<EngineBa
   if (choice === 'webgpu') {
     if (problem) throw new Error(problem);
     if (!(await navigator.gpu.requestAdapter())) throw new Error('WebGPU is there but offered no adapter: it is disabled, or blocklisted for this GPU.');
-    const backend = await createWebGpuBackend();
+    const backend = await createWebGpuBackend({ kernels: 'auto' });
     return { backend, label: webGpuLabel(backend.opened), note: '' };
   }
   if (problem) return openWasm(`${problem} Running on WebAssembly instead.`);
   const opened = await openDevice().catch(() => null);
-  if (opened && !opened.isSoftware) return { backend: new WebGpuBackend(opened), label: webGpuLabel(opened), note: '' };
+  if (opened && !opened.isSoftware) {
+    const backend = new WebGpuBackend(opened);
+    await backend.useKernels('auto');
+    return { backend, label: webGpuLabel(opened), note: '' };
+  }
   opened?.device.destroy();
   return openWasm(opened
     ? `WebGPU offers only a software adapter (${webGpuLabel(opened).slice(8)}); WebAssembly is faster on this CPU. Choose WebGPU above to use it anyway.`

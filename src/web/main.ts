@@ -12,6 +12,7 @@ import { Frames } from './frames.ts';
 import { BACKEND_CHOICES, type BackendChoice, type EngineEvent } from './protocol.ts';
 import { SearchSession, type SearchReport, type SearchSettings, type SessionState } from './session.ts';
 import { installHook } from './testHook.ts';
+import { installGpuHook } from './gpuHook.ts';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -186,6 +187,7 @@ ui.downloadLog.addEventListener('click', () => download('log.jsonl', session.log
 ui.downloadCheckpoint.addEventListener('click', () => download('checkpoint.bin', session.checkpoint! as BlobPart, 'application/octet-stream'));
 
 installHook(session, actions);
+installGpuHook(engine, session);
 
 void ready.then(async (ok) => {
   backendReady = ok;

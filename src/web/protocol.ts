@@ -7,8 +7,10 @@
 // the page uses it. A request that wants one answer carries an `id` that its answer repeats; a
 // long job (a search) carries a `job` number that every event about it repeats, so the page can
 // tell a stopped job's last events from the next job's.
+import type { AdapterSummary, FeatureLevel } from '../../runtime/index.ts';
 import type { TensorResult } from '../golden/runner.ts';
 import type { SearchReport } from '../search/report.ts';
+import type { DeviceLoss } from '../train/deviceLoss.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
 import type { SearchConfig } from '../search/config.ts';
 
@@ -43,8 +45,17 @@ export type EngineRequest =
   | { type: 'resume'; job: number; checkpoint: Uint8Array | null; source: string; data: DataSource }
   /** Stops the job after the step in progress: `pause` keeps it to resume, `discard` drops it. */
   | { type: 'stop'; job: number; then: 'pause' | 'discard' }
-  /** Golden-vector files (under /golden/) run on the engine's backend. Answered by `golden`. */
-  | { type: 'golden'; id: number; files: string[] };
+  /**
+   * Golden-vector files (under /golden/) run on the engine's backend, or on a fresh device of
+   * `adapter` (as --adapter INDEX|TEXT picks among `adapters`). Answered by `golden`.
+   */
+  | { type: 'golden'; id: number; files: string[]; adapter?: string; featureLevel?: FeatureLevel }
+  /** The WebGPU adapters the engine's navigator.gpu offers. Answered by `adapters`. */
+  | { type: 'adapters'; id: number }
+  /** The tiny preset's search on a fresh device of the adapter: the cross-adapter parity check. Answered by `tiny-search`. */
+  | { type: 'tiny-search'; id: number; adapter: string; seed: number }
+  /** Destroys the device the engine runs on, as a GPU reset would (the job survives it). Answered by `lose-device`. */
+  | { type: 'lose-device'; id: number };
 
 /** Engine → page. */
 export type EngineEvent =
@@ -62,9 +73,18 @@ export type EngineEvent =
   | { type: 'discarded'; job: number }
   | { type: 'finished'; job: number; report: SearchReport }
   | { type: 'failed'; job: number; message: string }
+  /** The job's GPU device was lost: a new one was opened on the same adapter and the job goes on from its last checkpoint. */
+  | { type: 'device-lost'; job: number; loss: DeviceLoss }
+  // Answers; `error` says why the request failed.
   | { type: 'golden'; id: number; results: TensorResult[]; error?: string }
+  | { type: 'adapters'; id: number; adapters: AdapterSummary[]; error?: string }
+  | { type: 'tiny-search'; id: number; result: Pick<SearchReport, 'genotype' | 'python' | 'alphas'> | null; error?: string }
+  | { type: 'lose-device'; id: number; lost: boolean; error?: string }
   /** Sent by the page's side, not the engine: the Worker failed to load, or threw outside any job. */
   | { type: 'crashed'; message: string };
+
+/** A request or answer as its sender writes it: without the `id` the client adds (EngineClient.ask), or before the engine adds it. */
+export type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /** The buffers a message hands over instead of copying (checkpoints run to megabytes). */
 export function transferables(message: EngineRequest | EngineEvent): Transferable[] {

@@ -1,10 +1,13 @@
 // One search in the engine Worker: built from settings or checkpoint bytes, run step by step with
 // every step and epoch posted to the page, stopped after the step in progress when the page asks
-// (paused: kept here to continue, and its checkpoint posted; discarded: released).
+// (paused: kept here to continue, and its checkpoint posted; discarded: released). A lost GPU
+// device is replaced on the same adapter and the search goes on from its last checkpoint, which
+// the job keeps (src/train/deviceLoss.ts); the page hears of it (device-lost).
 import type { Backend } from '../../runtime/index.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search } from '../search/search.ts';
+import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
 import type { EngineEvent, SearchSettings, StepPosition } from './protocol.ts';
 
 type Post = (event: EngineEvent) => void;
@@ -16,14 +19,18 @@ export class SearchJob {
   /** What the page asked for while the job ran; acted on after the step in progress. */
   private stopping: 'pause' | 'discard' | null = null;
   private running: Promise<void> | null = null;
+  /** The bytes the search would go on from after a lost device: its newest checkpoint, or where it started. */
+  private lastCheckpoint: Uint8Array | null = null;
 
-  constructor(readonly job: number, private readonly post: Post) {}
+  /** `replaced` hears of the backend opened in place of one whose device was lost. */
+  constructor(readonly job: number, private readonly post: Post, private readonly replaced: (backend: Backend) => void) {}
 
   /** Builds the search (the page sees `loading`, then `running`) and runs it until it ends or stops. */
   start(backend: Backend, data: Promise<Dataset>, from: SearchSource): Promise<void> {
     this.post({ type: 'loading', job: this.job });
     return this.drive(async () => {
       const images = await data;
+      this.lastCheckpoint = 'checkpoint' in from ? from.checkpoint : null;
       this.search = 'settings' in from
         ? new Search(backend, from.settings.config, prepareSearchData(images, from.settings.config))
         : Search.fromCheckpoint(backend, from.checkpoint, images, from.source);
@@ -53,15 +60,29 @@ export class SearchJob {
   private async runToStop(prepare: () => Promise<void>): Promise<void> {
     try {
       await prepare();
-      const search = this.search!;
-      if (this.stopping) return await this.stopped(search);
-      this.post({ type: 'running', job: this.job, config: search.config, records: [...search.records], at: position(search) });
-      const result = await search.run({
+      const first = this.search!;
+      if (this.stopping) return await this.stopped(first);
+      this.post({ type: 'running', job: this.job, config: first.config, records: [...first.records], at: position(first) });
+      const { runner: search, result } = await runSurvivingDeviceLoss(first, {
         step: (info) => {
           this.post({ type: 'step', job: this.job, info });
+          // A stop asked for while a lost device was replaced reaches the search that goes on.
+          if (this.stopping) this.search?.requestStop();
           return nextTask();
         },
-        checkpoint: (checkpoint) => this.post({ type: 'epoch', job: this.job, record: search.records.at(-1)!, checkpoint }),
+        checkpoint: (checkpoint) => {
+          this.lastCheckpoint = checkpoint;
+          // The page gets a copy: a transferred buffer is gone from here.
+          this.post({ type: 'epoch', job: this.job, record: this.search!.records.at(-1)!, checkpoint: checkpoint.slice() });
+        },
+      }, {
+        lastCheckpoint: () => this.lastCheckpoint,
+        restart: (backend, checkpoint) => this.search!.restart(backend, checkpoint),
+        report: (loss, resumed) => {
+          this.search = resumed;
+          this.replaced(resumed.backend);
+          this.post({ type: 'device-lost', job: this.job, loss });
+        },
       });
       if (!result) return await this.stopped(search);
       this.post({ type: 'finished', job: this.job, report: searchReport(search, result) });
@@ -74,7 +95,8 @@ export class SearchJob {
 
   private async stopped(search: Search): Promise<void> {
     if (this.stopping === 'discard') return this.discard();
-    this.post({ type: 'paused', job: this.job, checkpoint: await search.checkpoint(), at: position(search) });
+    this.lastCheckpoint = await search.checkpoint();
+    this.post({ type: 'paused', job: this.job, checkpoint: this.lastCheckpoint.slice(), at: position(search) });
   }
 
   private discard(): void {

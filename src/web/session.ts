@@ -5,6 +5,7 @@
 import { searchEpochs, validateConfig } from '../search/config.ts';
 import type { SearchReport } from '../search/report.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
+import { describeLoss, type DeviceLoss } from '../train/deviceLoss.ts';
 import type { EngineClient } from './engineClient.ts';
 import type { DataSource, EngineEvent, SearchSettings, StepPosition } from './protocol.ts';
 import { clearSearch, loadSearch, saveSearch, type RestoredSearch, type StoredSearch } from './storage.ts';
@@ -34,6 +35,8 @@ export class SearchSession {
   at: StepPosition | null = null;
   /** Epochs whose state IndexedDB holds. */
   savedEpochs = 0;
+  /** The GPU devices lost (and replaced in the engine) while this page searched. */
+  readonly deviceLosses: DeviceLoss[] = [];
   /** The engine job this session follows; events of any other are stale. */
   private job = 0;
   /** The job the engine holds paused, which continues without a checkpoint. */
@@ -211,6 +214,10 @@ export class SearchSession {
         return;
       case 'failed':
         this.settle(event.job, 'failed', event.message);
+        return;
+      case 'device-lost':
+        this.deviceLosses.push(event.loss);
+        if (this.state === 'running') this.setState('running', describeLoss(event.loss));
         return;
       case 'discarded':
         return;

@@ -109,10 +109,6 @@ export function installHook(session: SearchSession, actions: PageActions): void 
     report: () => session.report,
     logJsonl: () => session.logJsonl(),
     checkpointBase64: () => (session.checkpoint ? toBase64(session.checkpoint) : null),
-    runGolden: async (files) => {
-      const answer = await actions.engine.ask({ type: 'golden', files });
-      if (answer.error) throw new Error(answer.error);
-      return answer.results;
-    },
+    runGolden: async (files) => (await actions.engine.ask({ type: 'golden', files })).results,
   };
 }

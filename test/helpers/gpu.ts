@@ -1,8 +1,9 @@
 // One backend per test file (WebGPU, or the one SGAS_TEST_BACKEND names: webgpu or wasm), plus
 // float64 comparison helpers for its results.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { after } from 'node:test';
-import { createBackend, Tensor, type Backend } from '../../runtime/index.ts';
+import { createBackend, Tensor, type Backend, type WebGpuBackend } from '../../runtime/index.ts';
 import type { T64 } from '../ref/tensor64.ts';
 
 type TestBackend = Backend & { destroy(): void };
@@ -39,4 +40,20 @@ export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, wha
     }
   }
   assert.ok(worstRatio <= 1, `${what}: element ${worst} is ${got[worst]}, expected ${want[worst]} (${worstRatio.toFixed(2)}x tolerance)`);
+}
+
+/**
+ * Destroys the backend's device, as a GPU reset would, at its first read-back once `log` (a run's
+ * log.jsonl) holds `epochs` lines: early in the next epoch, after that many checkpoints.
+ */
+export function loseDeviceAfter(backend: WebGpuBackend, log: string, epochs: number): void {
+  const read = backend.read.bind(backend);
+  let lost = false;
+  backend.read = (storage) => {
+    if (!lost && existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length === epochs) {
+      lost = true;
+      backend.device.destroy();
+    }
+    return read(storage);
+  };
 }

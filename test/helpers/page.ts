@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumPath, launchChromium } from '../../src/cli/browserSearch.ts';
+import { chromiumPath, launchChromium, type ChromiumOptions } from '../../src/cli/browserSearch.ts';
 import { startServer, type RunningServer } from '../../src/cli/serve.ts';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,14 +22,14 @@ export interface PageHarness {
 }
 
 /** Registers the file's before/after hooks; call once at the top level of a test file. */
-export function pageHarness(): PageHarness {
+export function pageHarness(chromium: ChromiumOptions = {}): PageHarness {
   const state = { server: null as RunningServer | null, browser: null as Browser | null, temp: [] as string[] };
   before(async () => {
     if (skip) return;
     execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
     mkdirSync(shots, { recursive: true });
     state.server = await startServer({ port: 0 });
-    state.browser = await launchChromium();
+    state.browser = await launchChromium(chromium);
   });
   after(async () => {
     await state.browser?.close();
