@@ -14,9 +14,9 @@ type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<numb
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
-  train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME' },
+  train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME|LITERAL' },
   eval: { run: evalCommand, help: 'test accuracy of a trained checkpoint: sgas eval --checkpoint FILE' },
-  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME' },
+  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME|LITERAL' },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
   serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
   mlp: { run: async (argv, backend) => mlpCommand(await backend(), argv), help: 'train a 2-layer perceptron (runtime smoke check)' },

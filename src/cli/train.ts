@@ -9,7 +9,7 @@ import { prepareTrainData, Trainer, type TrainEpochRecord } from '../eval/train.
 import { genotypeToJson, genotypeToPython } from '../search/genotype.ts';
 import { numberFlag, parseFlags, recomputeFlag, UsageError } from './args.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
-import { genotypeFlag } from './genotypeFlag.ts';
+import { genotypeFlag, isGenotypeLiteral } from './genotypeFlag.ts';
 import { Progress } from './progress.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
 
@@ -24,10 +24,11 @@ const NUMERIC_KEYS = keysOf<number>('number');
 const BOOLEAN_KEYS = keysOf<boolean>('boolean');
 const REAL_KEYS = new Set<string>(['auxiliaryWeight', 'dropPathProb', 'learningRate', 'learningRateMin', 'momentum', 'weightDecay', 'gradClip']);
 
-export const TRAIN_HELP = `usage: sgas train --genotype FILE|NAME [--preset ${Object.keys(TRAIN_PRESETS).join('|')}] [--data DIR] [--out DIR] [flags]
+export const TRAIN_HELP = `usage: sgas train --genotype FILE|NAME|LITERAL [--preset ${Object.keys(TRAIN_PRESETS).join('|')}] [--data DIR] [--out DIR] [flags]
        sgas train --resume DIR [--data DIR]
 
---genotype: a genotype.json from sgas search, a file holding Genotype(...), or a published name (e.g. Cri2_CIFAR_Best)
+--genotype: a genotype.json from sgas search, a file holding Genotype(...), a published name (e.g. Cri2_CIFAR_Best,
+  DARTS_V2), or a Genotype(...) literal itself
 
 presets:
 ${Object.entries(TRAIN_PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.description}`).join('\n')}
@@ -81,7 +82,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const genotypeName = basename(String(flags.genotype)).replace(/\.\w+$/, '');
+  const genotypeName = isGenotypeLiteral(String(flags.genotype)) ? 'literal' : basename(String(flags.genotype)).replace(/\.\w+$/, '');
   const out = String(flags.out ?? join('runs', `train-${presetName}-${genotypeName}-seed${config.seed}`));
   if (existsSync(join(out, 'checkpoint.bin'))) {
     throw new UsageError(`${out} already holds a training checkpoint: resume it with --resume ${out}, or choose another --out`);

@@ -1,5 +1,6 @@
-// Published SGAS CIFAR-10 search results, copied from lightaime/sgas cnn/genotypes.py
-// (SGAS.md §3.1). Runs are numbered by search validation error, lowest first.
+// Published genotypes: the SGAS CIFAR-10 search results, copied from lightaime/sgas cnn/genotypes.py
+// (SGAS.md §3.1; runs numbered by search validation error, lowest first), and the DARTS-family
+// baselines as their authors' repositories publish them.
 
 import { genotypeFromGenes, type Genotype } from './genotype.ts';
 
@@ -86,6 +87,31 @@ const RUNS = {
   ),
 } satisfies Record<string, Genotype>;
 
+/**
+ * DARTS (Liu et al., ICLR 2019; quark0/darts cnn/genotypes.py): V1 from the first-order search, V2
+ * from the second-order one; the paper reports 3.3M parameters for both on CIFAR-10. PC-DARTS (Xu et
+ * al., ICLR 2020; yuhuixu1993/PC-DARTS genotypes.py, PC_DARTS_cifar): 3.6M. P-DARTS (Chen et al.,
+ * ICCV 2019; chenxin061/pdarts genotypes.py): 3.4M. All at C=36, 20 cells, auxiliary head excluded.
+ */
+const BASELINES = {
+  DARTS_V1: genotypeFromGenes(
+    [['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['skip_connect', 0], ['sep_conv_3x3', 1], ['skip_connect', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['skip_connect', 2]],
+    [['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 0], ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['avg_pool_3x3', 0]],
+  ),
+  DARTS_V2: genotypeFromGenes(
+    [['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2]],
+    [['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1], ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1]],
+  ),
+  PC_DARTS_cifar: genotypeFromGenes(
+    [['sep_conv_3x3', 1], ['skip_connect', 0], ['sep_conv_3x3', 0], ['dil_conv_3x3', 1], ['sep_conv_5x5', 0], ['sep_conv_3x3', 1], ['avg_pool_3x3', 0], ['dil_conv_3x3', 1]],
+    [['sep_conv_5x5', 1], ['max_pool_3x3', 0], ['sep_conv_5x5', 1], ['sep_conv_5x5', 2], ['sep_conv_3x3', 0], ['sep_conv_3x3', 3], ['sep_conv_3x3', 1], ['sep_conv_3x3', 2]],
+  ),
+  PDARTS: genotypeFromGenes(
+    [['skip_connect', 0], ['dil_conv_3x3', 1], ['skip_connect', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 1], ['sep_conv_3x3', 3], ['sep_conv_3x3', 0], ['dil_conv_5x5', 4]],
+    [['avg_pool_3x3', 0], ['sep_conv_5x5', 1], ['sep_conv_3x3', 0], ['dil_conv_5x5', 2], ['max_pool_3x3', 0], ['dil_conv_3x3', 1], ['dil_conv_3x3', 1], ['dil_conv_5x5', 3]],
+  ),
+} satisfies Record<string, Genotype>;
+
 /** Every published genotype by its genotypes.py name, aliases included. */
 export const PUBLISHED_GENOTYPES: Readonly<Record<string, Genotype>> = {
   ...RUNS,
@@ -100,6 +126,10 @@ export const PUBLISHED_GENOTYPES: Readonly<Record<string, Genotype>> = {
   Cri2_ImageNet_2: RUNS.Cri2_CIFAR_4,
   Cri2_ImageNet_3: RUNS.Cri2_CIFAR_5,
   Cri2_ImageNet_Best: RUNS.Cri2_CIFAR_4,
+  ...BASELINES,
+  // The repositories' own aliases.
+  DARTS: BASELINES.DARTS_V2,
+  PCDARTS: BASELINES.PC_DARTS_cifar,
 };
 
 export function genotypeByName(name: string): Genotype {
