@@ -31,7 +31,7 @@ async function compare(backend: Backend, op: Operation, shape: [number, number, 
   const g = await OnnxGraph.of(op);
   const out = op.toOnnx(g, 'x');
   const model = encodeOnnxModel({
-    graph: g, name: 'op', producerVersion: 'test', metadata: {},
+    graph: g, name: 'op', metadata: {},
     input: { name: 'x', shape }, output: { name: 'y', from: out },
   });
   return maxAbsDiff((await runOnnx(model, input, shape)).data, ours);

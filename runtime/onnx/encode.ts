@@ -17,7 +17,6 @@ export interface OnnxValue {
 export interface OnnxModel {
   graph: OnnxGraph;
   name: string;
-  producerVersion: string;
   input: OnnxValue;
   /** `from` is the graph value the output takes its name over from. */
   output: OnnxValue & { from: string };
@@ -49,7 +48,6 @@ export function encodeOnnxModel(model: OnnxModel): Uint8Array {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'sgas-webgpu',
-    producerVersion: model.producerVersion,
     graph,
     metadataProps: Object.entries(model.metadata).map(([key, value]) => ({ key, value })),
   })).finish();

@@ -1,12 +1,18 @@
 // Output files are written whole or not at all: a temp file beside the target, then rename.
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, data);
-  renameSync(temp, path);
+  try {
+    writeFileSync(temp, data);
+    renameSync(temp, path);
+  } catch (e) {
+    // A full disk or a target that is a folder leaves no half-written temp behind either.
+    rmSync(temp, { force: true });
+    throw e;
+  }
 }
 
 /** Appends one JSON object per line (log.jsonl). */

@@ -7,30 +7,35 @@ import type { Dataset } from './dataset.ts';
 /** Bilinear resize (PyTorch's align_corners=False convention) of every image to size × size. */
 export function resizeDataset(data: Dataset, size: number): Dataset {
   if (size === data.height && size === data.width) return data;
-  const { n, channels: C, height: H, width: W } = data;
-  const out = new Float32Array(n * C * size * size);
-  const axis = (inSize: number) =>
+  const images = resizePlanes(data.images, data.n * data.channels, data.height, data.width, size, size);
+  return { ...data, images, height: size, width: size };
+}
+
+/** Bilinear resize (align_corners=False) of `planes` consecutive H×W planes to outH × outW. */
+export function resizePlanes(images: Float32Array, planes: number, H: number, W: number, outH: number, outW: number): Float32Array {
+  const out = new Float32Array(planes * outH * outW);
+  const axis = (inSize: number, size: number) =>
     Array.from({ length: size }, (_, o) => {
       const src = Math.max(0, ((o + 0.5) * inSize) / size - 0.5);
       const lo = Math.min(Math.floor(src), inSize - 1);
       return { lo, hi: Math.min(lo + 1, inSize - 1), t: src - lo };
     });
-  const ys = axis(H);
-  const xs = axis(W);
-  for (let plane = 0; plane < n * C; plane++) {
-    const src = data.images.subarray(plane * H * W, (plane + 1) * H * W);
-    const dst = out.subarray(plane * size * size, (plane + 1) * size * size);
-    for (let oy = 0; oy < size; oy++) {
+  const ys = axis(H, outH);
+  const xs = axis(W, outW);
+  for (let plane = 0; plane < planes; plane++) {
+    const src = images.subarray(plane * H * W, (plane + 1) * H * W);
+    const dst = out.subarray(plane * outH * outW, (plane + 1) * outH * outW);
+    for (let oy = 0; oy < outH; oy++) {
       const y = ys[oy]!;
-      for (let ox = 0; ox < size; ox++) {
+      for (let ox = 0; ox < outW; ox++) {
         const x = xs[ox]!;
         const top = src[y.lo * W + x.lo]! * (1 - x.t) + src[y.lo * W + x.hi]! * x.t;
         const bottom = src[y.hi * W + x.lo]! * (1 - x.t) + src[y.hi * W + x.hi]! * x.t;
-        dst[oy * size + ox] = top * (1 - y.t) + bottom * y.t;
+        dst[oy * outW + ox] = top * (1 - y.t) + bottom * y.t;
       }
     }
   }
-  return { ...data, images: out, height: size, width: size };
+  return out;
 }
 
 /** The first n images (a deterministic subset). */

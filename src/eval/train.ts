@@ -2,7 +2,6 @@
 // with the auxiliary loss, drop path and Cutout, then test loss and accuracy in eval mode (running
 // BN statistics), then a checkpoint. Free of Node APIs, like the search loop.
 import { crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
-import type { Module } from '../../runtime/module.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -11,6 +10,8 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/c
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
+import { modelDataInfo } from './modelData.ts';
+import { loadModuleTensors, moduleTensors, trainedModel, type TrainedModel } from './modelFile.ts';
 import { planTrainMemory, trainStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
 import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
@@ -54,7 +55,7 @@ export function prepareTrainData(train: Dataset, test: Dataset, config: TrainCon
   return data;
 }
 
-interface SavedTrainState {
+export interface SavedTrainState {
   format: 'sgas-train-v1';
   config: TrainConfig;
   genotype: Genotype;
@@ -209,6 +210,13 @@ export function networkFromCheckpoint(backend: Backend, bytes: Uint8Array, data:
   return { net, images, config: state.config, epochs: state.nextEpoch };
 }
 
+/** The trained network of a training checkpoint on its own, with what it expects of images (export, inference). */
+export function trainedModelFromCheckpoint(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
+  const { state, tensors } = decodeTrainCheckpoint(bytes, source);
+  const size = { C: state.config.initChannels, layers: state.config.layers };
+  return trainedModel(backend, state.genotype, size, modelDataInfo(state), tensors, source);
+}
+
 function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype, data: Dataset, rng: Rng): EvalNetwork {
   return new EvalNetwork(backend, {
     C: config.initChannels, layers: config.layers, classes: data.classes, inputChannels: data.channels, auxiliary: config.auxiliary,
@@ -218,6 +226,10 @@ function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype,
 function decodeTrainCheckpoint(bytes: Uint8Array, source: string) {
   const decoded = decodeCheckpoint<SavedTrainState>(bytes, source);
   const { state } = decoded;
+  const format: string = state.format;
+  if (format === 'sgas-search-v1') {
+    throw new CheckpointError(`${source}: a search checkpoint holds no trained network; train its genotype first (sgas train --genotype <the search's folder>) and use the checkpoint.bin that writes`);
+  }
   if (state.format !== 'sgas-train-v1') throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one`);
   // Validates again: the checkpoint may come from elsewhere.
   state.genotype = parseGenotype(JSON.stringify(state.genotype));
@@ -231,20 +243,6 @@ function checkInput(state: SavedTrainState, data: Dataset, source: string): void
       `${source}: trained on ${want.channels}×${want.height}×${want.width} images of ${want.classes} classes, ` +
       `but ${data.name} gives ${data.channels}×${data.height}×${data.width} (pass the --data the run used)`,
     );
-  }
-}
-
-async function moduleTensors(m: Module): Promise<Map<string, Float32Array>> {
-  const tensors = new Map<string, Float32Array>();
-  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) tensors.set(name, await t.read());
-  return tensors;
-}
-
-function loadModuleTensors(m: Module, tensors: Map<string, Float32Array>, source: string): void {
-  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
-    const values = tensors.get(name);
-    if (!values || values.length !== t.size) throw new CheckpointError(`${source}: tensor '${name}' is missing or has the wrong size`);
-    t.write(values);
   }
 }
 

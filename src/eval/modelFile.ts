@@ -1,0 +1,78 @@
+// A trained network on its own: the evaluation network without its auxiliary head, its genotype, and
+// what it expects of images (ModelDataInfo). `sgas export --format sgas` writes it as one file in the
+// checkpoint layout ("sgas-model-v1": the network's tensors only), which the inference API loads.
+import type { Backend } from '../../runtime/index.ts';
+import type { Module } from '../../runtime/module.ts';
+import { Rng } from '../../runtime/rng.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/checkpoint.ts';
+import { genotypeToJson, parseGenotype, type Genotype } from '../search/genotype.ts';
+import { validateModelData, type ModelDataInfo } from './modelData.ts';
+import { EvalNetwork, type EvalNetworkConfig } from './model.ts';
+
+export const MODEL_FILE_FORMAT = 'sgas-model-v1';
+
+export interface TrainedModel {
+  /** In evaluation mode, without the auxiliary head. */
+  net: EvalNetwork;
+  genotype: Genotype;
+  data: ModelDataInfo;
+}
+
+interface SavedModel {
+  format: typeof MODEL_FILE_FORMAT;
+  genotype: ReturnType<typeof genotypeToJson>;
+  network: { C: number; layers: number };
+  data: ModelDataInfo;
+}
+
+/** The network a genotype builds at C and layers, for `data`'s images and classes, holding `tensors`. */
+export function trainedModel(
+  backend: Backend, genotype: Genotype, size: { C: number; layers: number }, data: ModelDataInfo, tensors: Map<string, Float32Array>, source: string,
+): TrainedModel {
+  const config: EvalNetworkConfig = { ...size, classes: data.classes.length, inputChannels: data.channels, auxiliary: false };
+  const net = new EvalNetwork(backend, config, genotype, new Rng(0));
+  try {
+    loadModuleTensors(net, tensors, source);
+  } catch (e) {
+    net.release();
+    throw e;
+  }
+  net.setTraining(false);
+  return { net, genotype, data };
+}
+
+export async function encodeModelFile({ net, genotype, data }: TrainedModel): Promise<Uint8Array> {
+  const state: SavedModel = { format: MODEL_FILE_FORMAT, genotype: genotypeToJson(genotype), network: { C: net.config.C, layers: net.config.layers }, data };
+  return encodeCheckpoint(state, await moduleTensors(net));
+}
+
+export function decodeModelFile(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
+  const { state, tensors } = decodeCheckpoint<SavedModel>(bytes, source);
+  if (state.format !== MODEL_FILE_FORMAT) {
+    throw new CheckpointError(`${source}: not a model file (format ${state.format}); sgas export --format sgas --checkpoint <a training checkpoint> writes one`);
+  }
+  const { C, layers } = state.network ?? {};
+  if (![C, layers].every((v) => Number.isInteger(v) && v! > 0)) throw new CheckpointError(`${source}: network size missing`);
+  let genotype: Genotype;
+  try {
+    genotype = parseGenotype(JSON.stringify(state.genotype));
+  } catch (e) {
+    throw new CheckpointError(`${source}: ${(e as Error).message}`);
+  }
+  return trainedModel(backend, genotype, { C: C!, layers: layers! }, validateModelData(state.data, source), tensors, source);
+}
+
+export async function moduleTensors(m: Module): Promise<Map<string, Float32Array>> {
+  const tensors = new Map<string, Float32Array>();
+  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) tensors.set(name, await t.read());
+  return tensors;
+}
+
+/** Writes every tensor of `m` from `tensors` by name; extra entries (optimizer state, another head) are ignored. */
+export function loadModuleTensors(m: Module, tensors: Map<string, Float32Array>, source: string): void {
+  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
+    const values = tensors.get(name);
+    if (!values || values.length !== t.size) throw new CheckpointError(`${source}: tensor '${name}' is missing or has the wrong size`);
+    t.write(values);
+  }
+}
