@@ -5,7 +5,7 @@ import { Rng } from '../../runtime/rng.ts';
 import { ShapeOnlyBackend } from '../../runtime/shapeBackend.ts';
 import { EvalNetwork, type EvalNetworkConfig } from '../eval/model.ts';
 import { genotypeToPython, type Genotype } from '../search/genotype.ts';
-import { isReductionLayer } from '../search/model.ts';
+import { isReductionLayer } from '../search/space.ts';
 import { numberFlag, parseFlags } from './args.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 

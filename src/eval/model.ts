@@ -12,7 +12,7 @@ import { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
 import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type Operation } from '../nn/operations.ts';
 import type { Gene, Genotype } from '../search/genotype.ts';
-import { isReductionLayer } from '../search/model.ts';
+import { isReductionLayer } from '../search/space.ts';
 
 export interface EvalNetworkConfig {
   /** Initial channels C: the stem makes 3C, cells C (doubled at each reduction). */

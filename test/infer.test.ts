@@ -1,0 +1,133 @@
+// The inference API (sgas-webgpu/infer) in Node: every pixel form a caller holds gives the same
+// answer for the same picture, other sizes are resized as training resizes, channels are converted,
+// WebGPU and WebAssembly agree, and bad images or files fail with one line.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createWasmBackend, Tape, Tensor, type WasmBackend } from '../runtime/index.ts';
+import { Rng } from '../runtime/rng.ts';
+import { normalise, type Dataset } from '../src/data/dataset.ts';
+import { loadDataset } from '../src/data/load.ts';
+import { resizeDataset } from '../src/data/transforms.ts';
+import { encodeCheckpoint } from '../src/search/checkpoint.ts';
+import { decodeModelFile } from '../src/eval/modelFile.ts';
+import { loadModel, type Model, type PixelImage } from '../src/infer/index.ts';
+import { assertClose } from './helpers/gpu.ts';
+import { FASHION, modelFile, RGB32 } from './helpers/model.ts';
+
+let backend: WasmBackend;
+let gray: Model;
+let rgb: Model;
+let rgbBytes: Uint8Array;
+
+before(async () => {
+  backend = await createWasmBackend({ threads: 1 });
+  gray = await loadModel(await modelFile(backend, FASHION), { backend });
+  rgbBytes = await modelFile(backend, RGB32, 2);
+  rgb = await loadModel(rgbBytes, { backend });
+});
+after(() => {
+  gray.dispose();
+  rgb.dispose();
+  backend.destroy();
+});
+
+/** The first embedded test images as 28×28 gray bytes. */
+function fashionBytes(count: number): Uint8Array[] {
+  const test = loadDataset(undefined, 'test');
+  return Array.from({ length: count }, (_, i) =>
+    Uint8Array.from(test.images.subarray(i * 784, (i + 1) * 784), (x) => Math.round((x * 0.353 + 0.286) * 255)));
+}
+
+const randomBytes = (n: number, seed: number) => {
+  const rng = new Rng(seed);
+  return Uint8Array.from({ length: n }, () => rng.int(256));
+};
+
+test('gray bytes, floats in [0, 1], RGBA and ImageData-shaped pixels of one picture get one answer', async () => {
+  const [bytes] = fashionBytes(1) as [Uint8Array];
+  const rgba = new Uint8ClampedArray(784 * 4);
+  bytes.forEach((v, p) => rgba.set([v, v, v, 255], 4 * p));
+  const forms: PixelImage[] = [
+    { data: bytes, width: 28, height: 28, channels: 1 },
+    { data: Float32Array.from(bytes, (v) => v / 255), width: 28, height: 28, channels: 1 },
+    { data: rgba, width: 28, height: 28, channels: 4 },
+  ];
+  const [first, ...rest] = await gray.predict([...forms, { data: rgba, width: 28, height: 28 } as PixelImage]);
+  for (const other of rest) assertClose(other.logits, first!.logits, 'logits', 1e-6, 1e-6);
+  assert.ok(Math.abs(first!.probs.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  assert.equal(first!.top.length, 3);
+  const top5 = (await gray.predict({ data: bytes, width: 28, height: 28, channels: 1 }, { topK: 5 })).top;
+  assert.deepEqual(top5.map((t) => t.className), [...FASHION.classes.keys()]
+    .sort((a, b) => first!.probs[b]! - first!.probs[a]! || a - b).slice(0, 5).map((k) => FASHION.classes[k]));
+  assert.deepEqual(gray.classes, FASHION.classes);
+  assert.match(gray.genotype, /^Genotype\(normal=\[\('sep_conv_3x3', 0\)/);
+});
+
+test('an image of another size is resized as the training data is (normalised bytes, bilinear)', async () => {
+  const [W, H] = [40, 24];
+  const planes = randomBytes(3 * H * W, 5);
+  const interleaved = new Uint8Array(3 * H * W);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < H * W; p++) interleaved[3 * p + c] = planes[c * H * W + p]!;
+  const predicted = await rgb.predict({ data: interleaved, width: W, height: H, channels: 3 });
+
+  const shape = { n: 1, channels: 3, height: H, width: W };
+  const data: Dataset = { ...shape, images: normalise(planes, shape, RGB32), labels: new Uint8Array(1), classes: 10, name: 'random' };
+  const resized = resizeDataset(data, 32);
+  const { net } = decodeModelFile(backend, rgbBytes, 'rgb');
+  const tape = new Tape();
+  try {
+    const logits = await tape.run(() => Tape.noGrad(() => net.forward(Tensor.from(backend, resized.images, [1, 3, 32, 32])).logits)).read();
+    assertClose(predicted.logits, logits, 'logits', 1e-5, 1e-5);
+  } finally {
+    tape.dispose();
+    net.release();
+  }
+});
+
+test('color to a gray network goes through luma, gray to a color network fills every channel', async () => {
+  const rgbPixels = randomBytes(3 * 784, 7);
+  const luma = Float32Array.from({ length: 784 }, (_, p) => (0.299 * rgbPixels[3 * p]! + 0.587 * rgbPixels[3 * p + 1]! + 0.114 * rgbPixels[3 * p + 2]!) / 255);
+  const [fromColor, fromLuma] = await gray.predict([
+    { data: rgbPixels, width: 28, height: 28, channels: 3 }, { data: luma, width: 28, height: 28, channels: 1 },
+  ]);
+  assertClose(fromColor!.logits, fromLuma!.logits, 'luma', 1e-6, 1e-6);
+
+  const grayPixels = randomBytes(1024, 8);
+  const [fromGray, fromTriple] = await rgb.predict([
+    { data: grayPixels, width: 32, height: 32, channels: 1 },
+    { data: Uint8Array.from({ length: 3 * 1024 }, (_, i) => grayPixels[Math.floor(i / 3)]!), width: 32, height: 32, channels: 3 },
+  ]);
+  assertClose(fromGray!.logits, fromTriple!.logits, 'replicated gray', 1e-6, 1e-6);
+});
+
+test('WebGPU and WebAssembly kernels give the same probabilities', async () => {
+  const images = fashionBytes(4).map((data): PixelImage => ({ data, width: 28, height: 28, channels: 1 }));
+  const bytes = await modelFile(backend, FASHION);
+  const onGpu = await loadModel(bytes, { backend: 'webgpu' });
+  try {
+    assert.equal(onGpu.backend.name, 'webgpu');
+    const [a, b] = [await onGpu.predict(images), await gray.predict(images)];
+    assertClose(a.flatMap((p) => p.probs), b.flatMap((p) => p.probs), 'probabilities', 1e-5, 1e-4);
+  } finally {
+    onGpu.dispose();
+  }
+});
+
+test('bad images, options and files fail with one line naming the problem', async () => {
+  const oneLine = (pattern: RegExp) => (e: Error) => {
+    assert.match(e.message, pattern);
+    assert.ok(!e.message.includes('\n'), e.message);
+    return true;
+  };
+  await assert.rejects(gray.predict({ data: new Uint8Array(10), width: 28, height: 28, channels: 1 }), oneLine(/28×28×1 needs 784 values, got 10/));
+  await assert.rejects(gray.predict({ data: new Uint8Array(8), width: 2, height: 2, channels: 2 as 1 }), oneLine(/2 channels; give 1 \(gray\), 3 \(RGB\) or 4 \(RGBA\)/));
+  await assert.rejects(gray.predict({ data: new Uint8Array(0), width: 0, height: 0, channels: 1 }), oneLine(/must be positive integers/));
+  await assert.rejects(gray.predict({} as PixelImage), oneLine(/cannot draw images \(no OffscreenCanvas\)/));
+  await assert.rejects(gray.predict({ data: new Uint8Array(784), width: 28, height: 28, channels: 1 }, { topK: 0 }), oneLine(/topK must be a positive integer/));
+  await assert.rejects(loadModel(new Uint8Array([1, 2, 3]), { backend }), oneLine(/model bytes: not an sgas checkpoint/));
+  await assert.rejects(loadModel('/nonexistent/model.sgas', { backend }), oneLine(/cannot read \/nonexistent\/model\.sgas \(ENOENT\)/));
+  await assert.rejects(loadModel(encodeCheckpoint({ format: 'sgas-train-v1' }, new Map()), { backend }),
+    oneLine(/not a model file \(format sgas-train-v1\); sgas export --format sgas --checkpoint <a training checkpoint> writes one/));
+  const truncated = (await modelFile(backend, FASHION)).subarray(0, 3000);
+  await assert.rejects(loadModel(truncated, { backend }), oneLine(/truncated/));
+});
