@@ -100,6 +100,18 @@ test('color to a gray network goes through luma, gray to a color network fills e
   assertClose(fromGray!.logits, fromTriple!.logits, 'replicated gray', 1e-6, 1e-6);
 });
 
+test('a Node Buffer (a view into a shared pool) loads as its bytes', async () => {
+  const bytes = await modelFile(backend, FASHION);
+  const pooled = Buffer.concat([Buffer.alloc(13, 7), Buffer.from(bytes)]).subarray(13);
+  const model = await loadModel(pooled, { backend });
+  try {
+    const image = { data: new Uint8Array(784).fill(90), width: 28, height: 28, channels: 1 as const };
+    assert.deepEqual((await model.predict(image)).logits, (await gray.predict(image)).logits);
+  } finally {
+    model.dispose();
+  }
+});
+
 test('WebGPU and WebAssembly kernels give the same probabilities', async () => {
   const images = fashionBytes(4).map((data): PixelImage => ({ data, width: 28, height: 28, channels: 1 }));
   const bytes = await modelFile(backend, FASHION);

@@ -47,7 +47,7 @@ export async function encodeModelFile({ net, genotype, data }: TrainedModel): Pr
 }
 
 export function decodeModelFile(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
-  const { state, tensors } = decodeCheckpoint<SavedModel>(bytes, source);
+  const { state, tensors } = decodeCheckpoint<SavedModel>(plainBytes(bytes), source);
   if (state.format !== MODEL_FILE_FORMAT) {
     throw new CheckpointError(`${source}: not a model file (format ${state.format}); sgas export --format sgas --checkpoint <a training checkpoint> writes one`);
   }
@@ -60,6 +60,14 @@ export function decodeModelFile(backend: Backend, bytes: Uint8Array, source: str
     throw new CheckpointError(`${source}: ${(e as Error).message}`);
   }
   return trainedModel(backend, genotype, { C: C!, layers: layers! }, validateModelData(state.data, source), tensors, source);
+}
+
+/**
+ * The same bytes as a plain Uint8Array: a Node Buffer's slice() is a view of a shared pool, where
+ * the checkpoint reader needs a copy.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export async function moduleTensors(m: Module): Promise<Map<string, Float32Array>> {
