@@ -170,8 +170,10 @@ for (const name of ['Cri1_CIFAR_Best', 'DARTS_V2']) {
 test('bad input ends in one line and leaves no file: search checkpoint, damaged checkpoint, unknown format, unwritable --out', async () => {
   const trained = join(dir, 'fashion.bin');
   const out = join(dir, 'bad');
-  const rejects = async (args: string[], pattern: RegExp) => {
-    await assert.rejects(exportCommand(args, async () => backend), (e: Error) => {
+  // Bad flags and bad checkpoints fail before a backend is opened; only writing needs the network built.
+  const rejects = async (args: string[], pattern: RegExp, needsBackend = false) => {
+    const open = async () => (needsBackend ? backend : assert.fail('the backend must not be opened'));
+    await assert.rejects(exportCommand(args, open), (e: Error) => {
       assert.match(e.message, pattern);
       assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
       return true;
@@ -186,7 +188,7 @@ test('bad input ends in one line and leaves no file: search checkpoint, damaged 
   await rejects(['--checkpoint', trained, '--format', 'tflite', '--out', join(out, 'm.onnx')], /--format tflite: unknown format \(formats: onnx, sgas\)/);
   await rejects(['--checkpoint', join(dir, 'missing.bin')], /no such file/);
   // A path below a regular file cannot be created, even by root.
-  await rejects(['--checkpoint', trained, '--out', join(trained, 'm.onnx')], /--out .*fashion\.bin\/m\.onnx: cannot write it \((ENOTDIR|EEXIST)\); choose a writable path$/);
+  await rejects(['--checkpoint', trained, '--out', join(trained, 'm.onnx')], /--out .*fashion\.bin\/m\.onnx: cannot write it \((ENOTDIR|EEXIST)\); choose a writable path$/, true);
   await rejects(['--checkpoint', trained, '--out', dir], /is a folder/);
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);

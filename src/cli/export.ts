@@ -4,8 +4,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { ONNX_OPSET } from '../../runtime/onnx/encode.ts';
-import { encodeModelFile, type TrainedModel } from '../eval/modelFile.ts';
-import { trainedModelFromCheckpoint } from '../eval/train.ts';
+import { encodeModelFile, trainedModel, type TrainedModel } from '../eval/modelFile.ts';
+import { readTrainedNetwork } from '../eval/train.ts';
 import { exportOnnx } from '../export/onnx.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './files.ts';
@@ -44,7 +44,8 @@ export async function exportCommand(argv: string[], backend: () => Promise<Backe
   const out = values.out ?? join(dirname(path), `model.${format.extension}`);
   if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the file to write`);
 
-  const model = trainedModelFromCheckpoint(await backend(), new Uint8Array(readFileSync(path)), path);
+  const saved = readTrainedNetwork(new Uint8Array(readFileSync(path)), path);
+  const model = trainedModel(await backend(), saved, path);
   try {
     const bytes = await format.encode(model);
     try {

@@ -25,10 +25,16 @@ interface SavedModel {
   data: ModelDataInfo;
 }
 
+/** A trained network as read from a file, before anything is put on a backend. */
+export interface SavedNetwork {
+  genotype: Genotype;
+  size: { C: number; layers: number };
+  data: ModelDataInfo;
+  tensors: Map<string, Float32Array>;
+}
+
 /** The network a genotype builds at C and layers, for `data`'s images and classes, holding `tensors`. */
-export function trainedModel(
-  backend: Backend, genotype: Genotype, size: { C: number; layers: number }, data: ModelDataInfo, tensors: Map<string, Float32Array>, source: string,
-): TrainedModel {
+export function trainedModel(backend: Backend, { genotype, size, data, tensors }: SavedNetwork, source: string): TrainedModel {
   const config: EvalNetworkConfig = { ...size, classes: data.classes.length, inputChannels: data.channels, auxiliary: false };
   const net = new EvalNetwork(backend, config, genotype, new Rng(0));
   try {
@@ -47,6 +53,11 @@ export async function encodeModelFile({ net, genotype, data }: TrainedModel): Pr
 }
 
 export function decodeModelFile(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
+  return trainedModel(backend, readModelFile(bytes, source), source);
+}
+
+/** Checks and reads a model file without a backend, so a bad one fails before any GPU work. */
+export function readModelFile(bytes: Uint8Array, source: string): SavedNetwork {
   const { state, tensors } = decodeCheckpoint<SavedModel>(plainBytes(bytes), source);
   if (state.format !== MODEL_FILE_FORMAT) {
     throw new CheckpointError(`${source}: not a model file (format ${state.format}); sgas export --format sgas --checkpoint <a training checkpoint> writes one`);
@@ -59,7 +70,7 @@ export function decodeModelFile(backend: Backend, bytes: Uint8Array, source: str
   } catch (e) {
     throw new CheckpointError(`${source}: ${(e as Error).message}`);
   }
-  return trainedModel(backend, genotype, { C: C!, layers: layers! }, validateModelData(state.data, source), tensors, source);
+  return { genotype, size: { C: C!, layers: layers! }, data: validateModelData(state.data, source), tensors };
 }
 
 /**

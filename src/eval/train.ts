@@ -11,7 +11,7 @@ import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
 import { modelDataInfo } from './modelData.ts';
-import { loadModuleTensors, moduleTensors, plainBytes, trainedModel, type TrainedModel } from './modelFile.ts';
+import { loadModuleTensors, moduleTensors, plainBytes, trainedModel, type SavedNetwork, type TrainedModel } from './modelFile.ts';
 import { planTrainMemory, trainStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
 import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
@@ -212,9 +212,13 @@ export function networkFromCheckpoint(backend: Backend, bytes: Uint8Array, data:
 
 /** The trained network of a training checkpoint on its own, with what it expects of images (export, inference). */
 export function trainedModelFromCheckpoint(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
+  return trainedModel(backend, readTrainedNetwork(bytes, source), source);
+}
+
+/** Checks and reads a training checkpoint's network without a backend, so a bad one fails before any GPU work. */
+export function readTrainedNetwork(bytes: Uint8Array, source: string): SavedNetwork {
   const { state, tensors } = decodeTrainCheckpoint(plainBytes(bytes), source);
-  const size = { C: state.config.initChannels, layers: state.config.layers };
-  return trainedModel(backend, state.genotype, size, modelDataInfo(state), tensors, source);
+  return { genotype: state.genotype, size: { C: state.config.initChannels, layers: state.config.layers }, data: modelDataInfo(state), tensors };
 }
 
 function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype, data: Dataset, rng: Rng): EvalNetwork {

@@ -7,7 +7,7 @@
 import { createBackend, Tape, Tensor, type Backend } from '../../runtime/index.ts';
 import { isNode, nodeBuiltin } from '../../runtime/wasm/module.ts';
 import type { ModelDataInfo } from '../eval/modelData.ts';
-import { decodeModelFile, type TrainedModel } from '../eval/modelFile.ts';
+import { readModelFile, trainedModel, type TrainedModel } from '../eval/modelFile.ts';
 import { genotypeToPython } from '../search/genotype.ts';
 import { pixelsOf, writeNetworkInput, type ImageInput } from './images.ts';
 
@@ -109,11 +109,12 @@ export class Model {
 
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<Model> {
   const { bytes, name } = await readSource(source);
+  const saved = readModelFile(bytes, name);
   const choice = options.backend ?? 'auto';
   const owns = typeof choice === 'string';
   const backend = owns ? await createBackend({ backend: choice, kernelsUrl: options.wasmUrl, threads: options.threads }) : choice;
   try {
-    return new Model(decodeModelFile(backend, bytes, name), backend, owns);
+    return new Model(trainedModel(backend, saved, name), backend, owns);
   } catch (e) {
     if (owns) (backend as { destroy?: () => void }).destroy?.();
     throw e;
