@@ -39,6 +39,8 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Smallest launch, in rough arithmetic operations, worth splitting between threads (tests set 1). */
   minParallelWork?: number;
+  /** The folder (URL or, in Node, a file URL) holding kernels.wasm and kernels-threads.wasm; default: beside the runtime. */
+  kernelsUrl?: string | URL;
 }
 
 export class WasmBackend implements Backend {
@@ -173,7 +175,7 @@ function canBlock(): boolean {
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const threads = Math.max(1, Math.floor(options.threads ?? (await hardwareThreads())));
   const threaded = threads > 1;
-  const module = await compileKernels(threaded ? 'kernels-threads.wasm' : 'kernels.wasm');
+  const module = await compileKernels(threaded ? 'kernels-threads.wasm' : 'kernels.wasm', options.kernelsUrl);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: threaded });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const backend = new WasmBackend(memory, instance.exports);

@@ -16,10 +16,15 @@ export function nodeBuiltin<T>(name: string): Promise<T> {
   return import(name) as Promise<T>;
 }
 
-async function readBytes(file: KernelBuild): Promise<ArrayBuffer> {
+/** `folder`: where the caller put the .wasm files (an app that bundles the runtime itself); else next to this module. */
+async function readBytes(file: KernelBuild, folder?: string | URL): Promise<ArrayBuffer> {
   const tried: string[] = [];
-  for (const place of isNode ? PLACES : PAGE_PLACES) {
-    const url = new URL(place + file, import.meta.url);
+  // A relative folder is the page's (a bundle's own URL says nothing about where its app put the files).
+  const here = (globalThis as { location?: { href: string } }).location?.href ?? import.meta.url;
+  const urls = folder
+    ? [new URL(file, new URL(String(folder).replace(/\/?$/, '/'), here))]
+    : (isNode ? PLACES : PAGE_PLACES).map((place) => new URL(place + file, import.meta.url));
+  for (const url of urls) {
     tried.push(url.href);
     if (isNode) {
       const { readFile } = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
@@ -36,13 +41,14 @@ async function readBytes(file: KernelBuild): Promise<ArrayBuffer> {
   throw new GpuError(`wasm: ${file} not found (run npm run build, which compiles wasm/*.c); looked at ${tried.join(', ')}`);
 }
 
-const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-export function compileKernels(file: KernelBuild): Promise<WebAssembly.Module> {
-  let module = compiled.get(file);
+export function compileKernels(file: KernelBuild, folder?: string | URL): Promise<WebAssembly.Module> {
+  const key = `${folder ?? ''}|${file}`;
+  let module = compiled.get(key);
   if (!module) {
-    module = readBytes(file).then((bytes) => WebAssembly.compile(bytes));
-    compiled.set(file, module);
+    module = readBytes(file, folder).then((bytes) => WebAssembly.compile(bytes));
+    compiled.set(key, module);
   }
   return module;
 }

@@ -3,6 +3,7 @@
 // network also follows every pool with an affine-free BatchNorm (`poolBn`).
 import { avgPool2d, concatChannels, conv2d, maxPool2d, relu, zero, type Backend, type Tensor } from '../../runtime/index.ts';
 import { Module } from '../../runtime/module.ts';
+import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
 import type { Rng } from '../../runtime/rng.ts';
 import type { OpName } from '../search/space.ts';
 import { BatchNorm2d, convWeight } from './layers.ts';
@@ -15,6 +16,8 @@ export interface OpContext {
 
 export abstract class Operation extends Module {
   abstract forward(x: Tensor): Tensor;
+  /** The forward in evaluation mode as ONNX nodes reading `x`; returns the output's name. */
+  abstract toOnnx(g: OnnxGraph, x: string): string;
   /** Ops that begin with ReLU can take relu(x) ready-made, so a MixedOp computes it once for all of them. */
   get opensWithRelu(): boolean {
     return false;
@@ -55,9 +58,15 @@ class ReluDwPwBn extends Operation {
   }
 
   override forwardAfterRelu(r: Tensor): Tensor {
-    const pad = (this.dilation * (this.k - 1)) / 2;
-    const depthwise = conv2d(r, this.dw, { stride: this.stride, pad, dilation: this.dilation, groups: this.dw.shape[0] });
-    return this.bn.forward(conv2d(depthwise, this.pw));
+    return this.bn.forward(conv2d(conv2d(r, this.dw, this.depthwise), this.pw));
+  }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.bn.toOnnx(g, g.conv2d(g.conv2d(g.relu(x), this.dw, this.depthwise), this.pw));
+  }
+
+  private get depthwise() {
+    return { stride: this.stride, pad: (this.dilation * (this.k - 1)) / 2, dilation: this.dilation, groups: this.dw.shape[0] };
   }
 }
 
@@ -87,6 +96,10 @@ export class SepConv extends Operation {
   override forwardAfterRelu(r: Tensor): Tensor {
     return this.second.forward(this.first.forwardAfterRelu(r));
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.second.toOnnx(g, this.first.toOnnx(g, x));
+  }
 }
 
 export class DilConv extends Operation {
@@ -110,6 +123,10 @@ export class DilConv extends Operation {
   override forwardAfterRelu(r: Tensor): Tensor {
     return this.body.forwardAfterRelu(r);
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.body.toOnnx(g, x);
+  }
 }
 
 /** ReLU → 1×1 conv → BN (cell preprocessing). */
@@ -125,6 +142,10 @@ export class ReluConvBn extends Operation {
 
   forward(x: Tensor): Tensor {
     return this.bn.forward(conv2d(relu(x), this.weight));
+  }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.bn.toOnnx(g, g.conv2d(g.relu(x), this.weight));
   }
 }
 
@@ -153,11 +174,19 @@ export class FactorizedReduce extends Operation {
   override forwardAfterRelu(r: Tensor): Tensor {
     const [, , H, W] = r.shape as [number, number, number, number];
     if (H % 2 || W % 2) throw new Error(`FactorizedReduce needs even spatial sizes (the reference requires them too), got ${H}×${W}`);
-    const a = conv2d(r, this.conv1, { stride: 2 });
-    const b = conv2d(r, this.conv2, { stride: 2, crop: [1, 1] });
+    const a = conv2d(r, this.conv1, HALVES[0]);
+    const b = conv2d(r, this.conv2, HALVES[1]);
     return this.bn.forward(concatChannels([a, b]));
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    const r = g.relu(x);
+    return this.bn.toOnnx(g, g.concatChannels([g.conv2d(r, this.conv1, HALVES[0]), g.conv2d(r, this.conv2, HALVES[1])]));
+  }
 }
+
+/** FactorizedReduce's two convolutions: the second one sees the input shifted by one pixel. */
+const HALVES = [{ stride: 2 }, { stride: 2, crop: [1, 1] as const }] as const;
 
 class Pool extends Operation {
   private readonly bn?: BatchNorm2d;
@@ -168,14 +197,25 @@ class Pool extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    const window = { kernel: 3, stride: this.stride, pad: 1 };
-    const y = this.kind === 'max' ? maxPool2d(x, window) : avgPool2d(x, window);
+    const y = this.kind === 'max' ? maxPool2d(x, this.window) : avgPool2d(x, this.window);
     return this.bn ? this.bn.forward(y) : y;
+  }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    const y = g.pool2d(this.kind, x, this.window);
+    return this.bn ? this.bn.toOnnx(g, y) : y;
+  }
+
+  private get window() {
+    return { kernel: 3, stride: this.stride, pad: 1 };
   }
 }
 
 class Identity extends Operation {
   forward(x: Tensor): Tensor {
+    return x;
+  }
+  toOnnx(_g: OnnxGraph, x: string): string {
     return x;
   }
   override get isIdentity(): boolean {
@@ -189,6 +229,9 @@ class Zero extends Operation {
   }
   forward(x: Tensor): Tensor {
     return zero(x, this.stride);
+  }
+  toOnnx(): string {
+    throw new Error("the 'none' op only exists in the search network; a genotype's network has none to export");
   }
 }
 
