@@ -60,7 +60,7 @@ export function decodeModelFile(backend: Backend, bytes: Uint8Array, source: str
 
 /** Checks and reads a model file without a backend, so a bad one fails before any GPU work. */
 export function readModelFile(bytes: Uint8Array, source: string): SavedNetwork {
-  const { state, tensors } = decodeCheckpoint<SavedModel>(plainBytes(bytes), source);
+  const { state, tensors } = decodeCheckpoint<SavedModel>(bytes, source);
   if (state.format !== MODEL_FILE_FORMAT) {
     throw new CheckpointError(`${source}: not a model file (format ${state.format}); sgas export --format sgas --checkpoint <a training checkpoint> writes one`);
   }
@@ -75,14 +75,6 @@ export function readModelFile(bytes: Uint8Array, source: string): SavedNetwork {
   const problem = dataInfoProblem(state.dataInfo);
   if (problem) throw new CheckpointError(`${source}: its data record ${problem}; export the model again with sgas export`);
   return { genotype, size: { C: C!, layers: layers! }, dataInfo: state.dataInfo, tensors };
-}
-
-/**
- * The same bytes as a plain Uint8Array: a Node Buffer's slice() is a view of a shared pool, where
- * the checkpoint reader needs a copy.
- */
-export function plainBytes(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export async function moduleTensors(m: Module): Promise<Map<string, Float32Array>> {

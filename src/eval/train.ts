@@ -13,7 +13,7 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/c
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
-import { loadModuleTensors, moduleTensors, plainBytes, trainedModel, type SavedNetwork, type TrainedModel } from './modelFile.ts';
+import { loadModuleTensors, moduleTensors, trainedModel, type SavedNetwork, type TrainedModel } from './modelFile.ts';
 import { planTrainMemory, trainStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
 import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
@@ -224,7 +224,7 @@ export function networkFromCheckpoint(backend: Backend, checkpoint: TrainCheckpo
 
 /** The network of a training checkpoint's bytes on its own, with its data record (export, inference). */
 export function trainedModelFromCheckpoint(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
-  return trainedModel(backend, savedNetwork(readTrainCheckpoint(plainBytes(bytes), source)), source);
+  return trainedModel(backend, savedNetwork(readTrainCheckpoint(bytes, source)), source);
 }
 
 /** What the network of a checked training checkpoint is built from, before anything is put on a backend. */
