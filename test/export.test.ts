@@ -3,7 +3,7 @@
 // ONNX Runtime's logits on 256 test images equal those of our inference API (the .sgas export) and
 // of sgas eval's network within 1e-4. Then every kind of bad input ends in one line, leaving no file.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -191,14 +191,22 @@ test('bad input ends in one line and leaves no file: search checkpoint, damaged 
   await rejects(['--checkpoint', join(searchDir, 'checkpoint.bin'), '--out', join(out, 'm.onnx')], /a search checkpoint holds no trained network; train its genotype first \(sgas train --genotype/);
   const damaged = join(dir, 'damaged.bin');
   writeFileSync(damaged, readFileSync(trained).subarray(0, 5000));
-  await rejects(['--checkpoint', damaged, '--out', join(out, 'm.onnx')], /damaged\.bin is damaged: truncated/);
+  await rejects(['--checkpoint', damaged, '--out', join(out, 'm.onnx')], /damaged\.bin is damaged: truncated.*no damaged\.prev\.bin beside it/);
   writeFileSync(join(dir, 'text.bin'), 'not a checkpoint');
   await rejects(['--checkpoint', join(dir, 'text.bin'), '--out', join(out, 'm.onnx')], /does not start as an sgas checkpoint does/);
   await rejects(['--checkpoint', trained, '--format', 'tflite', '--out', join(out, 'm.onnx')], /--format tflite: unknown format \(formats: onnx, sgas\)/);
   await rejects(['--checkpoint', join(dir, 'missing.bin')], /no such file/);
   // A path below a regular file cannot be created, even by root.
-  await rejects(['--checkpoint', trained, '--out', join(trained, 'm.onnx')], /--out .*fashion\.bin\/m\.onnx: cannot write it \((ENOTDIR|EEXIST)\); choose a writable path$/, true);
+  await rejects(['--checkpoint', trained, '--out', join(trained, 'm.onnx')], /cannot write .*fashion\.bin\/m\.onnx: a part of the path is a file, not a folder \(ENOTDIR\); choose a writable --out$/, true);
   await rejects(['--checkpoint', trained, '--out', dir], /is a folder/);
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+
+  // A run folder whose checkpoint.bin is damaged exports the checkpoint.prev.bin beside it, as eval and predict read it.
+  const run = join(dir, 'run');
+  mkdirSync(run);
+  writeFileSync(join(run, 'checkpoint.bin'), readFileSync(trained).subarray(0, 5000));
+  copyFileSync(trained, join(run, 'checkpoint.prev.bin'));
+  await exportSilently(['--checkpoint', join(run, 'checkpoint.bin'), '--format', 'sgas']);
+  assert.deepEqual(readdirSync(run).sort(), ['checkpoint.bin', 'checkpoint.prev.bin', 'model.sgas']);
 });

@@ -1,14 +1,15 @@
 // `sgas export`: a trained network out of this tool, from a training checkpoint: as ONNX (opset 17,
 // for ONNX Runtime and every tool that reads ONNX) or as one .sgas file the inference API loads.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { ONNX_OPSET } from '../../runtime/onnx/encode.ts';
 import { encodeModelFile, trainedModel, type TrainedModel } from '../eval/modelFile.ts';
-import { readTrainCheckpoint, savedNetwork } from '../eval/train.ts';
+import { savedNetwork } from '../eval/train.ts';
 import { exportOnnx } from '../export/onnx.ts';
 import { parseFlags, UsageError } from './args.ts';
-import { writeFileAtomic } from './files.ts';
+import { checkpointFlag } from './eval.ts';
+import { writeFileAtomic, WriteError } from './files.ts';
 
 const FORMATS: Record<string, { extension: string; encode: (model: TrainedModel) => Promise<Uint8Array>; what: string }> = {
   onnx: { extension: 'onnx', encode: exportOnnx, what: `ONNX opset ${ONNX_OPSET}` },
@@ -17,7 +18,8 @@ const FORMATS: Record<string, { extension: string; encode: (model: TrainedModel)
 
 export const EXPORT_HELP = `usage: sgas export --checkpoint FILE [--format onnx|sgas] [--out FILE]
 
-Exports the trained network of a checkpoint.bin written by sgas train, in evaluation mode (no auxiliary head, no drop path), with its data
+Exports the trained network of a checkpoint.bin written by sgas train (or the checkpoint.prev.bin
+beside it, when it is damaged), in evaluation mode (no auxiliary head, no drop path), with its data
 record: class names, image size, resize filter and normalisation.
   --format onnx   (default) ONNX opset ${ONNX_OPSET}: input "images" float32 [N, C, H, W], pixels in [0, 1]
                   (the graph normalises), output "logits" [N, classes]; metadata_props hold the class
@@ -38,10 +40,7 @@ export async function exportCommand(argv: string[], backend: () => Promise<Backe
   const formatName = values.format ?? 'onnx';
   const format = Object.hasOwn(FORMATS, formatName) ? FORMATS[formatName]! : null;
   if (!format) throw new UsageError(`--format ${formatName}: unknown format (formats: ${Object.keys(FORMATS).join(', ')})`);
-  const path = values.checkpoint;
-  if (!path) throw new UsageError('export: --checkpoint FILE is required (the checkpoint.bin of an sgas train run)');
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--checkpoint ${path}: no such file`);
-  const checkpoint = readTrainCheckpoint(new Uint8Array(readFileSync(path)), path);
+  const { path, checkpoint } = checkpointFlag('export', values.checkpoint);
   const out = values.out ?? join(dirname(path), `model.${format.extension}`);
   if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the file to write`);
 
@@ -51,8 +50,7 @@ export async function exportCommand(argv: string[], backend: () => Promise<Backe
     try {
       writeFileAtomic(out, bytes);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      throw new UsageError(`--out ${out}: cannot write it (${code}); choose a writable path`);
+      throw e instanceof WriteError ? new WriteError(`${e.message}; choose a writable --out`) : e;
     }
     const { classes, channels, imageSize: [height, width] } = model.dataInfo;
     process.stdout.write(
