@@ -1,7 +1,8 @@
 // `sgas export` end to end: a searched genotype trained on 1-channel 28×28 Fashion-MNIST, and the
 // published Cri1_CIFAR_Best and DARTS_V2 briefly trained at 3-channel 32×32, exported to ONNX;
 // ONNX Runtime's logits on 256 test images equal those of our inference API (the .sgas export) and
-// of sgas eval's network within 1e-4. Then every kind of bad input ends in one line, leaving no file.
+// of sgas eval's network within 1e-4, and the inference API's probabilities for image files equal
+// sgas predict's. Then every kind of bad input ends in one line, leaving no file.
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { after, before, test } from 'node:test';
 import { createWasmBackend, Tape, Tensor, type WasmBackend } from '../runtime/index.ts';
 import { Rng } from '../runtime/rng.ts';
 import { exportCommand } from '../src/cli/export.ts';
+import sharp from 'sharp';
 import { genotypeFlag } from '../src/cli/genotypeFlag.ts';
+import { predictCommand } from '../src/cli/predict.ts';
 import { searchCommand } from '../src/cli/search.ts';
 import { CIFAR10_CLASSES } from '../src/data/cifar.ts';
 import { CIFAR10_STATS, normalise, type Dataset } from '../src/data/dataset.ts';
@@ -20,7 +23,8 @@ import { trainPresetConfig, type TrainConfig } from '../src/eval/config.ts';
 import { dataForNetwork, networkFromCheckpoint, prepareTrainData, readTrainCheckpoint, Trainer } from '../src/eval/train.ts';
 import { genotypeToPython, type Genotype } from '../src/search/genotype.ts';
 import { genotypeByName } from '../src/search/genotypes.ts';
-import { loadModel, type PixelImage } from '../src/infer/index.ts';
+import { loadModel, type Model, type PixelImage } from '../src/infer/index.ts';
+import { pngBytes, tinted } from './helpers/imageFolders.ts';
 import { decodeOnnx, maxAbsDiff, runOnnx } from './helpers/onnx.ts';
 
 const IMAGES = 256;
@@ -94,7 +98,46 @@ async function evalLogits(checkpoint: string, test: Dataset): Promise<Float32Arr
   }
 }
 
-/** Exports both formats, then compares ONNX Runtime, the inference API and sgas eval's network on the same images. */
+/**
+ * PNG files of the test images' first pictures: one at the network's size, one colour and one RGBA
+ * at other sizes (resized with the run's filter), one gray, as sgas predict and the API get them.
+ */
+async function imageFiles(test: Dataset, pixels: Float32Array, folder: string): Promise<string[]> {
+  mkdirSync(folder, { recursive: true });
+  const { channels: C, height: H, width: W } = test;
+  const interleaved = (i: number) => Uint8Array.from({ length: H * W * C }, (_, k) => Math.round(pixels[(i * C + (k % C)) * H * W + Math.floor(k / C)]! * 255));
+  const enlarged = (bytes: Uint8Array, channels: 3 | 4) => sharp(Buffer.from(bytes), { raw: { width: W, height: H, channels } }).resize(W + 12, H + 4).raw().toBuffer();
+  const colour = C === 3 ? interleaved(0) : tinted(interleaved(0));
+  const rgba = Uint8Array.from({ length: 4 * H * W }, (_, k) => (k % 4 === 3 ? 255 - (k & 255) : colour[3 * (k >> 2) + (k % 4)]!));
+  const files: [string, Promise<Buffer>][] = [
+    ['own-size.png', pngBytes(interleaved(1), C as 1 | 3, W, H)],
+    ['colour.png', enlarged(colour, 3).then((b) => pngBytes(b, 3, W + 12, H + 4))],
+    ['rgba.png', enlarged(rgba, 4).then((b) => pngBytes(b, 4, W + 12, H + 4))],
+    ['gray.png', pngBytes(interleaved(2).filter((_, k) => k % C === 0), 1, W, H)],
+  ];
+  return Promise.all(files.map(async ([name, bytes]) => {
+    writeFileSync(join(folder, name), await bytes);
+    return join(folder, name);
+  }));
+}
+
+/** The API's probabilities for image files (decoded here by sharp) against sgas predict's on the same files. */
+async function predictVsApi(model: Model, checkpoint: string, files: string[]): Promise<number> {
+  const lines = (await stdoutOf(() => predictCommand(['--checkpoint', checkpoint, '--json', ...files], async () => backend))).trim().split('\n');
+  const printed = lines.map((line) => JSON.parse(line) as { file: string; probs: number[] });
+  assert.deepEqual(printed.map((p) => p.file), files);
+  const images = await Promise.all(files.map(async (file): Promise<PixelImage> => {
+    // sharp hands a grayscale file out as RGB unless asked for one channel.
+    const gray = (await sharp(file).metadata()).channels === 1;
+    const { data, info } = await (gray ? sharp(file).toColourspace('b-w') : sharp(file)).raw().toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels as 1 | 3 | 4 };
+  }));
+  assert.deepEqual(images.map((i) => i.channels).sort(), [1, 3, 4, model.input.channels].sort());
+  const predicted = await model.predict(images);
+  return maxAbsDiff(predicted.flatMap((p) => p.probs), printed.flatMap((p) => p.probs));
+}
+
+/** Exports both formats, then compares ONNX Runtime, the inference API, sgas predict and sgas eval's network on the same images. */
 async function checkExport(checkpoint: string, test: Dataset, genotype: Genotype) {
   const { stats } = test;
   const onnxPath = join(dir, `${test.name}.onnx`);
@@ -115,6 +158,7 @@ async function checkExport(checkpoint: string, test: Dataset, genotype: Genotype
     return { data, width: W, height: H, channels: C as 1 | 3 };
   });
   const predicted = (await model.predict(images)).flatMap((p) => p.logits);
+  const apiVsPredictCommand = await predictVsApi(model, checkpoint, await imageFiles(test, input, join(dir, `${test.name}-images`)));
   model.dispose();
   const evaluated = await evalLogits(checkpoint, test);
 
@@ -122,6 +166,7 @@ async function checkExport(checkpoint: string, test: Dataset, genotype: Genotype
   assert.ok(onnxVsPredict < 1e-4, `${test.name}: ONNX Runtime and predict differ by up to ${onnxVsPredict}`);
   const predictVsEval = maxAbsDiff(predicted, evaluated);
   assert.ok(predictVsEval < 1e-5, `${test.name}: predict and eval differ by up to ${predictVsEval}`);
+  assert.ok(apiVsPredictCommand < 1e-6, `${test.name}: the API's and sgas predict's probabilities for the same files differ by up to ${apiVsPredictCommand}`);
   // Not a network that answers the same whatever it sees.
   assert.ok(maxAbsDiff(onnx.data.subarray(0, 10), onnx.data.subarray(10, 20)) > 1e-3);
 
@@ -139,7 +184,7 @@ async function checkExport(checkpoint: string, test: Dataset, genotype: Genotype
   assert.deepEqual(dims, ['N', C, H, W]);
   assert.deepEqual((graph.node ?? []).slice(0, 2).map((n) => n.opType), ['Sub', 'Div'], 'normalisation first');
   assert.ok(!(graph.initializer ?? []).some((t) => t.name?.startsWith('auxiliary')), 'no auxiliary head');
-  return { meta, onnxVsPredict };
+  return { meta, onnxVsPredict, apiVsPredictCommand };
 }
 
 let searchDir = '';
@@ -150,8 +195,8 @@ test('a searched genotype trained on 1-channel 28×28 data: ONNX Runtime, predic
   const genotype = genotypeFlag(searchDir, 'export test');
   const test = firstImages(loadDataset(undefined, 'test'), IMAGES);
   const checkpoint = await trainedCheckpoint(genotype, loadDataset(undefined, 'train'), test, 'fashion');
-  const { meta, onnxVsPredict } = await checkExport(checkpoint, test, genotype);
-  t.diagnostic(`max |ONNX Runtime − predict| over ${IMAGES}×10 logits: ${onnxVsPredict.toExponential(2)}`);
+  const { meta, onnxVsPredict, apiVsPredictCommand } = await checkExport(checkpoint, test, genotype);
+  t.diagnostic(`max |ONNX Runtime − predict| over ${IMAGES}×10 logits: ${onnxVsPredict.toExponential(2)}; max |API − sgas predict| probabilities: ${apiVsPredictCommand.toExponential(2)}`);
   assert.deepEqual(JSON.parse(meta['classes']!).slice(0, 2), ['T-shirt/top', 'Trouser']);
 });
 
@@ -170,8 +215,8 @@ for (const name of ['Cri1_CIFAR_Best', 'DARTS_V2']) {
   test(`${name} at 3-channel 32×32: ONNX Runtime, predict and eval agree on 256 images`, async (t) => {
     const genotype = genotypeByName(name);
     const checkpoint = await trainedCheckpoint(genotype, cifarLike(64, 1, 'cifar-like-train'), cifarLike(IMAGES, 2, `cifar-like-${name}`), name);
-    const { meta, onnxVsPredict } = await checkExport(checkpoint, cifarLike(IMAGES, 2, `cifar-like-${name}`), genotype);
-    t.diagnostic(`max |ONNX Runtime − predict| over ${IMAGES}×10 logits: ${onnxVsPredict.toExponential(2)}`);
+    const { meta, onnxVsPredict, apiVsPredictCommand } = await checkExport(checkpoint, cifarLike(IMAGES, 2, `cifar-like-${name}`), genotype);
+    t.diagnostic(`max |ONNX Runtime − predict| over ${IMAGES}×10 logits: ${onnxVsPredict.toExponential(2)}; max |API − sgas predict| probabilities: ${apiVsPredictCommand.toExponential(2)}`);
     assert.deepEqual(JSON.parse(meta['classes']!).slice(0, 2), ['airplane', 'automobile']);
   });
 }
