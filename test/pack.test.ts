@@ -1,11 +1,11 @@
 // The package as users get it: `npm pack`, then an empty project installs the tarball offline. There
 // the library's entries load in Node (types included), the CLI runs, an inference page is bundled
 // with esbuild from the installed package, and Chromium (Playwright) predicts images with it, as
-// Node does. The package's own dependencies (webgpu, playwright-core) come from this checkout's
-// node_modules: a fresh machine's npm cache holds their files but not the registry's metadata.
+// Node does. The package's own dependencies (webgpu, playwright-core, sharp, pngjs) are linked to this
+// checkout's node_modules: a fresh machine's npm cache holds their files but not the registry's metadata.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,6 +19,7 @@ import { assertClose } from './helpers/gpu.ts';
 import { FASHION, modelFile } from './helpers/model.ts';
 import { root, skip } from './helpers/page.ts';
 
+const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 const dir = mkdtempSync(join(tmpdir(), 'sgas-pack-'));
 const project = join(dir, 'app');
 const run = (command: string, args: string[], cwd: string) => execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -39,8 +40,7 @@ before(async () => {
     name: 'app', private: true, type: 'module',
     dependencies: {
       'sgas-webgpu': `file:${join(dir, info.filename)}`,
-      webgpu: `file:${join(root, 'node_modules', 'webgpu')}`,
-      'playwright-core': `file:${join(root, 'node_modules', 'playwright-core')}`,
+      ...Object.fromEntries(Object.keys(dependencies).map((name) => [name, `file:${join(root, 'node_modules', name)}`])),
     },
   }));
   run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], project);
