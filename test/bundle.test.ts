@@ -117,9 +117,11 @@ test('the inference-only browser bundle: no search or training code, nothing Nod
   // The page test above has just run esbuild.config.mjs, which writes the report.
   const { inferBundle } = JSON.parse(readFileSync(`${root}/dist/build-report.json`, 'utf8'));
   const modules: string[] = inferBundle.modules;
-  const training = /^src\/(search\/(search|architect|model|edgeDecision|step|config)|eval\/(train|step|config)|train\/|data\/(load|idx|cifar)|cli\/|web\/)|^runtime\/optim\//;
+  const training = /^src\/(search\/(search|architect|model|edgeDecision|step|config)|eval\/(train|step|config)|train\/|data\/(load|idx|cifar|embedded|folderLoad|imageFolder|imageDecode|imageCache|transforms)|cli\/|web\/)|^runtime\/optim\//;
   assert.deepEqual(modules.filter((m) => training.test(m)), []);
-  assert.ok(modules.includes('src/eval/model.ts') && modules.includes('runtime/wasm/backend.ts') && modules.includes('runtime/webgpuBackend.ts'));
+  for (const needed of ['src/eval/model.ts', 'runtime/wasm/backend.ts', 'runtime/webgpuBackend.ts', 'src/data/image.ts', 'src/data/resample.ts']) {
+    assert.ok(modules.includes(needed), `${needed}: the network, both backends and the training data's own preprocessing`);
+  }
   assert.deepEqual(nodeOnlyImports(readFileSync(`${root}/dist/browser/infer.js`, 'utf8')), []);
   assert.ok(inferBundle.gzipBytes <= 150 * 1024, `${inferBundle.gzipBytes} bytes gzipped`);
   assert.ok(inferBundle.minifiedGzipBytes < inferBundle.gzipBytes);
