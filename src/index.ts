@@ -21,6 +21,6 @@ export { PRIMITIVES, type OpName } from './search/space.ts';
 export { EvalNetwork, type EvalNetworkConfig } from './eval/model.ts';
 export { trainedModelFromCheckpoint } from './eval/train.ts';
 export { decodeModelFile, encodeModelFile, type TrainedModel } from './eval/modelFile.ts';
-export { dataInfoProblem, type DataInfo, type SplitRule } from './data/dataInfo.ts';
+export type { DataInfo, SplitRule } from './data/dataInfo.ts';
 export { exportOnnx } from './export/onnx.ts';
 export * from './infer/index.ts';
