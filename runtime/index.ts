@@ -2,7 +2,7 @@
 import type { Backend } from './backend.ts';
 import { openDevice, type DeviceOptions } from './device.ts';
 import { WebGpuBackend } from './webgpuBackend.ts';
-import { createWasmBackend } from './wasm/backend.ts';
+import { createWasmBackend, type WasmBackendOptions } from './wasm/backend.ts';
 
 export type { Backend, Capacity, Storage, KernelCall, MemoryStats } from './backend.ts';
 export { Tensor, sizeOf, type Shape } from './tensor.ts';
@@ -32,7 +32,7 @@ export async function createWebGpuBackend(options: DeviceOptions = {}): Promise<
   return new WebGpuBackend(await openDevice(options));
 }
 
-export interface BackendOptions extends DeviceOptions {
+export interface BackendOptions extends DeviceOptions, WasmBackendOptions {
   /** 'auto': WebGPU on a real GPU, WebAssembly when the only adapter is a software one (SwiftShader) or none. */
   backend?: 'webgpu' | 'wasm' | 'auto';
 }

@@ -126,7 +126,7 @@ test('a tiny search on a JPEG folder, a one-epoch training on a PNG folder, then
   assert.equal(labelled.code, 1, 'a skipped image makes the exit status 1');
   assert.equal(labelled.out.trim().split('\n').length, 48);
   assert.match(labelled.out, new RegExp(`^${pngRoot}/dress/0\\.png  (\\S+ \\d+\\.\\d%  ){2}\\S+ \\d+\\.\\d%  \\(label dress\\)$`, 'm'));
-  await assert.rejects(predictCommand(['--checkpoint', join(searchOut, 'checkpoint.bin'), pngRoot], noGpu), /not a training checkpoint .*train the search's genotype first/);
+  await assert.rejects(predictCommand(['--checkpoint', join(searchOut, 'checkpoint.bin'), pngRoot], noGpu), /a search checkpoint holds no trained network; train its genotype first/);
   const cats = smallFolder('cats-and-dogs', ['cat', 'dog'], 20);
   await assert.rejects(evalCommand(['--checkpoint', checkpoint, '--data', cats], noGpu),
     (e: Error) => e.message.startsWith(`${cats}: its classes [cat, dog] differ from the classes [${FOLDER_CLASSES.join(', ')}] of the checkpoint;`));

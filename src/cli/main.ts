@@ -2,6 +2,7 @@
 import { createBackend, type Backend } from '../../runtime/index.ts';
 import { backendFlag, UsageError } from './args.ts';
 import { evalCommand } from './eval.ts';
+import { exportCommand } from './export.ts';
 import { goldenCommand } from './golden.ts';
 import { infoCommand } from './info.ts';
 import { mlpCommand } from './mlp.ts';
@@ -15,10 +16,11 @@ type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<numb
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
-  train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME' },
+  train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME|LITERAL' },
   eval: { run: evalCommand, help: 'test accuracy of a trained checkpoint: sgas eval --checkpoint FILE' },
   predict: { run: predictCommand, help: 'top classes of images from a trained checkpoint: sgas predict --checkpoint FILE IMAGE|DIR...' },
-  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME' },
+  export: { run: exportCommand, help: 'a trained network as ONNX or one .sgas file: sgas export --checkpoint FILE --format onnx|sgas' },
+  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME|LITERAL' },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
   serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
   mlp: { run: mlpCommand, help: 'train a 2-layer perceptron (runtime smoke check)' },

@@ -16,7 +16,7 @@ import {
 import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData, type DataFlags } from './dataFlags.ts';
 import { JsonLines, writeFileAtomic } from './files.ts';
-import { genotypeFlag } from './genotypeFlag.ts';
+import { genotypeFlag, isGenotypeLiteral } from './genotypeFlag.ts';
 import { Progress } from './progress.ts';
 import { inRunFolder, type RunLock } from './runLock.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
@@ -37,10 +37,11 @@ const BOOLEAN_KEYS = (Object.keys(DEFAULTS) as (keyof TrainConfig)[]).filter((k)
 /** The range of every numeric flag of sgas train, by flag name. */
 export const TRAIN_FLAG_RANGES = { ...byFlag(RANGES), ...DATA_FLAG_RANGES };
 
-export const TRAIN_HELP = `usage: sgas train --genotype FILE|NAME [--preset ${Object.keys(TRAIN_PRESETS).join('|')}] [--data DIR] [--out DIR] [flags]
+export const TRAIN_HELP = `usage: sgas train --genotype FILE|NAME|LITERAL [--preset ${Object.keys(TRAIN_PRESETS).join('|')}] [--data DIR] [--out DIR] [flags]
        sgas train --resume DIR [--data DIR]
 
---genotype: a genotype.json from sgas search, a file holding Genotype(...), or a published name (e.g. Cri2_CIFAR_Best)
+--genotype: a genotype.json from sgas search, a file holding Genotype(...), a published name (e.g. Cri2_CIFAR_Best,
+  DARTS_V2), or a Genotype(...) literal itself
 
 presets:
 ${Object.entries(TRAIN_PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.description}`).join('\n')}
@@ -95,7 +96,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const genotypeName = basename(String(flags.genotype)).replace(/\.\w+$/, '');
+  const genotypeName = isGenotypeLiteral(String(flags.genotype)) ? 'literal' : basename(String(flags.genotype)).replace(/\.\w+$/, '');
   const out = String(flags.out ?? join('runs', `train-${presetName}-${genotypeName}-seed${config.seed}`));
   const run: NewTraining = { out, preset: presetName, config, genotype, genotypeSource: String(flags.genotype), data };
   const loaded = await trainData(run);

@@ -1,13 +1,14 @@
 // One decoded image to the network's pixels (the steps DataInfo states), free of Node APIs: the
-// CLI decodes with sharp, the page with createImageBitmap, and both hand their pixels here.
+// CLI decodes with pngjs and sharp, the page with createImageBitmap, the inference API takes the
+// caller's pixels, and all hand them here.
 import { resample, type ResizeFilter } from './resample.ts';
 
-/** 8-bit pixels, interleaved: 3 (RGB) or 4 (RGBA) values per pixel, rows top to bottom. */
+/** 8-bit pixels, interleaved: 1 (gray), 3 (RGB) or 4 (RGBA) values per pixel, rows top to bottom. */
 export interface RawImage {
   data: Uint8Array;
   width: number;
   height: number;
-  channels: 3 | 4;
+  channels: 1 | 3 | 4;
 }
 
 /** An image at the run's size: one plane if grayscale, else three (R, G, B), 8-bit. */
@@ -19,6 +20,7 @@ export interface PreparedImage {
 /** Grayscale: R = G = B at every pixel, whatever the file format called it. */
 function isGray(image: RawImage): boolean {
   const { data, channels } = image;
+  if (channels === 1) return true;
   for (let i = 0; i < data.length; i += channels) {
     if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) return false;
   }

@@ -2,10 +2,9 @@
 // with the auxiliary loss, drop path and Cutout, then test loss and accuracy in eval mode (running
 // BN statistics), then a checkpoint. Free of Node APIs, like the search loop.
 import { crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
-import type { Module } from '../../runtime/module.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
-import { checkSameClasses, dataInfoOf, type DataInfo } from '../data/dataInfo.ts';
+import { checkSameClasses, dataInfoOf, dataInfoProblem, type DataInfo } from '../data/dataInfo.ts';
 import { CIFAR10_STATS, FASHION_MNIST_STATS, type Dataset } from '../data/dataset.ts';
 import { CIFAR10_CLASSES } from '../data/cifar.ts';
 import { FASHION_MNIST_CLASSES } from '../data/idx.ts';
@@ -14,6 +13,7 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../search/c
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
+import { loadModuleTensors, moduleTensors, trainedModel, type SavedNetwork, type TrainedModel } from './modelFile.ts';
 import { planTrainMemory, trainStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
 import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
@@ -210,24 +210,26 @@ export class Trainer {
 /** A training checkpoint read and checked, before any network is built. */
 export type TrainCheckpoint = ReturnType<typeof readTrainCheckpoint>;
 
-/** What a training checkpoint holds, for eval and predict. */
-export interface TrainedNetwork {
-  net: EvalNetwork;
-  dataInfo: DataInfo;
+/** What a training checkpoint holds, for eval and predict: the trained model and how it was trained. */
+export interface TrainedNetwork extends TrainedModel {
   config: TrainConfig;
   epochs: number;
 }
 
-/** The trained network of a checkpoint, in eval mode. */
+/** The trained network of a checkpoint, in eval mode (without the auxiliary head, which eval mode does not use). */
 export function networkFromCheckpoint(backend: Backend, checkpoint: TrainCheckpoint, source: string): TrainedNetwork {
-  const { state, tensors } = checkpoint;
-  const info = state.dataInfo;
-  const net = new EvalNetwork(backend, {
-    C: state.config.initChannels, layers: state.config.layers, classes: info.classes.length, inputChannels: info.channels, auxiliary: state.config.auxiliary,
-  }, state.genotype, new Rng(state.config.seed));
-  loadModuleTensors(net, tensors, source);
-  net.setTraining(false);
-  return { net, dataInfo: info, config: state.config, epochs: state.nextEpoch };
+  const { config, nextEpoch } = checkpoint.state;
+  return { ...trainedModel(backend, savedNetwork(checkpoint), source), config, epochs: nextEpoch };
+}
+
+/** The network of a training checkpoint's bytes on its own, with its data record (export, inference). */
+export function trainedModelFromCheckpoint(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
+  return trainedModel(backend, savedNetwork(readTrainCheckpoint(bytes, source)), source);
+}
+
+/** What the network of a checked training checkpoint is built from, before anything is put on a backend. */
+export function savedNetwork({ state, tensors }: TrainCheckpoint): SavedNetwork {
+  return { genotype: state.genotype, size: { C: state.config.initChannels, layers: state.config.layers }, dataInfo: state.dataInfo, tensors };
 }
 
 /** `data` brought to the network's input size as its run did, and checked against what it was trained on. */
@@ -246,12 +248,16 @@ function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype,
 export function readTrainCheckpoint(bytes: Uint8Array, source: string) {
   const decoded = decodeCheckpoint<SavedTrainState>(bytes, source);
   const { state } = decoded;
-  if (state.format !== 'sgas-train-v1') {
-    throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one${state.format === 'sgas-search-v1' ? ': train the search\'s genotype first (sgas train --genotype DIR)' : ''}`);
+  const format: string = state.format;
+  if (format === 'sgas-search-v1') {
+    throw new CheckpointError(`${source}: a search checkpoint holds no trained network; train its genotype first (sgas train --genotype <the search's folder>) and use the checkpoint.bin that writes`);
   }
+  if (state.format !== 'sgas-train-v1') throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one`);
   // Validates again: the checkpoint may come from elsewhere.
   state.genotype = parseGenotype(JSON.stringify(state.genotype));
   state.dataInfo ??= legacyDataInfo(state, source);
+  const problem = dataInfoProblem(state.dataInfo);
+  if (problem) throw new CheckpointError(`${source}: its data record ${problem}; train it again with sgas train`);
   return decoded;
 }
 
@@ -271,20 +277,6 @@ function checkInput(want: DataInfo, data: Dataset, source: string): void {
       `${source}: trained on ${want.channels}×${height}×${width} images, ` +
       `but ${data.name} gives ${data.channels}×${data.height}×${data.width} (pass the --data the run used)`,
     );
-  }
-}
-
-async function moduleTensors(m: Module): Promise<Map<string, Float32Array>> {
-  const tensors = new Map<string, Float32Array>();
-  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) tensors.set(name, await t.read());
-  return tensors;
-}
-
-function loadModuleTensors(m: Module, tensors: Map<string, Float32Array>, source: string): void {
-  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
-    const values = tensors.get(name);
-    if (!values || values.length !== t.size) throw new CheckpointError(`${source}: tensor '${name}' is missing or has the wrong size`);
-    t.write(values);
   }
 }
 

@@ -43,9 +43,9 @@ export function tinted(pixels: Uint8Array): Uint8Array {
   return rgb;
 }
 
-/** A 28×28 PNG of 1 (grayscale), 3 (RGB) or 4 (RGBA) interleaved channels. */
-export function pngBytes(data: Uint8Array, channels: 1 | 3 | 4): Promise<Buffer> {
-  const image = sharp(Buffer.from(data), { raw: { width: 28, height: 28, channels } });
+/** A PNG (28×28 unless told) of 1 (grayscale), 3 (RGB) or 4 (RGBA) interleaved channels. */
+export function pngBytes(data: Uint8Array, channels: 1 | 3 | 4, width = 28, height = 28): Promise<Buffer> {
+  const image = sharp(Buffer.from(data), { raw: { width, height, channels } });
   return (channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
 }
 
