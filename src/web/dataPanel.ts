@@ -17,7 +17,7 @@ const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getEl
 
 const DEFAULT_SETTINGS: FolderSettings = { imageSize: null, resize: 'area', testPortion: 0.2, splitSeed: 0 };
 
-const EMBEDDED_TEXT = 'Fashion-MNIST, embedded: 28×28 grayscale, 10 classes.';
+const EMBEDDED_TEXT = 'Fashion-MNIST (embedded): 10,000 training images, 28×28 grayscale, 10 classes.';
 
 const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
 
