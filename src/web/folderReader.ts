@@ -136,7 +136,8 @@ export async function summariseFolder(folder: ImageFolder, settings: FolderSetti
     if (picked[label]! >= SAMPLES) continue;
     picked[label]!++;
     const decoded = await reader.decode(train.files![i]!, size, train.resize);
-    if (!('error' in decoded)) samples.push({ label, image: decoded.image });
+    // A copy: the image may be a view of a kept folder's pixels, all of which a message would carry.
+    if (!('error' in decoded)) samples.push({ label, image: { gray: decoded.image.gray, pixels: decoded.image.pixels.slice() } });
   }
   return {
     name: folder.name, classes: [...train.classes], counts: loaded.counts, imageSize: size, channels: train.channels, resize: train.resize,
