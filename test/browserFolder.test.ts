@@ -39,6 +39,8 @@ before(async () => {
   // A directory input lists files only: the class folder holds no image, but a note.
   mkdirSync(join(root('empty-class'), 'emu'));
   writeFileSync(join(root('empty-class'), 'emu', 'notes.txt'), 'no emus yet');
+  // Dropped, an empty class folder is seen as it is.
+  mkdirSync(join(copiesFolder(root('empty-dropped'), png, ['cat', 'dog'], 20), 'emu'));
   copiesFolder(root('few'), png, ['cat', 'dog'], 10);
 });
 after(() => wasm?.destroy());
@@ -53,9 +55,19 @@ async function open(): Promise<Page> {
   return page;
 }
 
-/** Gives the page a folder through its directory input; resolves with the data status once it is read or refused. */
-async function give(page: Page, name: string): Promise<string> {
-  await page.setInputFiles('#folder-input', root(name));
+/** Drops a file or folder on the page, as a user's drag from the desktop does (Chromium's DevTools protocol). */
+async function drop(page: Page, path: string): Promise<void> {
+  const client = await page.context().newCDPSession(page);
+  const data = { items: [], files: [path], dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await client.send('Input.dispatchDragEvent', { type, x: 800, y: 300, data });
+  await client.detach();
+}
+
+/** Gives the page a folder through its directory input, or drops it; resolves with the data status once it is read or refused. */
+async function give(page: Page, name: string, how: 'input' | 'drop' = 'input'): Promise<string> {
+  // Blanked here, so the wait below cannot take the last folder's word for this one's.
+  await page.locator('#data-status').evaluate((status) => (status.textContent = ''));
+  await (how === 'input' ? page.setInputFiles('#folder-input', root(name)) : drop(page, root(name)));
   await page.waitForFunction((name) => {
     const status = document.getElementById('data-status')!.textContent!;
     return status.startsWith('Not used') || (status.startsWith(`${name}: `) && !status.endsWith('…'));
@@ -101,21 +113,16 @@ test('a folder shows its classes, samples and skipped files; the folders the CLI
   assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`), []);
 
   // Refused before any image is decoded, with the CLI's message naming the folder; png stays chosen.
-  for (const bad of ['one-class', 'empty-class']) {
-    assert.equal(await give(page, bad), `Not used: ${await cliRefusal(bad)} (the search keeps the folder png)`);
+  for (const [bad, how] of [['one-class', 'input'], ['empty-class', 'input'], ['empty-dropped', 'drop']] as const) {
+    assert.equal(await give(page, bad, how), `Not used: ${await cliRefusal(bad)} (the search keeps the folder png)`);
     assert.equal(await page.textContent('#dataset-title'), 'Your images: png');
   }
   assert.equal(await page.getAttribute('#data-status', 'class'), 'small error');
-  // A dropped file that is no folder.
-  await page.evaluate(() => {
-    const transfer = new DataTransfer();
-    transfer.items.add(new File(['x'], 'cat.png', { type: 'image/png' }));
-    document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  });
-  await page.waitForFunction(() => document.getElementById('data-status')!.textContent!.startsWith('Not used: drop one folder'));
+  await drop(page, join(root('png'), 'notes.txt'));
+  await page.waitForFunction(() => document.getElementById('data-status')!.textContent!.startsWith('Not used: drop one folder (holding a folder of images per class), not single files'));
 
-  // Too few images for one batch: the search fails before it builds anything, naming the folder.
-  assert.match(await give(page, 'few'), /^few: 20 images in 2 classes, 28×28\.$/);
+  // Too few images for one batch (a dropped folder): the search fails before it builds anything, naming the folder.
+  assert.match(await give(page, 'few', 'drop'), /^few: 20 images in 2 classes, 28×28\.$/);
   await assert.rejects(page.evaluate(() => window.sgas.runSearch({ preset: 'tiny' })),
     /few: 16 training images \(8 for the weights\) do not fill one batch of 16; add images or lower the batch size/);
   assert.match((await page.textContent('#status-text'))!, /^failed — few: 16 training images/);
