@@ -2,7 +2,7 @@
 // one-epoch training on a PNG folder, eval and predict on its checkpoint, and the refusals that
 // come before any work.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,7 +16,7 @@ import { ImageCache } from '../src/data/imageCache.ts';
 import { decodeCheckpoint } from '../src/search/checkpoint.ts';
 import { rowSoftmax } from '../src/search/edgeDecision.ts';
 import { assertClose } from './helpers/gpu.ts';
-import { fashionSamples, FOLDER_CLASSES, writeJpegFolder, writePngFolder } from './helpers/imageFolders.ts';
+import { copiesFolder, fashionSamples, FOLDER_CLASSES, writeJpegFolder, writePngFolder } from './helpers/imageFolders.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sgas-own-images-'));
 process.env.SGAS_CACHE_DIR = join(scratch, 'cache');
@@ -53,16 +53,8 @@ async function run(command: Promise<number> | (() => Promise<number>)): Promise<
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const checkpointInfo = (path: string) => decodeCheckpoint<{ dataInfo: DataInfo }>(new Uint8Array(readFileSync(path)), path).state.dataInfo;
 
-/** A folder of `classes` class folders holding `images` copies of one PNG each. */
-function smallFolder(name: string, classes: string[], images: number): string {
-  const root = join(scratch, name);
-  const png = readFileSync(join(pngRoot, FOLDER_CLASSES[0]!, '0.png'));
-  for (const c of classes) {
-    mkdirSync(join(root, c), { recursive: true });
-    for (let i = 0; i < images; i++) writeFileSync(join(root, c, `${i}.png`), png);
-  }
-  return root;
-}
+const smallFolder = (name: string, classes: string[], images: number) =>
+  copiesFolder(join(scratch, name), readFileSync(join(pngRoot, FOLDER_CLASSES[0]!, '0.png')), classes, images);
 
 test('bad folders and flags fail before any work, naming the folder', async () => {
   const out = join(scratch, 'never');

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { Split } from '../data/dataset.ts';
+import { batchShortfall } from '../data/folderRead.ts';
 import { dataFormat, describeData, EMBEDDED_SOURCE, loadData, type LoadedData } from '../data/load.ts';
 import { RESIZE_FILTERS, type ResizeFilter } from '../data/resample.ts';
 import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, SHARED_RANGES, UsageError, type Range } from './args.ts';
@@ -72,12 +73,8 @@ export async function loadRunData(flags: DataFlags, run: RunData): Promise<Loade
     like: run.like, parts: run.parts, cache: true,
   });
   process.stderr.write(describeData(data).join('\n') + '\n');
-  if (run.batch && data.train) {
-    const usable = Math.floor(data.train.n * run.batch.share);
-    if (usable < run.batch.size) {
-      throw new UsageError(`${data.source}: ${data.train.n} training images${run.batch.share < 1 ? ` (${usable} for the weights)` : ''} do not fill one batch of ${run.batch.size}; add images or lower --batch-size`);
-    }
-  }
+  const shortfall = run.batch && data.train && batchShortfall(data.train.n, run.batch);
+  if (shortfall) throw new UsageError(`${data.source}: ${shortfall}; add images or lower --batch-size`);
   return data;
 }
 

@@ -8,7 +8,7 @@ import type { LoadedData } from '../data/load.ts';
 import { decodeCheckpoint } from '../search/checkpoint.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, searchEpochs, validateConfig, type SearchConfig } from '../search/config.ts';
 import { searchReport } from '../search/report.ts';
-import { prepareSearchData, Search, type EpochRecord, type SearchData, type SearchResult } from '../search/search.ts';
+import { prepareSearchData, Search, withDataImageSize, type EpochRecord, type SearchData, type SearchResult } from '../search/search.ts';
 import { describePlan, withMemoryHint } from '../train/memory.ts';
 import {
   byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER,
@@ -122,13 +122,11 @@ async function start(run: NewSearch, backend: () => Promise<Backend>): Promise<n
 
 /** Loads and describes the run's training images; an image folder sets the run's image size. */
 async function searchData(run: NewSearch): Promise<{ loaded: LoadedData; data: SearchData }> {
-  const { config } = run;
   const loaded = await loadRunData(run.data, {
-    parts: { train: config.maxImages }, like: run.like, batch: { size: config.batchSize, share: config.trainPortion },
+    parts: { train: run.config.maxImages }, like: run.like, batch: { size: run.config.batchSize, share: run.config.trainPortion },
   });
-  // An image folder is loaded at its run's size (--image-size or the folder's own): the preset's is for IDX and CIFAR-10.
-  if (loaded.format === 'image-folder') config.imageSize = loaded.train!.height;
-  return { loaded, data: prepareSearchData(loaded.train!, config) };
+  run.config = withDataImageSize(run.config, loaded.train!);
+  return { loaded, data: prepareSearchData(loaded.train!, run.config) };
 }
 
 /** Writes run.json and runs the search: in Node on `data`, or in the page (null). */

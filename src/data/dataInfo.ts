@@ -51,6 +51,13 @@ export function dataInfoOf(data: Dataset): DataInfo {
   };
 }
 
+/** How the test images were set apart, in words. */
+export function describeSplit(split: SplitRule | null): string {
+  if (!split) return "the files' own training and test sets";
+  if (split.testPortion === null) return `the folder's own test set, order seed ${split.seed}`;
+  return `stratified, ${+(100 * split.testPortion).toFixed(2)}% for testing, seed ${split.seed}`;
+}
+
 /** Data for a network must have its classes, by name and in order; `where` names the data, `source` the network. */
 export function checkSameClasses(expected: readonly string[], found: readonly string[], where: string, source: string): void {
   const same = expected.length === found.length && expected.every((c, i) => c === found[i]);

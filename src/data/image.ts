@@ -17,6 +17,14 @@ export interface PreparedImage {
   pixels: Uint8Array;
 }
 
+/** A file as a run takes it: its original size and its image at the run's size, or why it is no image. */
+export type Decoded = { width: number; height: number; image: PreparedImage } | { error: string };
+
+/** A decoded image at the run's size, with its original size. */
+export function decodedImage(raw: RawImage, size: readonly [number, number], filter: ResizeFilter): Decoded {
+  return { width: raw.width, height: raw.height, image: prepareImage(raw, size, filter) };
+}
+
 /** Grayscale: R = G = B at every pixel, whatever the file format called it. */
 function isGray(image: RawImage): boolean {
   const { data, channels } = image;

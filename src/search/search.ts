@@ -101,6 +101,11 @@ export interface SearchData {
   valid: number[];
 }
 
+/** A new search's config on its data: an image folder is searched at the size it was loaded at (a preset's imageSize is for IDX and CIFAR-10). */
+export function withDataImageSize(config: SearchConfig, data: Dataset): SearchConfig {
+  return data.files ? { ...config, imageSize: data.height } : config;
+}
+
 export function prepareSearchData(train: Dataset, config: SearchConfig): SearchData {
   let images = firstImages(train, config.maxImages);
   if (config.imageSize) images = resizeDataset(images, config.imageSize);

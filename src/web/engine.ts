@@ -1,12 +1,16 @@
 // The engine Worker (a module worker, dist/web/engine.js): the backend, the data and the search
 // run here, so the page's main thread only draws, takes input and keeps IndexedDB. It answers the
 // requests of protocol.ts and posts the events of the job it runs.
+import type { DataInfo } from '../data/dataInfo.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { kindFamily, parseGoldenFile } from '../golden/goldenFile.ts';
+import { decodeCheckpoint } from '../search/checkpoint.ts';
+import type { SearchConfig } from '../search/config.ts';
 import { runGolden, type TensorResult } from '../golden/runner.ts';
 import type { Backend } from '../../runtime/index.ts';
 import { trainingData } from './data.ts';
 import { openEngineBackend } from './engineBackend.ts';
+import { folderTrainingImages, summariseFolder } from './folderReader.ts';
 import { transferables, type DataSource, type EngineEvent, type EngineRequest } from './protocol.ts';
 import { SearchJob, type SearchSource } from './searchJob.ts';
 
@@ -24,12 +28,28 @@ function post(event: EngineEvent): void {
 let backend: Promise<Backend> | null = null;
 let current: SearchJob | null = null;
 
-function dataset(source: DataSource): Promise<Dataset> {
-  switch (source.kind) {
-    case 'embedded':
-      return trainingData();
+/**
+ * A search's training images: of a new search by its settings, of a resumed one by its checkpoint's
+ * record, as `sgas search` and `sgas search --resume` load them. A folder's decoded images go to
+ * the page to keep with the search.
+ */
+async function searchImages(job: number, source: DataSource, from: SearchSource): Promise<Dataset> {
+  if (source.kind === 'embedded') return trainingData();
+  let run: { maxImages: number; like?: DataInfo; batch?: { size: number; share: number } };
+  if ('settings' in from) {
+    const { maxImages, batchSize, trainPortion } = from.settings.config;
+    run = { maxImages, batch: { size: batchSize, share: trainPortion } };
+  } else {
+    const { config, dataInfo } = decodeCheckpoint<{ config: SearchConfig; dataInfo?: DataInfo }>(from.checkpoint, from.source).state;
+    run = { maxImages: config.maxImages, like: dataInfo };
   }
+  const { train, kept } = await folderTrainingImages(source.folder, source.settings, run);
+  post({ type: 'data', job, kept, files: [...train.files!] });
+  return train;
 }
+
+/** Decoding progress is posted at most this often. */
+const PROGRESS_MS = 100;
 
 function opened(): Promise<Backend> {
   if (!backend) throw new Error('the engine has no backend: the page sends open first');
@@ -42,7 +62,7 @@ async function startJob(job: number, source: DataSource, from: SearchSource): Pr
   const next = new SearchJob(job, post);
   current = next;
   await previous?.stop('discard');
-  await next.start(await opened(), dataset(source), from);
+  await next.start(await opened(), searchImages(job, source, from), from);
 }
 
 async function golden(files: string[]): Promise<TensorResult[]> {
@@ -86,6 +106,20 @@ async function handle(request: EngineRequest): Promise<void> {
     case 'stop':
       if (current?.job === request.job) await current.stop(request.then);
       return;
+    case 'folder': {
+      let last = 0;
+      const progress = (decoded: number) => {
+        if (performance.now() - last < PROGRESS_MS) return;
+        last = performance.now();
+        post({ type: 'decoding', request: request.id, decoded });
+      };
+      try {
+        post({ type: 'folder', id: request.id, summary: await summariseFolder(request.folder, request.settings, progress) });
+      } catch (e) {
+        post({ type: 'folder', id: request.id, summary: null, error: (e as Error).message });
+      }
+      return;
+    }
     case 'golden':
       try {
         post({ type: 'golden', id: request.id, results: await golden(request.files) });

@@ -37,12 +37,16 @@ export class EngineClient {
     this.worker.postMessage(request, transferables(request));
   }
 
-  /** Sends a request that wants one answer, and resolves with it. */
-  ask<R extends Asked>(request: Omit<R, 'id'>): Promise<Extract<Answer, { type: R['type'] }>> {
-    const id = this.nextId++;
+  /** Sends a request that wants one answer, and resolves with it; `id` is the request's, for events about it. */
+  ask<T extends Asked['type']>(request: { type: T } & Omit<Extract<Asked, { type: T }>, 'id'>, id = this.nextId++): Promise<Extract<Answer, { type: T }>> {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve as (answer: Answer) => void);
-      this.send({ ...request, id } as R);
+      this.send({ ...request, id } as unknown as Asked);
     });
+  }
+
+  /** A fresh request id, for a request whose events are listened to before it is sent. */
+  newId(): number {
+    return this.nextId++;
   }
 }

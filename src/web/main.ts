@@ -7,6 +7,7 @@ import { parseGenotype } from '../search/genotype.ts';
 import type { StepInfo } from '../search/search.ts';
 import { SearchCharts } from './charts.ts';
 import { SettingsForm } from './controls.ts';
+import { DataPanel } from './dataPanel.ts';
 import { EngineClient } from './engineClient.ts';
 import { Frames } from './frames.ts';
 import { BACKEND_CHOICES, type BackendChoice, type EngineEvent } from './protocol.ts';
@@ -87,18 +88,25 @@ const session = new SearchSession(engine);
 const form = new SettingsForm(byId<HTMLFormElement>('settings'));
 const frames = new Frames();
 const charts = new SearchCharts(byId('figures'), byId<HTMLOListElement>('decisions'), frames);
+const data = new DataPanel(engine);
+data.onChange = () => {
+  const folder = data.current.summary;
+  form.showFolder(folder && { side: folder.imageSize[0], images: folder.counts.train.reduce((a, b) => a + b, 0) - folder.skipped.length });
+  render(session.state, session.message);
+};
 
 function render(state: SessionState, message: string): void {
   if (!backendReady) return;
   document.body.dataset.state = state;
   const busy = session.busy;
-  ui.start.disabled = busy;
+  ui.start.disabled = busy || data.busy;
   ui.pause.hidden = !busy;
   ui.pause.disabled = state !== 'running';
   ui.pause.textContent = state === 'pausing' ? 'Pausing after this step…' : 'Pause';
   ui.resume.hidden = state !== 'paused';
   ui.discard.hidden = !session.settings;
   form.disabled = busy;
+  data.disabled = busy;
   ui.status.textContent = `${state}${message ? ` — ${message}` : ''}`;
   ui.status.classList.toggle('error', state === 'failed');
   if (state !== 'paused') ui.banner.hidden = true;
@@ -161,17 +169,17 @@ const actions = {
   engine,
   start(settings: SearchSettings) {
     form.show(settings);
-    const run = session.start(settings);
+    const run = session.start(settings, data.current);
     clearProgress(session.epochs);
     return run;
   },
   resume: () => session.resume(),
-  resumeFrom: (checkpoint: Uint8Array, preset: string) => session.resumeFrom(checkpoint, preset),
+  resumeFrom: (checkpoint: Uint8Array, preset: string) => session.resumeFrom(checkpoint, preset, data.current),
 };
 
 ui.start.addEventListener('click', () => {
   const settings = form.readOrShow();
-  if (settings) void actions.start(settings);
+  if (settings && data.readyOrShow()) void actions.start(settings);
 });
 ui.pause.addEventListener('click', () => session.pause());
 for (const button of [ui.resume, byId('resume-stored')]) button.addEventListener('click', () => void session.resume());
@@ -195,6 +203,7 @@ void ready.then(async (ok) => {
     return;
   }
   const stored = await session.restore();
+  if (session.folder) data.showStored(session.folder);
   if (stored) {
     form.show(stored.settings);
     charts.show(stored.records, session.epochs, stored.report ? finalGenotype(stored.report) : undefined);

@@ -7,6 +7,11 @@
 // the page uses it. A request that wants one answer carries an `id` that its answer repeats; a
 // long job (a search) carries a `job` number that every event about it repeats, so the page can
 // tell a stopped job's last events from the next job's.
+import type { SplitRule } from '../data/dataInfo.ts';
+import type { DecodedRow } from '../data/decodedImages.ts';
+import type { SkippedFile } from '../data/folderRead.ts';
+import type { PreparedImage } from '../data/image.ts';
+import type { ResizeFilter } from '../data/resample.ts';
 import type { TensorResult } from '../golden/runner.ts';
 import type { SearchReport } from '../search/report.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
@@ -20,8 +25,51 @@ export interface SearchSettings {
   config: SearchConfig;
 }
 
-/** Where a job's images come from. The embedded Fashion-MNIST for now; own image folders (issue 12) add a kind. */
-export type DataSource = { kind: 'embedded' };
+/** An image folder's settings, as sgas search's --image-size (null: the default rule), --resize, --test-portion and --split-seed. */
+export interface FolderSettings {
+  imageSize: number | null;
+  resize: ResizeFilter;
+  testPortion: number;
+  splitSeed: number;
+}
+
+/** A folder's images decoded at one size, 8-bit (DecodedImages packed): what IndexedDB keeps in place of the files. */
+export interface KeptImages {
+  imageSize: [number, number];
+  resize: ResizeFilter;
+  rows: DecodedRow[];
+  pixels: Uint8Array;
+}
+
+/** A folder of images: as chosen (its files), or as kept with a search after a reload (its decoded images, no files). */
+export interface ImageFolder {
+  /** The folder's name, as messages name it. */
+  name: string;
+  /** Everything in it, relative and '/'-separated, folders ending in '/'. */
+  entries: string[];
+  files: { path: string; file: File }[];
+  kept: KeptImages | null;
+}
+
+/** Where a job's images come from: the embedded Fashion-MNIST, or the user's own folder. */
+export type DataSource = { kind: 'embedded' } | { kind: 'folder'; folder: ImageFolder; settings: FolderSettings };
+
+/** What the page shows of a folder before a search: what `sgas search --data` finds in it, and sample images. */
+export interface FolderSummary {
+  name: string;
+  classes: string[];
+  /** Images per class in the training and test parts. */
+  counts: { train: number[]; test: number[] };
+  imageSize: [number, number];
+  channels: number;
+  resize: ResizeFilter;
+  split: SplitRule;
+  /** Training images that could not be decoded; the search goes without them. */
+  skipped: SkippedFile[];
+  notes: string[];
+  /** The first few decodable training images of each class, at the image size. */
+  samples: { label: number; image: PreparedImage }[];
+}
 
 /** Where a search stopped mid-epoch: `step` of `steps` done in epoch `epoch` (0-based). */
 export interface StepPosition {
@@ -41,6 +89,8 @@ export type EngineRequest =
    * rebuilt from checkpoint bytes (after a reload, or a CLI run's checkpoint.bin) under a new job.
    */
   | { type: 'resume'; job: number; checkpoint: Uint8Array | null; source: string; data: DataSource }
+  /** Decodes a folder's training images and summarises it. Answered by `folder`; `decoding` events tell the progress. */
+  | { type: 'folder'; id: number; folder: ImageFolder; settings: FolderSettings }
   /** Stops the job after the step in progress: `pause` keeps it to resume, `discard` drops it. */
   | { type: 'stop'; job: number; then: 'pause' | 'discard' }
   /** Golden-vector files (under /golden/) run on the engine's backend. Answered by `golden`. */
@@ -54,6 +104,8 @@ export type EngineEvent =
   | { type: 'loading'; job: number }
   /** The job runs; from a checkpoint, its settings and finished epochs come with it. */
   | { type: 'running'; job: number; config: SearchConfig; records: EpochRecord[]; at: StepPosition | null }
+  /** A job's images from a folder's files, to keep with its search: the decoded images, and the search's training files in order. */
+  | { type: 'data'; job: number; kept: KeptImages; files: string[] }
   | { type: 'step'; job: number; info: StepInfo }
   /** An epoch ended: its record and the checkpoint to keep (the bytes of the CLI's checkpoint.bin). */
   | { type: 'epoch'; job: number; record: EpochRecord; checkpoint: Uint8Array }
@@ -63,11 +115,14 @@ export type EngineEvent =
   | { type: 'finished'; job: number; report: SearchReport }
   | { type: 'failed'; job: number; message: string }
   | { type: 'golden'; id: number; results: TensorResult[]; error?: string }
+  | { type: 'folder'; id: number; summary: FolderSummary | null; error?: string }
+  /** Images of the folder request `request` decoded so far. */
+  | { type: 'decoding'; request: number; decoded: number }
   /** Sent by the page's side, not the engine: the Worker failed to load, or threw outside any job. */
   | { type: 'crashed'; message: string };
 
-/** The buffers a message hands over instead of copying (checkpoints run to megabytes). */
+/** The buffers a message hands over instead of copying (checkpoints and a folder's images run to megabytes). */
 export function transferables(message: EngineRequest | EngineEvent): Transferable[] {
-  const bytes = 'checkpoint' in message ? message.checkpoint : null;
+  const bytes = 'checkpoint' in message ? message.checkpoint : message.type === 'data' ? message.kept.pixels : null;
   return bytes ? [bytes.buffer as ArrayBuffer] : [];
 }

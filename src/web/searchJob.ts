@@ -4,7 +4,7 @@
 import type { Backend } from '../../runtime/index.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { searchReport } from '../search/report.ts';
-import { prepareSearchData, Search } from '../search/search.ts';
+import { prepareSearchData, Search, withDataImageSize } from '../search/search.ts';
 import type { EngineEvent, SearchSettings, StepPosition } from './protocol.ts';
 
 type Post = (event: EngineEvent) => void;
@@ -24,9 +24,12 @@ export class SearchJob {
     this.post({ type: 'loading', job: this.job });
     return this.drive(async () => {
       const images = await data;
-      this.search = 'settings' in from
-        ? new Search(backend, from.settings.config, prepareSearchData(images, from.settings.config))
-        : Search.fromCheckpoint(backend, from.checkpoint, images, from.source);
+      if ('settings' in from) {
+        const config = withDataImageSize(from.settings.config, images);
+        this.search = new Search(backend, config, prepareSearchData(images, config));
+      } else {
+        this.search = Search.fromCheckpoint(backend, from.checkpoint, images, from.source);
+      }
     });
   }
 

@@ -88,3 +88,12 @@ export async function writeJpegFolder(root: string, samples: Sample[]): Promise<
   writeFileSync(join(root, '.DS_Store'), 'Bud1 not an image');
   return { corrupt };
 }
+
+/** ROOT/<class>/<n>.png for each class: `images` copies of one PNG, for the folders refused before any work. */
+export function copiesFolder(root: string, png: Uint8Array, classes: string[], images: number): string {
+  for (const c of classes) {
+    mkdirSync(join(root, c), { recursive: true });
+    for (let i = 0; i < images; i++) writeFileSync(join(root, c, `${i}.png`), png);
+  }
+  return root;
+}
