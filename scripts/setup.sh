@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine (root, no GPU) lacks: Chromium (its SwiftShader is the
 # software Vulkan driver WebGPU runs on without a GPU, and the browser the page tests drive),
-# the Vulkan loader, and the npm dependencies. Safe to run again: it skips what is there.
+# the Vulkan loader, Redis (distributed sweeps' queue; the tests start their own), and the npm
+# dependencies. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ missing=()
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ] || missing+=(libvulkan1)
 command -v clang >/dev/null || missing+=(clang)   # the WebAssembly kernels (scripts/build-wasm.mjs)
 command -v wasm-ld >/dev/null || missing+=(lld)
+command -v redis-server >/dev/null || missing+=(redis-server)   # sgas sweep --redis, sgas worker (BullMQ)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing Debian packages ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
