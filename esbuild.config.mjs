@@ -21,8 +21,9 @@ await build({
   target: 'node20',
   // playwright-core drives Chromium for `sgas search --browser`; it ships its own assets. sharp
   // decodes image folders with its native libvips binaries; pngjs is CommonJS that requires Node's
-  // built-ins, which an ES module bundle cannot.
-  external: ['webgpu', 'playwright-core', 'sharp', 'pngjs'],
+  // built-ins, which an ES module bundle cannot, and so are BullMQ and ioredis (sgas sweep and
+  // sgas worker import them when they run, so other commands start without them).
+  external: ['webgpu', 'playwright-core', 'sharp', 'pngjs', 'bullmq', 'ioredis'],
   banner: { js: '#!/usr/bin/env node' },
 });
 

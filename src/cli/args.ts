@@ -88,7 +88,7 @@ export function recomputeFlag(value: string): RecomputeMode {
 }
 
 const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
-type BackendChoice = (typeof BACKENDS)[number];
+export type BackendChoice = (typeof BACKENDS)[number];
 
 /**
  * `--backend webgpu|wasm|auto`, taken by every command that computes. auto (the default): WebGPU

@@ -6,9 +6,9 @@ import type { Genotype } from '../search/genotype.ts';
 import { DEFAULT_PRESET, PRESETS, presetConfig, validateConfig, type SearchConfig } from '../search/config.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
 import type { DataFlags } from '../cli/dataFlags.ts';
-import { UsageError } from '../cli/args.ts';
+import { UsageError, type BackendChoice } from '../cli/args.ts';
 
-export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
+export type { BackendChoice };
 
 /** Where the images come from: a folder (`--data DIR`) with the image-folder settings, or the embedded Fashion-MNIST (absent). */
 export type DataOptions = Partial<DataFlags>;

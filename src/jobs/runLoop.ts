@@ -61,9 +61,14 @@ export async function backendFor<T>(options: { backend?: 'auto' | 'webgpu' | 'wa
   try {
     return await work(() => (opened ??= createBackend({ backend: options.backend ?? 'auto', log: hooks.log ?? (() => {}) })));
   } finally {
-    const backend: Backend | null = opened ? await (opened as Promise<Backend>).catch(() => null) : null;
-    (backend as { destroy?(): void } | null)?.destroy?.();
+    await closeBackend(opened);
   }
+}
+
+/** Destroys a backend this code opened (its device, or its worker threads), if it opened at all. */
+export async function closeBackend(opened: Promise<Backend> | null): Promise<void> {
+  const backend = await opened?.catch(() => null);
+  (backend as { destroy?(): void } | null | undefined)?.destroy?.();
 }
 
 /** The loop of a search or a training, as far as running it in a folder goes. */
