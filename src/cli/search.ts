@@ -43,14 +43,27 @@ hyperparameter flags (override the preset):
 ${DATA_HELP}  The search trains and steers on the training part only; the test part is left for sgas train.
 `;
 
+const SEARCH_FLAGS = {
+  ...numericOptions(SEARCH_FLAG_RANGES),
+  ...DATA_FLAGS, preset: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+  criterion: { type: 'string' }, recompute: { type: 'string' },
+  unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
+  browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flags a sweep sets for each of its searches, so --search-flags may not. */
+const SWEEP_SETS = ['preset', 'out', 'resume', 'seed', 'criterion', 'browser', 'help', ...Object.keys(DATA_FLAGS)];
+
+/** The hyperparameters that `sgas search` flags (a sweep's --search-flags) set over the preset. */
+export function searchOverrides(text: string): Partial<SearchConfig> {
+  const { values } = parseFlags('search', text.split(/\s+/).filter(Boolean), SEARCH_FLAGS);
+  const fixed = SWEEP_SETS.filter((f) => values[f as keyof typeof values] !== undefined);
+  if (fixed.length) throw new UsageError(`--search-flags: --${fixed.join(', --')} ${fixed.length > 1 ? 'are' : 'is'} the sweep's own flags`);
+  return searchOptions(values).overrides!;
+}
+
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
-  const { values } = parseFlags('search', argv, {
-    ...numericOptions(SEARCH_FLAG_RANGES),
-    ...DATA_FLAGS, preset: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
-    criterion: { type: 'string' }, recompute: { type: 'string' },
-    unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
-    browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseFlags('search', argv, SEARCH_FLAGS);
   if (values.help) {
     process.stdout.write(SEARCH_HELP);
     return 0;

@@ -13,11 +13,14 @@ import { jobStatus, openQueue } from '../sweep/queue.ts';
 import { finishSweep, openSweep, readSweepFile, sweep } from '../sweep/sweep.ts';
 import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, UsageError, type BackendChoice } from './args.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, dataFlags } from './dataFlags.ts';
+import { searchOverrides } from './search.ts';
+import { trainOverrides } from './train.ts';
 
 export const SWEEP_FLAG_RANGES = { random: NON_NEGATIVE_INTEGER, jobs: POSITIVE_INTEGER, 'image-size': NON_NEGATIVE_INTEGER, ...DATA_FLAG_RANGES };
 
 export const SWEEP_HELP = `usage: sgas sweep --seeds N|S1,S2,... [--criteria 1,2] [--preset P] [--train-preset P|none] [--random K]
-                  [--baselines NAME,NAME] [--data DIR] [--out DIR] [--jobs N] [--backend auto|webgpu|wasm]
+                  [--baselines NAME,NAME] [--search-flags "..."] [--train-flags "..."] [--data DIR] [--out DIR]
+                  [--jobs N] [--backend auto|webgpu|wasm]
        sgas sweep --redis redis://HOST:PORT [the same flags] [--detach]
        sgas sweep --redis URL --status [--out DIR]
        sgas sweep --redis URL --collect --out DIR
@@ -32,6 +35,8 @@ mean ± std per group, each run's rank and the best genotype per criterion, with
   --criteria       1, 2 or 1,2 (default 1,2)
   --preset         search preset: ${Object.keys(PRESETS).join(', ')} (default cpu)
   --train-preset   training preset: ${Object.keys(TRAIN_PRESETS).join(', ')}, or none for searches only (default cpu)
+  --search-flags "--max-images 4096 --layers 6"   sgas search hyperparameter flags for every search
+  --train-flags "--epochs 20"                     sgas train hyperparameter flags for every training
   --jobs N         worker processes on this machine (default 1: this process)
   --redis URL      put the jobs on a BullMQ queue in Redis instead; sgas worker --redis URL runs them
                    (any machine), and this waits for them and writes the leaderboard
@@ -68,6 +73,8 @@ export function sweepSpec(flags: Record<string, string | boolean | undefined>): 
     random: numberFlag('random', flags.random as string | undefined, 0, NON_NEGATIVE_INTEGER),
     baselines: flags.baselines ? String(flags.baselines).split(',').map((s) => s.trim()).filter(Boolean) : [],
     ...(Object.values(data).some((v) => v !== undefined) && { data: { ...data, ...(data.dir && { dir: resolve(data.dir) }) } }),
+    ...(flags['search-flags'] && { searchOverrides: searchOverrides(String(flags['search-flags'])) }),
+    ...(flags['train-flags'] && { trainOverrides: trainOverrides(String(flags['train-flags'])) }),
   };
 }
 
@@ -77,7 +84,7 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
   const { values } = parseFlags('sweep', argv, {
     ...numericOptions(SWEEP_FLAG_RANGES), ...DATA_FLAGS,
     seeds: { type: 'string' }, criteria: { type: 'string' }, preset: { type: 'string' }, 'train-preset': { type: 'string' },
-    baselines: { type: 'string' }, out: { type: 'string' }, redis: { type: 'string' },
+    baselines: { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' }, out: { type: 'string' }, redis: { type: 'string' },
     detach: { type: 'boolean' }, status: { type: 'boolean' }, collect: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;

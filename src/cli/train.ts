@@ -48,26 +48,42 @@ hyperparameter flags (override the preset):
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
 ${DATA_HELP}`;
 
+const HYPERPARAMETER_FLAGS = {
+  ...numericOptions(TRAIN_FLAG_RANGES),
+  ...Object.fromEntries(BOOLEAN_KEYS.flatMap((k) => [[kebab(k), { type: 'boolean' as const }], [`no-${kebab(k)}`, { type: 'boolean' as const }]])),
+};
+
+const TRAIN_FLAGS = {
+  ...HYPERPARAMETER_FLAGS,
+  ...DATA_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
+  resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flags a sweep sets for each of its trainings, so --train-flags may not. */
+const SWEEP_SETS = ['genotype', 'preset', 'out', 'resume', 'seed', 'help', ...Object.keys(DATA_FLAGS)];
+
+/** The hyperparameters that `sgas train` flags (a sweep's --train-flags) set over the preset. */
+export function trainOverrides(text: string): Partial<TrainConfig> {
+  const flags = parseFlags('train', text.split(/\s+/).filter(Boolean), TRAIN_FLAGS).values as Record<string, string | boolean | undefined>;
+  const fixed = SWEEP_SETS.filter((f) => flags[f] !== undefined);
+  if (fixed.length) throw new UsageError(`--train-flags: --${fixed.join(', --')} ${fixed.length > 1 ? 'are' : 'is'} the sweep's own flags`);
+  return trainOptions(flags).overrides!;
+}
+
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
-  const hyperparameterFlags = {
-    ...numericOptions(TRAIN_FLAG_RANGES),
-    ...Object.fromEntries(BOOLEAN_KEYS.flatMap((k) => [[kebab(k), { type: 'boolean' as const }], [`no-${kebab(k)}`, { type: 'boolean' as const }]])),
-  };
-  const { values } = parseFlags('train', argv, {
-    ...hyperparameterFlags,
-    ...DATA_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
-    resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseFlags('train', argv, TRAIN_FLAGS);
   const flags = values as Record<string, string | boolean | undefined>;
   if (flags.help) {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
   if (flags.resume) {
-    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
+    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(HYPERPARAMETER_FLAGS)].filter((f) => flags[f] !== undefined);
     if (fixed.length) throw new UsageError(`--resume continues with the run's own settings; drop --${fixed.join(', --')}`);
   }
   const options = trainOptions(flags);
+  // Checked here, so that a missing or malformed genotype fails before the data is loaded.
+  if (!options.resume) genotypeFlag(flags.genotype as string | undefined, 'train');
   const hooks = commandHooks<TrainEpochRecord>('sgas train', epochLine);
   try {
     const { report } = await trainWith(options, hooks, backend);
@@ -85,8 +101,6 @@ export function trainOptions(flags: Record<string, string | boolean | undefined>
   if (flags.resume) return { out: String(flags.resume), resume: true, data };
   const preset = String(flags.preset ?? DEFAULT_TRAIN_PRESET);
   if (!TRAIN_PRESETS[preset]) throw new UsageError(`--preset ${preset}: unknown preset (presets: ${Object.keys(TRAIN_PRESETS).join(', ')})`);
-  // Checked here, so that a missing or malformed genotype fails before the data is loaded.
-  genotypeFlag(flags.genotype as string | undefined, 'train');
   const base = trainPresetConfig(preset);
   const overrides: Partial<TrainConfig> = {};
   const set = <K extends keyof TrainConfig>(key: K, value: TrainConfig[K]) => (overrides[key] = value);

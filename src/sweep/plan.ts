@@ -1,8 +1,8 @@
 // A sweep as data: what it was asked for (seeds, criteria, presets, random cells, baselines, data)
 // and the jobs that follow, each a name, a kind and the options object search() or train() takes.
 // The same plan runs on this machine or goes to a queue.
-import { PRESETS } from '../search/config.ts';
-import { TRAIN_PRESETS } from '../eval/config.ts';
+import { PRESETS, type SearchConfig } from '../search/config.ts';
+import { TRAIN_PRESETS, type TrainConfig } from '../eval/config.ts';
 import { PUBLISHED_GENOTYPES } from '../search/genotypes.ts';
 import { randomGenotype } from '../search/randomGenotype.ts';
 import type { DataOptions, SearchOptions, TrainOptions } from '../jobs/options.ts';
@@ -20,6 +20,10 @@ export interface SweepSpec {
   /** Published genotypes to train, by name. */
   baselines: string[];
   data?: DataOptions;
+  /** Hyperparameters over the search preset's, the same for every search. */
+  searchOverrides?: Partial<SearchConfig>;
+  /** Hyperparameters over the training preset's, the same for every training. */
+  trainOverrides?: Partial<TrainConfig>;
 }
 
 export type SweepJob =
@@ -36,12 +40,14 @@ export function planJobs(spec: SweepSpec): SweepJob[] {
   checkSpec(spec);
   const jobs: SweepJob[] = [];
   const data = spec.data && Object.values(spec.data).some((v) => v !== undefined) ? { data: spec.data } : {};
-  const training = (genotype?: TrainOptions['genotype']): TrainOptions => ({ preset: spec.trainPreset!, ...(genotype && { genotype }), ...data });
+  const training = (genotype?: TrainOptions['genotype']): TrainOptions => ({
+    preset: spec.trainPreset!, ...(spec.trainOverrides && { overrides: spec.trainOverrides }), ...(genotype && { genotype }), ...data,
+  });
   for (const criterion of spec.criteria) {
     for (const seed of spec.seeds) {
       const name = searchJobName(criterion, seed);
       const group = criterionGroup(criterion);
-      jobs.push({ name, kind: 'search', group, options: { preset: spec.preset, seed, criterion, ...data } });
+      jobs.push({ name, kind: 'search', group, options: { preset: spec.preset, ...(spec.searchOverrides && { overrides: spec.searchOverrides }), seed, criterion, ...data } });
       if (spec.trainPreset) jobs.push({ name: name.replace(/^search-/, 'train-'), kind: 'train', group, options: training(), after: name });
     }
   }

@@ -61,14 +61,14 @@ export function jobDone(job: Pick<SweepJob, 'kind'>, dir: string): boolean {
 export const jobStarted = (dir: string) => existsSync(join(dir, 'run.json')) || hasCheckpoint(dir);
 
 export async function runJob(job: SweepJob, run: JobRun): Promise<JobResult> {
-  const started = performance.now();
-  let firstDone: number | null = null;
+  // The pace is measured from this run's first step on, so loading and a resume's earlier steps do not skew it.
+  let first: { at: number; done: number } | null = null;
   let last: JobProgress | null = null;
   const hooks = {
     backend: run.backend, signal: run.signal, log: run.log,
     onStep: (s: LoopStep & RunProgress) => {
-      firstDone ??= s.stepsDone - 1;
-      const eta = etaSeconds((performance.now() - started) / 1000, s.stepsDone - firstDone, s.stepsTotal - firstDone);
+      first ??= { at: performance.now(), done: s.stepsDone };
+      const eta = etaSeconds((performance.now() - first.at) / 1000, s.stepsDone - first.done, s.stepsTotal - first.done);
       last = { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, eta: Number.isFinite(eta) ? eta : null, accuracy: last?.accuracy };
       return run.progress?.(last);
     },
