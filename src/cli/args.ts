@@ -12,12 +12,13 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 const NEGATIVE_NUMBER = /^-(\.?\d|Infinity$)/;
 
 export function parseFlags<T extends Options>(command: string, argv: string[], options: T) {
-  // `--batch-size -3` goes on as `--batch-size=-3`, for numberFlag to refuse by its range.
+  // `--batch-size -3` goes on as `--batch-size=-3`, for numberFlag to refuse by its range, and a
+  // quoted value of several words (`--search-flags "--layers 4"`) as one value.
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const [arg, next] = [argv[i]!, argv[i + 1]];
     const takesValue = arg.startsWith('--') && options[arg.slice(2)]?.type === 'string';
-    if (takesValue && next !== undefined && NEGATIVE_NUMBER.test(next)) args.push(`${arg}=${argv[++i]}`);
+    if (takesValue && next !== undefined && (NEGATIVE_NUMBER.test(next) || /^-.*\s/.test(next))) args.push(`${arg}=${argv[++i]}`);
     else args.push(arg);
   }
   try {

@@ -10,6 +10,7 @@ import type { Backend } from '../../runtime/index.ts';
 import { parseGenotype } from '../search/genotype.ts';
 import { bullmq, connection, QUEUE, redisClient, type QueuedJob, type SweepQueueJob } from './queue.ts';
 import { runJob, type JobProgress, type JobResult } from './runJob.ts';
+import { describeProgress } from './status.ts';
 import { JobStore } from './store.ts';
 
 export interface WorkerOptions {
@@ -59,7 +60,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       }
       let reported = 0;
       const progress = async (p: JobProgress) => {
-        if (p.saved) await store.put(sweep, sweepJob.name, dir);
+        if (p.saved) {
+          await store.put(sweep, sweepJob.name, dir);
+          options.log(`${sweepJob.name}: ${describeProgress(p)} (checkpoint stored)`);
+        }
         if (!p.saved && performance.now() - reported < PROGRESS_EVERY_MS) return;
         reported = performance.now();
         await job.updateProgress(p as unknown as object);
@@ -89,7 +93,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     maxStalledCount: 3,
   });
   worker.on('failed', (job, e) => job && options.log(`${job.data.job.name}: try ${job.attemptsMade} failed: ${e.message}`));
-  worker.on('error', (e) => options.log(`sgas worker: ${e.message}`));
+  // Lost connections (a Redis restart) are retried until Redis is back; say so, and go on.
+  worker.on('error', (e) => options.log(`sgas worker: Redis: ${e.message} (retrying)`));
   const closed = new Promise<void>((resolve) => worker.once('closed', () => resolve()));
   options.log(`sgas worker ${name}: taking jobs from ${options.redis} (${options.concurrency} at a time; files kept in ${options.store ?? 'Redis'})`);
   return {
