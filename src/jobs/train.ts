@@ -36,6 +36,17 @@ export interface TrainReport {
   seconds: number;
 }
 
+/** result.json of a finished training, from its records (also for one computed elsewhere, as by a page in a sweep). */
+export function trainReport(
+  genotype: Genotype, config: TrainConfig, records: readonly TrainEpochRecord[], testImages: number, parameters: TrainReport['parameters'],
+): TrainReport {
+  const last = records.at(-1)!;
+  return {
+    genotype: genotypeToJson(genotype), python: genotypeToPython(genotype), config, testAccuracy: last.testAccuracy, testLoss: last.testLoss,
+    testImages, epochs: last.epoch + 1, parameters, seconds: records.reduce((s, r) => s + r.seconds, 0),
+  };
+}
+
 export interface TrainOutcome {
   out: string;
   report: TrainReport;
@@ -145,12 +156,7 @@ async function begin(run: NewTraining, data: { loaded: LoadedData; data: TrainDa
 async function drive(trainer: Trainer, run: Parameters<typeof runInFolder<TrainStepInfo, TrainEpochRecord>>[1]): Promise<TrainOutcome> {
   try {
     await runInFolder(trainer, run);
-    const last = trainer.records.at(-1)!;
-    const report: TrainReport = {
-      genotype: genotypeToJson(trainer.genotype), python: genotypeToPython(trainer.genotype), config: trainer.config,
-      testAccuracy: last.testAccuracy, testLoss: last.testLoss, testImages: trainer.data.test.n, epochs: last.epoch + 1,
-      parameters: trainer.net.parameterCounts(), seconds: trainer.records.reduce((s, r) => s + r.seconds, 0),
-    };
+    const report = trainReport(trainer.genotype, trainer.config, trainer.records, trainer.data.test.n, trainer.net.parameterCounts());
     writeFileAtomic(join(run.out, 'result.json'), JSON.stringify(report, null, 2) + '\n');
     return { out: run.out, report };
   } finally {
