@@ -65,7 +65,7 @@ export const jobId = (sweep: string, name: string) => `${sweep}--${name}`;
 const JOB_OPTIONS: JobsOptions = { attempts: ATTEMPTS, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false };
 
 /** Puts the sweep's jobs on the queue; jobs already there (the same sweep run again) stay as they are. */
-export async function enqueue(url: string, file: SweepFile): Promise<void> {
+export async function enqueue(url: string, file: Pick<SweepFile, 'id' | 'jobs'>): Promise<void> {
   const { FlowProducer } = await bullmq();
   const flows = new FlowProducer({ connection: connection(url) });
   const queue = await openQueue(url);
