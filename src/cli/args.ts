@@ -28,6 +28,17 @@ export function parseFlags<T extends Options>(command: string, argv: string[], o
   }
 }
 
+/**
+ * A command's hyperparameter flags given to a sweep as one string (--search-flags "--layers 6"),
+ * parsed as that command parses them; the flags the sweep sets for each job itself are refused.
+ */
+export function sweepJobFlags(command: string, text: string, options: Options, sweepSets: readonly string[]): Record<string, string | boolean | undefined> {
+  const flags = parseFlags(command, text.split(/\s+/).filter(Boolean), options).values as Record<string, string | boolean | undefined>;
+  const fixed = sweepSets.filter((f) => flags[f] !== undefined);
+  if (fixed.length) throw new UsageError(`--${command}-flags: --${fixed.join(', --')} ${fixed.length > 1 ? 'are' : 'is'} the sweep's own`);
+  return flags;
+}
+
 /** The values a numeric flag takes: min and max inclusive, above and below exclusive. */
 export interface Range {
   integer?: boolean;
@@ -75,6 +86,23 @@ export function numberFlag(name: string, value: string | undefined, fallback: nu
   const inside = Number.isFinite(n) && n >= min && n <= max && n > above && n < below && (!integer || Number.isSafeInteger(n));
   if (!inside) throw new UsageError(`--${name} ${value}: expected ${describeRange(range)}`);
   return n;
+}
+
+/** --preset's value, one of `presets`; absent: the fallback. */
+export function presetFlag(value: string | boolean | undefined, presets: Record<string, unknown>, fallback: string): string {
+  const preset = String(value ?? fallback);
+  if (!Object.hasOwn(presets, preset)) throw new UsageError(`--preset ${preset}: unknown preset (presets: ${Object.keys(presets).join(', ')})`);
+  return preset;
+}
+
+/** The numeric hyperparameter flags given (--init-channels → initChannels), checked against their ranges; the seed is apart. */
+export function numericOverrides<Key extends string>(flags: Record<string, string | boolean | undefined>, ranges: Record<Key, Range>): Partial<Record<Key, number>> {
+  const overrides: Partial<Record<Key, number>> = {};
+  for (const key of Object.keys(ranges) as Key[]) {
+    const v = flags[kebab(key)];
+    if (v !== undefined && key !== 'seed') overrides[key] = numberFlag(kebab(key), String(v), 0, ranges[key]);
+  }
+  return overrides;
 }
 
 /** parseArgs options for numeric flags: each takes a value that numberFlag checks. */

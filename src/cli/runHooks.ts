@@ -7,6 +7,7 @@ import { Progress } from './progress.ts';
 
 export interface CommandHooks<Epoch> extends RunHooks<LoopStep, Epoch> {
   signal: AbortSignal;
+  log(line: string): void;
   /** Ends the progress bar's line and lets Ctrl-C end the process again. */
   done(): void;
 }
@@ -39,10 +40,21 @@ export function commandHooks<Epoch>(command: string, epochLine: (record: Epoch) 
   };
 }
 
-/** The exit code of a run stopped by Ctrl-C (130, saying how to continue); any other error goes on. */
-export function stoppedByCtrlC(e: unknown, hooks: CommandHooks<unknown>, command: string): number {
-  hooks.done();
-  if (!(e instanceof RunStoppedError)) throw e;
-  process.stderr.write(`${command}: ${e.message}\n`);
-  return 130;
+/**
+ * Runs a search or a training with these hooks and prints what `run` returns; a stop by Ctrl-C
+ * exits 130, saying how to continue.
+ */
+export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<string>): Promise<number> {
+  const hooks = commandHooks(command, epochLine);
+  try {
+    const printed = await run(hooks);
+    hooks.done();
+    process.stdout.write(printed);
+    return 0;
+  } catch (e) {
+    hooks.done();
+    if (!(e instanceof RunStoppedError)) throw e;
+    process.stderr.write(`${command}: ${e.message}\n`);
+    return 130;
+  }
 }

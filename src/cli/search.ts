@@ -7,11 +7,11 @@ import type { EpochRecord } from '../search/search.ts';
 import { inSearchFolder, searchWith } from '../jobs/search.ts';
 import type { SearchOptions } from '../jobs/options.ts';
 import {
-  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER,
-  recomputeFlag, SHARED_RANGES, UsageError, type Range,
+  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, numericOverrides, parseFlags, POSITIVE, POSITIVE_INTEGER,
+  presetFlag, recomputeFlag, SHARED_RANGES, sweepJobFlags, UsageError, type Range,
 } from './args.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags } from './dataFlags.ts';
-import { commandHooks, stoppedByCtrlC } from './runHooks.ts';
+import { runCommand } from './runHooks.ts';
 
 type NumericKey = Exclude<{ [K in keyof SearchConfig]: SearchConfig[K] extends number ? K : never }[keyof SearchConfig], 'criterion'>;
 
@@ -56,10 +56,7 @@ const SWEEP_SETS = ['preset', 'out', 'resume', 'seed', 'criterion', 'browser', '
 
 /** The hyperparameters that `sgas search` flags (a sweep's --search-flags) set over the preset. */
 export function searchOverrides(text: string): Partial<SearchConfig> {
-  const { values } = parseFlags('search', text.split(/\s+/).filter(Boolean), SEARCH_FLAGS);
-  const fixed = SWEEP_SETS.filter((f) => values[f as keyof typeof values] !== undefined);
-  if (fixed.length) throw new UsageError(`--search-flags: --${fixed.join(', --')} ${fixed.length > 1 ? 'are' : 'is'} the sweep's own flags`);
-  return searchOptions(values).overrides!;
+  return searchOptions(sweepJobFlags('search', text, SEARCH_FLAGS, SWEEP_SETS)).overrides!;
 }
 
 export async function searchCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
@@ -71,41 +68,30 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   const flags = values as Record<string, string | boolean | undefined>;
   const options = searchOptions(flags);
   if (flags.browser) return browserCommand(options);
-  const hooks = commandHooks<EpochRecord>('sgas search', epochLine);
-  try {
+  return runCommand<EpochRecord>('sgas search', epochLine, async (hooks) => {
     const { out, report } = await searchWith(options, hooks, backend);
-    hooks.done();
-    process.stdout.write(`${report.python}\n`);
-    process.stderr.write(`genotype written to ${out}/genotype.json\n`);
-    return 0;
-  } catch (e) {
-    return stoppedByCtrlC(e, hooks, 'sgas search');
-  }
+    hooks.log(`genotype written to ${out}/genotype.json`);
+    return `${report.python}\n`;
+  });
 }
 
 /** The options object the flags ask for: the preset, the hyperparameters given, seed, criterion, data, out. */
 export function searchOptions(flags: Record<string, string | boolean | undefined>): SearchOptions {
   const data = dataFlags(flags);
   if (flags.resume) return { out: String(flags.resume), resume: true, data };
-  const preset = String(flags.preset ?? DEFAULT_PRESET);
-  if (!PRESETS[preset]) throw new UsageError(`--preset ${preset}: unknown preset (presets: ${Object.keys(PRESETS).join(', ')})`);
+  const preset = presetFlag(flags.preset, PRESETS, DEFAULT_PRESET);
   const base = presetConfig(preset);
-  const overrides: Partial<SearchConfig> = {};
-  const set = <K extends keyof SearchConfig>(key: K, value: SearchConfig[K]) => (overrides[key] = value);
-  for (const key of NUMERIC_KEYS) {
-    const v = flags[kebab(key)];
-    if (v !== undefined && key !== 'seed') set(key, numberFlag(kebab(key), String(v), base[key], RANGES[key]));
-  }
+  const overrides: Partial<SearchConfig> = numericOverrides(flags, RANGES);
   if (flags['arch-beta1'] !== undefined || flags['arch-beta2'] !== undefined) {
-    set('archBetas', [
+    overrides.archBetas = [
       numberFlag('arch-beta1', flags['arch-beta1'] as string | undefined, base.archBetas[0], FRACTION),
       numberFlag('arch-beta2', flags['arch-beta2'] as string | undefined, base.archBetas[1], FRACTION),
-    ]);
+    ];
   }
-  if (flags.unrolled) set('unrolled', true);
-  if (flags.recompute !== undefined) set('recompute', recomputeFlag(String(flags.recompute)));
-  if (flags.flip) set('flip', true);
-  if (flags['no-flip']) set('flip', false);
+  if (flags.unrolled) overrides.unrolled = true;
+  if (flags.recompute !== undefined) overrides.recompute = recomputeFlag(String(flags.recompute));
+  if (flags.flip) overrides.flip = true;
+  if (flags['no-flip']) overrides.flip = false;
   const options: SearchOptions = { preset, overrides, data };
   if (flags.seed !== undefined) options.seed = numberFlag('seed', String(flags.seed), base.seed, RANGES.seed);
   if (flags.criterion !== undefined) {

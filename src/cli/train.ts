@@ -8,12 +8,12 @@ import type { TrainEpochRecord } from '../eval/train.ts';
 import type { TrainOptions } from '../jobs/options.ts';
 import { trainWith } from '../jobs/train.ts';
 import {
-  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, recomputeFlag,
-  SHARED_RANGES, UsageError, type Range,
+  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, numericOverrides, parseFlags, POSITIVE_INTEGER, presetFlag, recomputeFlag,
+  SHARED_RANGES, sweepJobFlags, UsageError, type Range,
 } from './args.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags } from './dataFlags.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
-import { commandHooks, stoppedByCtrlC } from './runHooks.ts';
+import { runCommand } from './runHooks.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
@@ -64,10 +64,7 @@ const SWEEP_SETS = ['genotype', 'preset', 'out', 'resume', 'seed', 'help', ...Ob
 
 /** The hyperparameters that `sgas train` flags (a sweep's --train-flags) set over the preset. */
 export function trainOverrides(text: string): Partial<TrainConfig> {
-  const flags = parseFlags('train', text.split(/\s+/).filter(Boolean), TRAIN_FLAGS).values as Record<string, string | boolean | undefined>;
-  const fixed = SWEEP_SETS.filter((f) => flags[f] !== undefined);
-  if (fixed.length) throw new UsageError(`--train-flags: --${fixed.join(', --')} ${fixed.length > 1 ? 'are' : 'is'} the sweep's own flags`);
-  return trainOptions(flags).overrides!;
+  return trainOptions(sweepJobFlags('train', text, TRAIN_FLAGS, SWEEP_SETS)).overrides!;
 }
 
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
@@ -84,38 +81,26 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   const options = trainOptions(flags);
   // Checked here, so that a missing or malformed genotype fails before the data is loaded.
   if (!options.resume) genotypeFlag(flags.genotype as string | undefined, 'train');
-  const hooks = commandHooks<TrainEpochRecord>('sgas train', epochLine);
-  try {
+  return runCommand<TrainEpochRecord>('sgas train', epochLine, async (hooks) => {
     const { report } = await trainWith(options, hooks, backend);
-    hooks.done();
-    process.stdout.write(`test accuracy ${(100 * report.testAccuracy).toFixed(2)}% (loss ${report.testLoss.toFixed(4)}) on ${report.testImages} images after ${report.epochs} epochs\n`);
-    return 0;
-  } catch (e) {
-    return stoppedByCtrlC(e, hooks, 'sgas train');
-  }
+    return `test accuracy ${(100 * report.testAccuracy).toFixed(2)}% (loss ${report.testLoss.toFixed(4)}) on ${report.testImages} images after ${report.epochs} epochs\n`;
+  });
 }
 
 /** The options object the flags ask for: the genotype, the preset, the hyperparameters given, seed, data, out. */
 export function trainOptions(flags: Record<string, string | boolean | undefined>): TrainOptions {
   const data = dataFlags(flags);
   if (flags.resume) return { out: String(flags.resume), resume: true, data };
-  const preset = String(flags.preset ?? DEFAULT_TRAIN_PRESET);
-  if (!TRAIN_PRESETS[preset]) throw new UsageError(`--preset ${preset}: unknown preset (presets: ${Object.keys(TRAIN_PRESETS).join(', ')})`);
-  const base = trainPresetConfig(preset);
-  const overrides: Partial<TrainConfig> = {};
-  const set = <K extends keyof TrainConfig>(key: K, value: TrainConfig[K]) => (overrides[key] = value);
-  for (const key of NUMERIC_KEYS) {
-    const v = flags[kebab(key)];
-    if (v !== undefined && key !== 'seed') set(key, numberFlag(kebab(key), String(v), base[key], RANGES[key]));
-  }
+  const preset = presetFlag(flags.preset, TRAIN_PRESETS, DEFAULT_TRAIN_PRESET);
+  const overrides: Partial<TrainConfig> = numericOverrides(flags, RANGES);
   for (const key of BOOLEAN_KEYS) {
     if (flags[kebab(key)] && flags[`no-${kebab(key)}`]) throw new UsageError(`--${kebab(key)} and --no-${kebab(key)} contradict each other`);
-    if (flags[kebab(key)]) set(key, true);
-    if (flags[`no-${kebab(key)}`]) set(key, false);
+    if (flags[kebab(key)]) overrides[key] = true;
+    if (flags[`no-${kebab(key)}`]) overrides[key] = false;
   }
-  if (flags.recompute !== undefined) set('recompute', recomputeFlag(String(flags.recompute)));
+  if (flags.recompute !== undefined) overrides.recompute = recomputeFlag(String(flags.recompute));
   const options: TrainOptions = { genotype: String(flags.genotype), preset, overrides, data };
-  if (flags.seed !== undefined) options.seed = numberFlag('seed', String(flags.seed), base.seed, RANGES.seed);
+  if (flags.seed !== undefined) options.seed = numberFlag('seed', String(flags.seed), 0, RANGES.seed);
   if (flags.out !== undefined) options.out = String(flags.out);
   return options;
 }

@@ -16,7 +16,7 @@ import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainCon
 import { EvalNetwork } from './model.ts';
 import { planTrainMemory, trainStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
-import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
+import { countCorrect, type LoopObserver, type LoopStep, type StoppedEpoch } from '../train/loop.ts';
 
 /** loss is the training objective: CE + weight · auxiliary CE. */
 export type TrainStepInfo = LoopStep;
@@ -57,19 +57,6 @@ export function prepareTrainData(train: Dataset, test: Dataset, config: TrainCon
   return data;
 }
 
-/** An epoch stopped after one of its steps: what its remaining steps need to run as they would have. */
-export interface TrainEpochProgress {
-  epoch: number;
-  /** Steps done. */
-  step: number;
-  steps: number;
-  /** The generator's state before it drew the epoch's data order, which it draws again from here. */
-  orderRng: number[];
-  lossSum: number;
-  correct: number;
-  seconds: number;
-}
-
 interface SavedTrainState {
   format: 'sgas-train-v1';
   config: TrainConfig;
@@ -80,7 +67,7 @@ interface SavedTrainState {
   input?: { channels: number; height: number; width: number; classes: number };
   nextEpoch: number;
   /** Set when the run stopped mid-epoch; absent from epoch-end checkpoints. */
-  inEpoch?: TrainEpochProgress;
+  inEpoch?: StoppedEpoch;
   rng: number[];
   sgdSteps: number[];
   records: TrainEpochRecord[];
@@ -93,7 +80,7 @@ export class Trainer {
   private nextEpoch = 0;
   readonly records: TrainEpochRecord[] = [];
   private stopRequested = false;
-  private inEpoch: TrainEpochProgress | null = null;
+  private inEpoch: StoppedEpoch | null = null;
   private plan: Promise<MemoryPlan> | null = null;
 
   constructor(readonly backend: Backend, readonly config: TrainConfig, readonly genotype: Genotype, readonly data: TrainData) {
@@ -135,7 +122,7 @@ export class Trainer {
   }
 
   /** Where a run stopped mid-epoch stands; null between epochs. */
-  get stoppedAt(): Readonly<TrainEpochProgress> | null {
+  get stoppedAt(): Readonly<StoppedEpoch> | null {
     return this.inEpoch;
   }
 

@@ -3,8 +3,8 @@
 // on its queue. Resolving one gives the run's config, its data and its folder.
 import { join } from 'node:path';
 import type { Genotype } from '../search/genotype.ts';
-import { DEFAULT_PRESET, PRESETS, presetConfig, validateConfig, type SearchConfig } from '../search/config.ts';
-import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
+import { DEFAULT_PRESET, PRESETS, validateConfig, type SearchConfig } from '../search/config.ts';
+import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
 import type { DataFlags } from '../cli/dataFlags.ts';
 import { UsageError, type BackendChoice } from '../cli/args.ts';
 
@@ -46,36 +46,33 @@ export function dataOptions(data: SearchOptions['data']): DataFlags {
   return { dir: given.dir, imageSize: given.imageSize, resize: given.resize, testPortion: given.testPortion, splitSeed: given.splitSeed };
 }
 
-function checkedPreset(name: string, presets: Record<string, unknown>): string {
-  if (!Object.hasOwn(presets, name)) throw new UsageError(`--preset ${name}: unknown preset (presets: ${Object.keys(presets).join(', ')})`);
-  return name;
+/** The preset's config with the options' overrides and seed over it, checked (a bad value is a UsageError, as from a flag). */
+function configOf<Config extends { seed: number }>(
+  options: RunOptions<Config>, presets: Record<string, { config: Config }>, defaultPreset: string, validate: (config: Config) => void,
+): { preset: string; config: Config } {
+  const preset = options.preset ?? defaultPreset;
+  if (!Object.hasOwn(presets, preset)) throw new UsageError(`--preset ${preset}: unknown preset (presets: ${Object.keys(presets).join(', ')})`);
+  const config: Config = structuredClone({ ...presets[preset]!.config, ...options.overrides });
+  if (options.seed !== undefined) config.seed = options.seed;
+  try {
+    validate(config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return { preset, config };
 }
 
 /** The config a new search runs with: the preset, then the overrides, seed and criterion; checked. */
 export function searchConfigOf(options: SearchOptions): { preset: string; config: SearchConfig } {
-  const preset = checkedPreset(options.preset ?? DEFAULT_PRESET, PRESETS);
-  const config: SearchConfig = { ...presetConfig(preset), ...options.overrides };
-  if (options.seed !== undefined) config.seed = options.seed;
-  if (options.criterion !== undefined) config.criterion = options.criterion;
-  try {
+  return configOf(options, PRESETS, DEFAULT_PRESET, (config) => {
+    if (options.criterion !== undefined) config.criterion = options.criterion;
     validateConfig(config);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  return { preset, config };
+  });
 }
 
 /** The config a new training runs with: the preset, then the overrides and seed; checked. */
 export function trainConfigOf(options: TrainOptions): { preset: string; config: TrainConfig } {
-  const preset = checkedPreset(options.preset ?? DEFAULT_TRAIN_PRESET, TRAIN_PRESETS);
-  const config: TrainConfig = { ...trainPresetConfig(preset), ...options.overrides };
-  if (options.seed !== undefined) config.seed = options.seed;
-  try {
-    validateTrainConfig(config);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  return { preset, config };
+  return configOf(options, TRAIN_PRESETS, DEFAULT_TRAIN_PRESET, validateTrainConfig);
 }
 
 export const defaultSearchOut = (preset: string, config: SearchConfig) => join('runs', `search-${preset}-seed${config.seed}`);
