@@ -1,6 +1,9 @@
-// Bundles from one source: the CLI for Node, the engine for the browser, and the search page.
-// WGSL files are bundled as text in all; the browser bundles swap the Node GPU loader for a stub.
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+// Bundles from one source: the CLI for Node, the library's entries (".": Node; "./infer": Node and
+// browser), the engine for the browser, and the search page. WGSL files are bundled as text in all;
+// the browser bundles swap the Node GPU loader for a stub. Writes dist/build-report.json with the
+// gzipped size of the inference-only browser bundle.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import './scripts/build-wasm.mjs';
 
@@ -13,18 +16,39 @@ const browserGpuStub = {
   },
 };
 
-await build({
-  ...common,
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/sgas.mjs',
-  platform: 'node',
-  target: 'node20',
-  // playwright-core drives Chromium for `sgas search --browser`; it ships its own assets. sharp
-  // decodes image folders with its native libvips binaries; pngjs is CommonJS that requires Node's
-  // built-ins, which an ES module bundle cannot.
-  external: ['webgpu', 'playwright-core', 'sharp', 'pngjs'],
-  banner: { js: '#!/usr/bin/env node' },
-});
+// The Node bundles leave the package's dependencies to node_modules: the Dawn addon (webgpu);
+// playwright-core, which drives Chromium for `sgas search --browser` and ships its own assets; sharp,
+// which decodes image folders with its native libvips binaries; and pngjs, CommonJS that requires
+// Node's built-ins, which an ES module bundle cannot, and so are BullMQ and ioredis (sgas sweep and
+// sgas worker import them when they run, so other commands start without them).
+const node = { ...common, platform: 'node', target: 'node20', external: ['webgpu', 'playwright-core', 'sharp', 'pngjs', 'bullmq', 'ioredis'] };
+
+await build({ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/sgas.mjs', banner: { js: '#!/usr/bin/env node' } });
+
+// The library for Node: "." and "./infer" (package.json exports).
+for (const [entry, outfile] of [['src/index.ts', 'dist/index.js'], ['src/infer/index.ts', 'dist/infer.js']]) {
+  await build({ ...node, entryPoints: [entry], outfile });
+}
+
+const browserInfer = { ...common, entryPoints: ['src/infer/index.ts'], platform: 'browser', target: 'es2022', plugins: [browserGpuStub] };
+const { metafile } = await build({ ...browserInfer, outfile: 'dist/browser/infer.js', metafile: true });
+const minified = await build({ ...browserInfer, outfile: 'dist/browser/infer.min.js', minify: true, sourcemap: false, write: false });
+const gzipped = (bytes) => gzipSync(bytes, { level: 9 }).length;
+const report = {
+  inferBundle: {
+    file: 'dist/browser/infer.js',
+    bytes: readFileSync('dist/browser/infer.js').length,
+    gzipBytes: gzipped(readFileSync('dist/browser/infer.js')),
+    minifiedGzipBytes: gzipped(minified.outputFiles[0].contents),
+    kernelsWasmGzipBytes: gzipped(readFileSync('dist/wasm/kernels.wasm')),
+    kernelsThreadsWasmGzipBytes: gzipped(readFileSync('dist/wasm/kernels-threads.wasm')),
+    modules: Object.entries(metafile.outputs['dist/browser/infer.js'].inputs).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path).sort(),
+  },
+};
+writeFileSync('dist/build-report.json', JSON.stringify(report, null, 2) + '\n');
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const r = report.inferBundle;
+console.log(`build: inference bundle ${r.file} ${kb(r.gzipBytes)} gzipped (${kb(r.minifiedGzipBytes)} minified), plus kernels.wasm ${kb(r.kernelsWasmGzipBytes)} gzipped`);
 
 await build({
   ...common,

@@ -4,7 +4,7 @@ import { openDevice, type DeviceOptions } from './device.ts';
 import { GpuError } from './errors.ts';
 import { WebGpuBackend } from './webgpuBackend.ts';
 import type { KernelPolicy } from './kernelVariants.ts';
-import { createWasmBackend } from './wasm/backend.ts';
+import { createWasmBackend, type WasmBackendOptions } from './wasm/backend.ts';
 
 export type { Backend, Capacity, Storage, KernelCall, MemoryStats } from './backend.ts';
 export { Tensor, sizeOf, type Shape } from './tensor.ts';
@@ -46,7 +46,7 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
   return backend;
 }
 
-export interface BackendOptions extends WebGpuOptions {
+export interface BackendOptions extends WebGpuOptions, WasmBackendOptions {
   /**
    * 'auto': WebGPU on a real GPU, WebAssembly when the only adapters are software ones (SwiftShader,
    * llvmpipe) or there is none; an adapter named in `adapter` is taken as asked, software or not.

@@ -2,11 +2,11 @@
 # Installs what a fresh Debian machine (root, no GPU) lacks: Chromium (its SwiftShader is the
 # software Vulkan driver WebGPU runs on without a GPU, and the browser the page tests drive),
 # the Vulkan loader, Mesa's EGL and llvmpipe (the second WebGPU implementation: Dawn's OpenGL ES
-# backend in compatibility mode), clang and lld 16 for the WebAssembly kernels, and the npm
-# dependencies. Safe to run again: it skips what is there. `bash scripts/setup.sh --bench` also installs what
-# `npm run bench -- --peers torch` compares against: Debian's PyTorch (python3-torch) with OpenBLAS
-# (without it, PyTorch's matrix products fall back to the reference BLAS, 30× slower); about 150 MB
-# to download, so CI does not take it.
+# backend in compatibility mode), clang and lld 16 for the WebAssembly kernels, Redis (distributed
+# sweeps' queue; the tests start their own), and the npm dependencies. Safe to run again: it skips
+# what is there. `bash scripts/setup.sh --bench` also installs what `npm run bench -- --peers torch`
+# compares against: Debian's PyTorch (python3-torch) with OpenBLAS (without it, PyTorch's matrix
+# products fall back to the reference BLAS, 30× slower); about 150 MB to download, so CI does not take it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,7 @@ for package in libegl-mesa0 libgl1-mesa-dri; do dpkg -s "$package" >/dev/null 2>
 # The WebAssembly kernels (scripts/build-wasm.mjs): 16 is the first clang whose relaxed SIMD the engines take.
 command -v clang-16 >/dev/null || missing+=(clang-16)
 command -v wasm-ld-16 >/dev/null || missing+=(lld-16)
+command -v redis-server >/dev/null || missing+=(redis-server)   # sgas sweep --redis, sgas worker (BullMQ)
 if [ "${1:-}" = "--bench" ]; then
   /usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
   [ -d /usr/lib/x86_64-linux-gnu/openblas-openmp ] || [ -d /usr/lib/aarch64-linux-gnu/openblas-openmp ] || missing+=(libopenblas0-openmp)
@@ -36,8 +37,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when the lockfile changed since the last install.
+# npm ci only when the lockfile changed since the last install. Nothing is downloaded but the registry's
+# packages: onnxruntime-node (the tests' ONNX checker) has its CPU binaries inside the package, and
+# its install script would fetch optional CUDA files; package.json's allowScripts denies that script
+# to npm 11, and ONNXRUNTIME_NODE_INSTALL=skip tells it to do nothing where an older npm runs it.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.setup-lock; then
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.setup-lock
 fi

@@ -49,8 +49,8 @@ const lossAxis = (page: Page) => page.locator('#fig-loss svg text[text-anchor="m
 
 test('at 400 px: full-width figures, no text under 10 px, whole select texts, named and marked bad settings', { skip }, async () => {
   const page = await open(400);
-  // Every select shows its chosen option's text whole.
-  const clipped = await page.evaluate(() => [...document.querySelectorAll('select')].flatMap((select) => {
+  // Every select shown shows its chosen option's text whole.
+  const clipped = await page.evaluate(() => [...document.querySelectorAll('select')].filter((select) => select.checkVisibility()).flatMap((select) => {
     const style = getComputedStyle(select);
     const context = document.createElement('canvas').getContext('2d')!;
     context.font = `${style.fontSize} ${style.fontFamily}`;

@@ -112,3 +112,17 @@ test('npm run build makes the page and its engine Worker: runtime, search and WG
   assert.match(html, /href="style\.css"/);
   assert.ok(readFileSync(`${root}/dist/web/style.css`, 'utf8').length > 0);
 });
+
+test('the inference-only browser bundle: no search or training code, nothing Node-only, at most 150 KB gzipped', () => {
+  // The page test above has just run esbuild.config.mjs, which writes the report.
+  const { inferBundle } = JSON.parse(readFileSync(`${root}/dist/build-report.json`, 'utf8'));
+  const modules: string[] = inferBundle.modules;
+  const training = /^src\/(search\/(search|architect|model|edgeDecision|step|config)|eval\/(train|step|config)|train\/|data\/(load|idx|cifar|embedded|folderLoad|imageFolder|imageDecode|imageCache|transforms)|cli\/|web\/)|^runtime\/optim\//;
+  assert.deepEqual(modules.filter((m) => training.test(m)), []);
+  for (const needed of ['src/eval/model.ts', 'runtime/wasm/backend.ts', 'runtime/webgpuBackend.ts', 'src/data/image.ts', 'src/data/resample.ts']) {
+    assert.ok(modules.includes(needed), `${needed}: the network, both backends and the training data's own preprocessing`);
+  }
+  assert.deepEqual(nodeOnlyImports(readFileSync(`${root}/dist/browser/infer.js`, 'utf8')), []);
+  assert.ok(inferBundle.gzipBytes <= 150 * 1024, `${inferBundle.gzipBytes} bytes gzipped`);
+  assert.ok(inferBundle.minifiedGzipBytes < inferBundle.gzipBytes);
+});

@@ -50,6 +50,9 @@ test('a checkpoint decodes to what was encoded', () => {
   const rng = new Rng(4);
   assert.deepEqual([...tensors.get('cells.0.weight')!], Array.from({ length: 37 }, () => Math.fround(rng.normal())));
   assert.deepEqual(verifyCheckpoint(bytes, 'sample'), { checksummed: true });
+  // A Node Buffer that is a view into a larger pool (readFileSync's small files are) reads as its own bytes.
+  const pooled = Buffer.concat([Buffer.alloc(13, 7), Buffer.from(bytes), Buffer.alloc(5)]).subarray(13, 13 + bytes.length);
+  assert.deepEqual(decodeCheckpoint(pooled, 'pooled').tensors, tensors);
 });
 
 test('a flipped bit in the header, the index, the data or the checksum is named as damage', () => {

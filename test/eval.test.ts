@@ -15,7 +15,7 @@ import { loadDataset } from '../src/data/load.ts';
 import { cutoutBatch } from '../src/data/transforms.ts';
 import { trainPresetConfig } from '../src/eval/config.ts';
 import { auxiliaryPool, Cell, EvalNetwork } from '../src/eval/model.ts';
-import { prepareTrainData, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
+import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
 import { genotypeFromGenes, genotypeToJson, genotypeToPython, type Gene, type Genotype } from '../src/search/genotype.ts';
 import { genotypeByName } from '../src/search/genotypes.ts';
 import { decodeCheckpoint } from '../src/search/checkpoint.ts';
@@ -298,18 +298,35 @@ test('sgas info counts the published networks without a GPU: 3,795,166 and 4,094
   await assert.rejects(infoCommand(['--genotype', 'Cri9_CIFAR_Best'], noGpu), /not a published genotype/);
 });
 
-test('--genotype reads a search folder or its genotype.json, and a Genotype(...) file, assigned or not', async () => {
+test('the DARTS-family baselines count as their papers report on CIFAR-10 (C=36, 20 cells)', () => {
+  const cifar = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true };
+  const count = (name: string) => countParameters(genotypeByName(name), cifar).network;
+  // DARTS_V2 as the DARTS training logs print it ("param size = 3.349342MB").
+  assert.equal(count('DARTS_V2'), 3_349_342);
+  assert.equal(count('DARTS'), 3_349_342);
+  // The papers' tables round to 0.1M: PC-DARTS 3.6M, P-DARTS 3.4M.
+  assert.equal((count('PC_DARTS_cifar') / 1e6).toFixed(1), '3.6');
+  assert.equal(count('PCDARTS'), count('PC_DARTS_cifar'));
+  assert.equal((count('PDARTS') / 1e6).toFixed(1), '3.4');
+  // The DARTS paper gives 3.3M for its first-order cell; the repository's DARTS_V1 comes from a later
+  // rerun ("added new genotypes obtained by rerunning the experiments") and has 3.17M.
+  assert.equal(count('DARTS_V1'), 3_169_414);
+});
+
+test('--genotype reads a search folder or its genotype.json, and a Genotype(...) file, assigned or not, or literal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sgas-genotype-'));
   try {
     const genotype = genotypeByName('Cri1_CIFAR_Best');
     writeFileSync(join(dir, 'genotype.json'), JSON.stringify({ genotype: genotypeToJson(genotype), python: genotypeToPython(genotype) }));
     writeFileSync(join(dir, 'plain.py'), genotypeToPython(genotype));
     writeFileSync(join(dir, 'assigned.py'), `Cri1_CIFAR_3 = ${genotypeToPython(genotype)}\n`);
-    for (const source of [dir, join(dir, 'genotype.json'), join(dir, 'plain.py'), join(dir, 'assigned.py')]) {
+    const literal = genotypeToPython(genotype);
+    for (const source of [dir, join(dir, 'genotype.json'), join(dir, 'plain.py'), join(dir, 'assigned.py'), literal, `Cri1_CIFAR_3 = ${literal}`]) {
       assert.match(await captureStdout(() => infoCommand(['--genotype', source], noGpu)), /^params: 3795166$/m, source);
     }
     writeFileSync(join(dir, 'broken.py'), "Genotype(normal=[('sep_conv_3x3', 9)])");
     await assert.rejects(infoCommand(['--genotype', join(dir, 'broken.py')], noGpu), /broken\.py: genotype/);
+    await assert.rejects(infoCommand(['--genotype', "Genotype(normal=[('sep_conv_3x3', 9)])"], noGpu), /--genotype literal: genotype/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -354,9 +371,24 @@ test('sgas train writes a log and checkpoints, a stopped run resumes exactly, an
     first.release();
     const resumed = Trainer.fromCheckpoint(backend, saved!, train, testSet, 'memory');
     assert.equal(resumed.epoch, 1);
-    const records = await resumed.run();
+    await resumed.run();
+    const resumedEnd = readTrainCheckpoint(await resumed.checkpoint(), 'resumed').tensors;
     resumed.release();
-    assert.deepEqual(records.map(({ seconds: _s, ...r }) => r), log.map(({ seconds: _s, time: _t, type: _k, ...r }) => r));
+    const withoutTimes = (records: readonly TrainEpochRecord[]) => records.map(({ seconds: _s, ...r }) => r);
+    assert.deepEqual(withoutTimes(resumed.records), log.map(({ seconds: _s, time: _t, type: _k, ...r }) => r));
+
+    // Stopped after the first step of the second epoch, it continues mid-epoch to the same end.
+    const stopped = new Trainer(backend, config, genotypeByName('Cri2_CIFAR_Best'), prepareTrainData(train, testSet, config));
+    assert.equal(await stopped.run({ step: (s) => void (s.epoch === 1 && s.step === 1 && stopped.requestStop()) }), false);
+    assert.deepEqual(stopped.stoppedAt && [stopped.stoppedAt.epoch, stopped.stoppedAt.step], [1, 1]);
+    const midEpoch = await stopped.checkpoint();
+    stopped.release();
+    const continued = Trainer.fromCheckpoint(backend, midEpoch, train, testSet, 'memory');
+    assert.equal(await continued.run(), true);
+    const trained = await continued.checkpoint();
+    continued.release();
+    assert.deepEqual(withoutTimes(continued.records), withoutTimes(resumed.records));
+    assert.deepEqual(readTrainCheckpoint(trained, 'continued').tensors, resumedEnd, 'the same weights, BN statistics and momentum, bit for bit');
 
     // The same run losing its device early in epoch 2 says so, goes on from epoch 1's checkpoint
     // on a new device, and ends bit for bit as the uninterrupted run.

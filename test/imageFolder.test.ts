@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { channelStats } from '../src/data/dataset.ts';
-import { loadImageFolder, type FolderOptions } from '../src/data/folderLoad.ts';
+import { loadImageFolder, type DiskFolderOptions } from '../src/data/folderLoad.ts';
 import { imagePlanes, prepareImage, type RawImage } from '../src/data/image.ts';
 import { defaultImageSize, folderLayout, stratifiedSplit } from '../src/data/imageFolder.ts';
 import { resample } from '../src/data/resample.ts';
@@ -127,7 +127,7 @@ let jpegOdd: Awaited<ReturnType<typeof writeJpegFolder>>;
 before(async () => {
   [pngOdd, jpegOdd] = await Promise.all([writePngFolder(pngRoot, samples), writeJpegFolder(jpegRoot, samples)]);
 });
-const options = (more: Partial<FolderOptions> = {}): FolderOptions => ({ resize: 'area', testPortion: 0.2, splitSeed: 0, parts: { train: 0, test: 0 }, cache: true, ...more });
+const options = (more: Partial<DiskFolderOptions> = {}): DiskFolderOptions => ({ resize: 'area', testPortion: 0.2, splitSeed: 0, parts: { train: 0, test: 0 }, cache: true, ...more });
 
 test('a PNG folder loads exact pixels in 3 channels, skips the corrupt file, then comes from the cache', async () => {
   const first = await loadImageFolder(pngRoot, options());

@@ -2,7 +2,7 @@
 // one-epoch training on a PNG folder, eval and predict on its checkpoint, and the refusals that
 // come before any work.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,7 +16,7 @@ import { ImageCache } from '../src/data/imageCache.ts';
 import { decodeCheckpoint } from '../src/search/checkpoint.ts';
 import { rowSoftmax } from '../src/search/edgeDecision.ts';
 import { assertClose } from './helpers/gpu.ts';
-import { fashionSamples, FOLDER_CLASSES, writeJpegFolder, writePngFolder } from './helpers/imageFolders.ts';
+import { copiesFolder, fashionSamples, FOLDER_CLASSES, writeJpegFolder, writePngFolder } from './helpers/imageFolders.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sgas-own-images-'));
 process.env.SGAS_CACHE_DIR = join(scratch, 'cache');
@@ -53,16 +53,8 @@ async function run(command: Promise<number> | (() => Promise<number>)): Promise<
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const checkpointInfo = (path: string) => decodeCheckpoint<{ dataInfo: DataInfo }>(new Uint8Array(readFileSync(path)), path).state.dataInfo;
 
-/** A folder of `classes` class folders holding `images` copies of one PNG each. */
-function smallFolder(name: string, classes: string[], images: number): string {
-  const root = join(scratch, name);
-  const png = readFileSync(join(pngRoot, FOLDER_CLASSES[0]!, '0.png'));
-  for (const c of classes) {
-    mkdirSync(join(root, c), { recursive: true });
-    for (let i = 0; i < images; i++) writeFileSync(join(root, c, `${i}.png`), png);
-  }
-  return root;
-}
+const smallFolder = (name: string, classes: string[], images: number) =>
+  copiesFolder(join(scratch, name), readFileSync(join(pngRoot, FOLDER_CLASSES[0]!, '0.png')), classes, images);
 
 test('bad folders and flags fail before any work, naming the folder', async () => {
   const out = join(scratch, 'never');
@@ -126,7 +118,7 @@ test('a tiny search on a JPEG folder, a one-epoch training on a PNG folder, then
   assert.equal(labelled.code, 1, 'a skipped image makes the exit status 1');
   assert.equal(labelled.out.trim().split('\n').length, 48);
   assert.match(labelled.out, new RegExp(`^${pngRoot}/dress/0\\.png  (\\S+ \\d+\\.\\d%  ){2}\\S+ \\d+\\.\\d%  \\(label dress\\)$`, 'm'));
-  await assert.rejects(predictCommand(['--checkpoint', join(searchOut, 'checkpoint.bin'), pngRoot], noGpu), /not a training checkpoint .*train the search's genotype first/);
+  await assert.rejects(predictCommand(['--checkpoint', join(searchOut, 'checkpoint.bin'), pngRoot], noGpu), /a search checkpoint holds no trained network; train its genotype first/);
   const cats = smallFolder('cats-and-dogs', ['cat', 'dog'], 20);
   await assert.rejects(evalCommand(['--checkpoint', checkpoint, '--data', cats], noGpu),
     (e: Error) => e.message.startsWith(`${cats}: its classes [cat, dog] differ from the classes [${FOLDER_CLASSES.join(', ')}] of the checkpoint;`));

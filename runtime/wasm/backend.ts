@@ -44,6 +44,8 @@ export interface WasmBackendOptions {
    * they were built, true to insist, false for the plain 128-bit SIMD build.
    */
   relaxedSimd?: boolean | 'auto';
+  /** The folder (URL or, in Node, a file URL) holding the kernels*.wasm files; default: beside the runtime. */
+  kernelsUrl?: string | URL;
 }
 
 export class WasmBackend implements Backend {
@@ -184,8 +186,8 @@ function canBlock(): boolean {
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const threads = Math.max(1, Math.floor(options.threads ?? (await hardwareThreads())));
   const threaded = threads > 1;
-  const build = await chooseBuild(threaded, options.relaxedSimd ?? 'auto');
-  const module = await compileKernels(build);
+  const build = await chooseBuild(threaded, options.relaxedSimd ?? 'auto', options.kernelsUrl);
+  const module = await compileKernels(build, options.kernelsUrl);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: threaded });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const backend = new WasmBackend(memory, instance.exports, build);

@@ -24,10 +24,15 @@ export function nodeBuiltin<T>(name: string): Promise<T> {
   return import(name) as Promise<T>;
 }
 
-async function readBytes(file: string): Promise<ArrayBuffer> {
+/** `folder`: where the caller put the .wasm files (an app that bundles the runtime itself); else next to this module. */
+async function readBytes(file: string, folder?: string | URL): Promise<ArrayBuffer> {
   const tried: string[] = [];
-  for (const place of isNode ? PLACES : PAGE_PLACES) {
-    const url = new URL(place + file, import.meta.url);
+  // A relative folder is the page's (a bundle's own URL says nothing about where its app put the files).
+  const here = (globalThis as { location?: { href: string } }).location?.href ?? import.meta.url;
+  const urls = folder
+    ? [new URL(file, new URL(String(folder).replace(/\/?$/, '/'), here))]
+    : (isNode ? PLACES : PAGE_PLACES).map((place) => new URL(place + file, import.meta.url));
+  for (const url of urls) {
     tried.push(url.href);
     if (isNode) {
       const { readFile } = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
@@ -46,12 +51,13 @@ async function readBytes(file: string): Promise<ArrayBuffer> {
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-export function compileKernels(build: KernelBuild): Promise<WebAssembly.Module> {
+export function compileKernels(build: KernelBuild, folder?: string | URL): Promise<WebAssembly.Module> {
   const file = fileOf(build);
-  let module = compiled.get(file);
+  const key = `${folder ?? ''}|${file}`;
+  let module = compiled.get(key);
   if (!module) {
-    module = readBytes(file).then((bytes) => WebAssembly.compile(bytes));
-    compiled.set(file, module);
+    module = readBytes(file, folder).then((bytes) => WebAssembly.compile(bytes));
+    compiled.set(key, module);
   }
   return module;
 }
@@ -82,13 +88,13 @@ export function relaxedSimdSupported(): Promise<boolean> {
 }
 
 /** The relaxed build where the engine runs it and it was built (clang 16+), else the plain one. */
-export async function chooseBuild(threads: boolean, wantRelaxed: boolean | 'auto'): Promise<KernelBuild> {
+export async function chooseBuild(threads: boolean, wantRelaxed: boolean | 'auto', folder?: string | URL): Promise<KernelBuild> {
   if (wantRelaxed === false || !(await relaxedSimdSupported())) return { threads, relaxed: false };
   try {
-    await compileKernels({ threads, relaxed: true });
+    await compileKernels({ threads, relaxed: true }, folder);
     return { threads, relaxed: true };
   } catch (error) {
-    compiled.delete(fileOf({ threads, relaxed: true }));
+    compiled.delete(`${folder ?? ''}|${fileOf({ threads, relaxed: true })}`);
     if (wantRelaxed === true) throw error;
     return { threads, relaxed: false };
   }

@@ -55,7 +55,7 @@ export interface BrowserSearch {
   /** A new search with these settings, or one continued from a checkpoint.bin. */
   config?: SearchConfig;
   resume?: Uint8Array;
-  /** A --data directory: refused, the page only has the embedded data. */
+  /** A --data directory: refused, --browser drives the page on the embedded data only. */
   data?: string;
   /** The run folder's lock, held by the caller. */
   lock: RunLock;
@@ -63,7 +63,7 @@ export interface BrowserSearch {
 
 export async function browserSearch(run: BrowserSearch): Promise<number> {
   if (run.data !== undefined) {
-    throw new UsageError(`--browser searches the embedded Fashion-MNIST (the page has no other data): drop --data ${run.data}`);
+    throw new UsageError(`--browser searches the embedded Fashion-MNIST: drop --data ${run.data}, or search it without --browser (or in the page of sgas serve, with "Use your own images")`);
   }
   const records = run.resume ? decodeCheckpoint<{ records: EpochRecord[] }>(run.resume, join(run.out, 'checkpoint.bin')).state.records : [];
   let log: JsonLines | null = null;

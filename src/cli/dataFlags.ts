@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { Split } from '../data/dataset.ts';
+import { batchShortfall } from '../data/folderRead.ts';
 import { dataFormat, describeData, EMBEDDED_SOURCE, loadData, type LoadedData } from '../data/load.ts';
 import { RESIZE_FILTERS, type ResizeFilter } from '../data/resample.ts';
 import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, SHARED_RANGES, UsageError, type Range } from './args.ts';
@@ -55,6 +56,8 @@ export interface RunData {
   like?: DataInfo;
   /** The batch the run's training part must fill, and how many of its images a batch draws from. */
   batch?: { size: number; share: number };
+  /** Where the summary of the data goes (default: stderr). */
+  log?: (line: string) => void;
 }
 
 /** Loads and describes the data of a run, failing on flags the format does not take or too few images. */
@@ -71,13 +74,10 @@ export async function loadRunData(flags: DataFlags, run: RunData): Promise<Loade
     imageSize: flags.imageSize, resize: flags.resize ?? 'area', testPortion: flags.testPortion ?? 0.2, splitSeed: flags.splitSeed ?? 0,
     like: run.like, parts: run.parts, cache: true,
   });
-  process.stderr.write(describeData(data).join('\n') + '\n');
-  if (run.batch && data.train) {
-    const usable = Math.floor(data.train.n * run.batch.share);
-    if (usable < run.batch.size) {
-      throw new UsageError(`${data.source}: ${data.train.n} training images${run.batch.share < 1 ? ` (${usable} for the weights)` : ''} do not fill one batch of ${run.batch.size}; add images or lower --batch-size`);
-    }
-  }
+  const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  for (const line of describeData(data)) log(line);
+  const shortfall = run.batch && data.train && batchShortfall(data.train.n, run.batch);
+  if (shortfall) throw new UsageError(`${data.source}: ${shortfall}; add images or lower --batch-size`);
   return data;
 }
 

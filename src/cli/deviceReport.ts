@@ -1,22 +1,22 @@
 // What a search or a training run says about its device besides the epochs: a lost device and where
 // the run went on, the autotune's kernel choices, and with --profile each kernel's share of a step
-// (printed, and written to profile.json). Shared by sgas search and sgas train.
+// (said, and written to profile.json). Part of every search and training run in a folder (runInFolder).
 import { join } from 'node:path';
 import type { Backend, WebGpuBackend } from '../../runtime/index.ts';
 import { describeLoss, type DeviceLoss } from '../train/deviceLoss.ts';
 import { writeFileAtomic, type JsonLines } from './files.ts';
 import { profileTable, StepProfiler } from './profile.ts';
-import type { Progress } from './progress.ts';
 
 export class DeviceReport {
   private readonly profiler: StepProfiler | null;
   private backend: Backend;
   private tunedShown = 0;
 
-  constructor(backend: Backend, profile: boolean, private readonly out: string, private readonly progress: Progress, private readonly log: JsonLines) {
+  /** `say` tells the user (above a progress bar); `log` is the run's log.jsonl. */
+  constructor(backend: Backend, profile: boolean, private readonly out: string, private readonly say: (line: string) => void, private readonly log: JsonLines) {
     this.backend = backend;
     this.profiler = profile ? new StepProfiler(backend) : null;
-    if (this.profiler && !this.profiler.active) progress.log('--profile: the WebAssembly backend has no device timing; profiling is for WebGPU');
+    if (this.profiler && !this.profiler.active) say('--profile: the WebAssembly backend has no device timing; profiling is for WebGPU');
     this.profiler?.start();
   }
 
@@ -32,7 +32,7 @@ export class DeviceReport {
       this.tunedShown = tuner.tuned.length;
       const count = (name: string) => fresh.filter((k) => k.chosen === name).length;
       const timed = fresh.filter((k) => Object.keys(k.ms).length).length;
-      this.progress.log(`kernels: ${fresh.length} shapes autotuned (${timed} timed in ${tuner.seconds.toFixed(1)} s, ${fresh.length - timed} from ${tuner.store?.where ?? 'this run'}): ` +
+      this.say(`kernels: ${fresh.length} shapes autotuned (${timed} timed in ${tuner.seconds.toFixed(1)} s, ${fresh.length - timed} from ${tuner.store?.where ?? 'this run'}): ` +
         `tiled for ${count('tiled')}, plain for ${count('plain')}`);
       this.log.write({ type: 'autotune', kernels: fresh });
     }
@@ -41,7 +41,7 @@ export class DeviceReport {
 
   /** A lost device, survived: said above the bar, logged, and the new backend watched. */
   lost(loss: DeviceLoss, backend: Backend): void {
-    this.progress.log(describeLoss(loss));
+    this.say(describeLoss(loss));
     this.log.write({ type: 'device-lost', ...loss });
     this.backend = backend;
     this.tunedShown = 0;
@@ -52,7 +52,7 @@ export class DeviceReport {
   async finish(): Promise<void> {
     if (!this.profiler?.active) return;
     const profile = await this.profiler.report();
-    this.progress.log(profileTable(profile));
+    this.say(profileTable(profile));
     writeFileAtomic(join(this.out, 'profile.json'), JSON.stringify(profile, null, 2) + '\n');
   }
 }

@@ -46,8 +46,14 @@ export function writeTemp(path: string, data: string | Uint8Array, durable = fal
   ensureFolder(dirname(path));
   const temp = `${path}.${process.pid}.tmp`;
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  let fd: number;
   try {
-    const fd = openSync(temp, 'w');
+    fd = openSync(temp, 'w');
+  } catch (e) {
+    // No temp file was made (and where a part of the path is a file, removing one would fail too).
+    throw writeError(path, e);
+  }
+  try {
     try {
       for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
       if (durable) fsyncSync(fd);

@@ -5,11 +5,11 @@ import { Rng } from '../../runtime/rng.ts';
 import { ShapeOnlyBackend } from '../../runtime/shapeBackend.ts';
 import { EvalNetwork, type EvalNetworkConfig } from '../eval/model.ts';
 import { genotypeToPython, type Genotype } from '../search/genotype.ts';
-import { isReductionLayer } from '../search/model.ts';
+import { isReductionLayer } from '../search/space.ts';
 import { numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, SHARED_RANGES, type Range } from './args.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
 
-export const INFO_HELP = `usage: sgas info --genotype FILE|NAME [--init-channels C] [--layers L] [--classes K] [--input-channels I]
+export const INFO_HELP = `usage: sgas info --genotype FILE|NAME|LITERAL [--init-channels C] [--layers L] [--classes K] [--input-channels I]
 
 Prints the parameters of the evaluation network (auxiliary head excluded, as papers count them) and
 of the auxiliary head. Defaults: the paper's CIFAR-10 network, C=36, 20 cells, 10 classes, 3 channels.

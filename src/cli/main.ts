@@ -4,6 +4,7 @@ import { adaptersCommand } from './adapters.ts';
 import { backendFlag, UsageError, type DeviceFlags } from './args.ts';
 import { doctorCommand } from './doctor.ts';
 import { evalCommand } from './eval.ts';
+import { exportCommand } from './export.ts';
 import { goldenCommand } from './golden.ts';
 import { infoCommand } from './info.ts';
 import { mlpCommand } from './mlp.ts';
@@ -11,6 +12,8 @@ import { predictCommand } from './predict.ts';
 import { searchCommand } from './search.ts';
 import { trainCommand } from './train.ts';
 import { serveCommand } from './serve.ts';
+import { sweepCommand } from './sweep.ts';
+import { workerCommand } from './worker.ts';
 import { runFilteringNativeNoise } from './nativeNoise.ts';
 import { exitWhenWritten, toleratePipesClosed } from './processOutput.ts';
 
@@ -20,12 +23,15 @@ type Command = (argv: string[], backend: () => Promise<Backend>, device: DeviceF
 /** gpu: false for a command that never opens a WebGPU adapter. */
 const COMMANDS: Record<string, { run: Command; help: string; gpu?: false }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
-  train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME' },
+  train: { run: trainCommand, help: 'train a genotype from scratch: sgas train --genotype FILE|NAME|LITERAL' },
   eval: { run: evalCommand, help: 'test accuracy of a trained checkpoint: sgas eval --checkpoint FILE' },
   predict: { run: predictCommand, help: 'top classes of images from a trained checkpoint: sgas predict --checkpoint FILE IMAGE|DIR...' },
-  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME', gpu: false },
+  export: { run: exportCommand, help: 'a trained network as ONNX or one .sgas file: sgas export --checkpoint FILE --format onnx|sgas' },
+  info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME|LITERAL', gpu: false },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
-  serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]', gpu: false },
+  sweep: { run: (argv, backend, device) => sweepCommand(argv, backend, device.choice), help: 'searches over seeds and criteria, their cells trained beside random ones, a leaderboard: sgas sweep --seeds N --out DIR' },
+  worker: { run: (argv, backend, device) => workerCommand(argv, backend, device.choice), help: 'run sweep jobs from a queue: sgas worker --redis redis://HOST:PORT' },
+  serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H] [--redis URL]', gpu: false },
   mlp: { run: mlpCommand, help: 'train a 2-layer perceptron (runtime smoke check)' },
   adapters: { run: (argv) => adaptersCommand(argv), help: 'list the WebGPU adapters --adapter INDEX|TEXT picks from: sgas adapters [--json]' },
   doctor: { run: (argv, _backend, device) => doctorCommand(argv, device), help: 'check every adapter (golden cases, the tiny search, op timings): sgas doctor [--json]' },
@@ -51,10 +57,11 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, kernels, log })), device);
 }
 
-// A command that may open a WebGPU adapter runs behind the filter of Dawn's and Mesa's native warnings.
+// A command that may open a WebGPU adapter runs behind the filter of Dawn's and Mesa's native warnings;
+// a process forked with an IPC channel (a local sweep's worker) writes to its parent's filtered stderr.
 const commandName = process.argv[2] ?? '';
 const opensGpu = Object.hasOwn(COMMANDS, commandName) && COMMANDS[commandName]!.gpu !== false;
-if (!opensGpu || !runFilteringNativeNoise()) {
+if (!opensGpu || process.send || !runFilteringNativeNoise()) {
   toleratePipesClosed();
   main(process.argv.slice(2)).then(
     (code) => exitWhenWritten(code),

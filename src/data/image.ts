@@ -1,13 +1,14 @@
 // One decoded image to the network's pixels (the steps DataInfo states), free of Node APIs: the
-// CLI decodes with sharp, the page with createImageBitmap, and both hand their pixels here.
+// CLI decodes with pngjs and sharp, the page with createImageBitmap, the inference API takes the
+// caller's pixels, and all hand them here.
 import { resample, type ResizeFilter } from './resample.ts';
 
-/** 8-bit pixels, interleaved: 3 (RGB) or 4 (RGBA) values per pixel, rows top to bottom. */
+/** 8-bit pixels, interleaved: 1 (gray), 3 (RGB) or 4 (RGBA) values per pixel, rows top to bottom. */
 export interface RawImage {
   data: Uint8Array;
   width: number;
   height: number;
-  channels: 3 | 4;
+  channels: 1 | 3 | 4;
 }
 
 /** An image at the run's size: one plane if grayscale, else three (R, G, B), 8-bit. */
@@ -16,9 +17,18 @@ export interface PreparedImage {
   pixels: Uint8Array;
 }
 
+/** A file as a run takes it: its original size and its image at the run's size, or why it is no image. */
+export type Decoded = { width: number; height: number; image: PreparedImage } | { error: string };
+
+/** A decoded image at the run's size, with its original size. */
+export function decodedImage(raw: RawImage, size: readonly [number, number], filter: ResizeFilter): Decoded {
+  return { width: raw.width, height: raw.height, image: prepareImage(raw, size, filter) };
+}
+
 /** Grayscale: R = G = B at every pixel, whatever the file format called it. */
 function isGray(image: RawImage): boolean {
   const { data, channels } = image;
+  if (channels === 1) return true;
   for (let i = 0; i < data.length; i += channels) {
     if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) return false;
   }

@@ -7,27 +7,17 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } 
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../cli/files.ts';
-import type { PreparedImage } from './image.ts';
+import { DecodedImages, type DecodedRow, type FileKey } from './decodedImages.ts';
+import type { Decoded } from './image.ts';
 import type { ResizeFilter } from './resample.ts';
 
 const MAGIC = 'SGASIMG1';
-
-/** What identifies a file's content without reading it. */
-export interface FileKey {
-  bytes: number;
-  mtimeMs: number;
-}
-
-export type Decoded = { width: number; height: number; image: PreparedImage } | { error: string };
-
-/** [path, bytes, mtimeMs, width, height, gray (0 or 1) or the decoding error]. */
-type Row = [string, number, number, number, number, number | string];
 
 interface Header {
   root: string;
   imageSize: [number, number];
   resize: ResizeFilter;
-  rows: Row[];
+  rows: DecodedRow[];
 }
 
 export function imageCacheRoot(): string {
@@ -61,59 +51,39 @@ function readHeader(file: string): { header: Header; dataStart: number } | null 
 }
 
 export class ImageCache {
-  private readonly entries = new Map<string, { key: FileKey; decoded: Decoded }>();
-  private changed = false;
-  hits = 0;
-
-  private constructor(readonly file: string, private readonly root: string, private readonly imageSize: [number, number], private readonly resize: ResizeFilter) {}
+  private constructor(readonly file: string, private readonly root: string, private readonly imageSize: [number, number], private readonly resize: ResizeFilter,
+    private readonly images: DecodedImages) {}
 
   /** The cache of a folder at one image size and filter (empty if there is none yet). */
   static open(root: string, imageSize: [number, number], resize: ResizeFilter): ImageCache {
-    const cache = new ImageCache(join(folderCacheDir(root), `${imageSize[0]}x${imageSize[1]}-${resize}.bin`), resolve(root), imageSize, resize);
-    const found = existsSync(cache.file) ? readHeader(cache.file) : null;
-    if (!found) return cache;
-    const bytes = readFileSync(cache.file);
-    const plane = imageSize[0] * imageSize[1];
-    let offset = found.dataStart;
-    for (const row of found.header.rows) {
-      const [path, size, mtimeMs, width, height, gray] = row;
-      const key = { bytes: size, mtimeMs };
-      if (typeof gray === 'string') {
-        cache.entries.set(path, { key, decoded: { error: gray } });
-        continue;
-      }
-      const length = (gray ? 1 : 3) * plane;
-      if (offset + length > bytes.length) break;
-      const pixels = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length);
-      cache.entries.set(path, { key, decoded: { width, height, image: { gray: gray === 1, pixels } } });
-      offset += length;
+    const file = join(folderCacheDir(root), `${imageSize[0]}x${imageSize[1]}-${resize}.bin`);
+    const found = existsSync(file) ? readHeader(file) : null;
+    let images = new DecodedImages();
+    if (found) {
+      const bytes = readFileSync(file);
+      images = DecodedImages.unpack(found.header.rows, new Uint8Array(bytes.buffer, bytes.byteOffset + found.dataStart, bytes.length - found.dataStart), imageSize);
     }
-    return cache;
+    return new ImageCache(file, resolve(root), imageSize, resize, images);
   }
 
   /** Original sizes of the folder's files as any of its caches knows them, for the default image size. */
   static knownDimensions(root: string): Map<string, FileKey & { width: number; height: number }> {
     const dir = folderCacheDir(root);
-    const known = new Map<string, FileKey & { width: number; height: number }>();
-    if (!existsSync(dir)) return known;
-    for (const name of readdirSync(dir).filter((n) => n.endsWith('.bin'))) {
-      for (const [path, bytes, mtimeMs, width, height, gray] of readHeader(join(dir, name))?.header.rows ?? []) {
-        if (typeof gray !== 'string') known.set(path, { bytes, mtimeMs, width, height });
-      }
-    }
-    return known;
+    if (!existsSync(dir)) return new Map();
+    const rows = readdirSync(dir).filter((n) => n.endsWith('.bin')).flatMap((name) => readHeader(join(dir, name))?.header.rows ?? []);
+    return DecodedImages.dimensions(rows);
+  }
+
+  get hits(): number {
+    return this.images.hits;
   }
 
   get(path: string, key: FileKey): Decoded | undefined {
-    const entry = this.entries.get(path);
-    if (!entry || entry.key.bytes !== key.bytes || entry.key.mtimeMs !== key.mtimeMs) return undefined;
-    this.hits++;
-    return entry.decoded;
+    return this.images.get(path, key);
   }
 
   put(path: string, key: FileKey, decoded: Decoded): void {
-    this.entries.set(path, { key, decoded });
-    this.changed = true;
+    this.images.put(path, key, decoded);
   }
 
   /**
@@ -121,23 +91,9 @@ export class ImageCache {
    * that are there as they were. Returns why it could not, or null.
    */
   save(alive: ReadonlyMap<string, FileKey>): string | null {
-    for (const [path, { key }] of this.entries) {
-      const now = alive.get(path);
-      if (now && now.bytes === key.bytes && now.mtimeMs === key.mtimeMs) continue;
-      this.entries.delete(path);
-      this.changed = true;
-    }
-    if (!this.changed) return null;
-    const rows: Row[] = [];
-    const pixels: Uint8Array[] = [];
-    for (const [path, { key, decoded }] of [...this.entries].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if ('error' in decoded) {
-        rows.push([path, key.bytes, key.mtimeMs, 0, 0, decoded.error]);
-        continue;
-      }
-      rows.push([path, key.bytes, key.mtimeMs, decoded.width, decoded.height, decoded.image.gray ? 1 : 0]);
-      pixels.push(decoded.image.pixels);
-    }
+    this.images.keepAlive(alive);
+    if (!this.images.changed) return null;
+    const { rows, pixels } = this.images.pack();
     const header: Header = { root: this.root, imageSize: this.imageSize, resize: this.resize, rows };
     const json = Buffer.from(JSON.stringify(header), 'utf8');
     const prefix = Buffer.alloc(MAGIC.length + 4);
@@ -145,7 +101,7 @@ export class ImageCache {
     prefix.writeUInt32LE(json.length, MAGIC.length);
     try {
       writeFileAtomic(this.file, Buffer.concat([prefix, json, ...pixels]));
-      this.changed = false;
+      this.images.changed = false;
       return null;
     } catch (e) {
       return `could not write the image cache ${this.file} (${(e as Error).message.split('\n')[0]}); set SGAS_CACHE_DIR to a writable folder`;

@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { CIFAR10_FILES, cifar10Dataset } from './cifar.ts';
-import { checkSameClasses } from './dataInfo.ts';
+import { checkSameClasses, describeSplit } from './dataInfo.ts';
 import { DatasetFileError, type Dataset, type NamedBytes, type Split } from './dataset.ts';
-import { loadImageFolder, type FolderOptions, type LoadedFolder } from './folderLoad.ts';
+import { loadImageFolder, type DiskFolderOptions } from './folderLoad.ts';
+import type { LoadedFolder } from './folderRead.ts';
 import { FASHION_MNIST_FILES, fashionMnistDataset } from './idx.ts';
 import { firstImages } from './transforms.ts';
 
@@ -97,7 +98,7 @@ export interface LoadedData extends LoadedFolder {
 }
 
 /** The parts a run asks for from any format: files that hold their own test set, or an image folder. */
-export async function loadData(dir: string | undefined, options: FolderOptions): Promise<LoadedData> {
+export async function loadData(dir: string | undefined, options: DiskFolderOptions): Promise<LoadedData> {
   const { format, root } = detect(dir);
   const source = dir ?? EMBEDDED_SOURCE;
   if (format === 'image-folder') return { format, source, ...(await loadImageFolder(root, options)) };
@@ -121,15 +122,10 @@ export function describeData(data: LoadedData): string[] {
   const d = (data.train ?? data.test)!;
   const total = (split: Split) => data.counts[split].reduce((a, b) => a + b, 0);
   const perClass = d.classes.map((c, i) => `${c} ${data.counts.train[i]! + data.counts.test[i]!}`).join(', ');
-  const split = !d.split
-    ? "the files' own training and test sets"
-    : d.split.testPortion === null
-      ? `the folder's own test set, order seed ${d.split.seed}`
-      : `stratified, ${+(100 * d.split.testPortion).toFixed(2)}% for testing, seed ${d.split.seed}`;
   const used = (['train', 'test'] as const).filter((s) => data[s]).map((s) => `${data[s]!.n} ${s === 'train' ? 'training' : 'test'} images used`);
   const lines = [
     `data: ${FORMAT_NAMES[data.format]} in ${data.source}: ${total('train') + total('test')} images (${total('train')} training, ${total('test')} test), ${d.classes.length} classes: ${perClass}`,
-    `  ${d.height}×${d.width}${data.format === 'image-folder' ? ` (${d.resize} resize)` : ''}, ${d.channels} channel${d.channels > 1 ? 's' : ''}; split: ${split}; ${used.join(', ')}`,
+    `  ${d.height}×${d.width}${data.format === 'image-folder' ? ` (${d.resize} resize)` : ''}, ${d.channels} channel${d.channels > 1 ? 's' : ''}; split: ${describeSplit(d.split)}; ${used.join(', ')}`,
     ...data.notes.map((n) => `  ${n}`),
   ];
   if (data.skipped.length) {

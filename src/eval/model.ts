@@ -7,11 +7,12 @@ import {
 } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
+import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
 import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type Operation } from '../nn/operations.ts';
 import type { Gene, Genotype } from '../search/genotype.ts';
-import { isReductionLayer } from '../search/model.ts';
+import { isReductionLayer } from '../search/space.ts';
 
 export interface EvalNetworkConfig {
   /** Initial channels C: the stem makes 3C, cells C (doubled at each reduction). */
@@ -47,6 +48,10 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return g.linear(x, this.weight, this.bias);
+  }
 }
 
 /** A bias-free convolution followed by an affine BatchNorm (stem, auxiliary head). */
@@ -64,6 +69,10 @@ class ConvBn extends Module {
     const [N, C, H, W] = x.shape as [number, number, number, number];
     const wholeMap = this.pad === 0 && H === this.k && W === this.k;
     return this.bn.forward(wholeMap ? wholeMapConv(x, this.weight, N, C * H * W) : conv2d(x, this.weight, { pad: this.pad }));
+  }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.bn.toOnnx(g, g.conv2d(x, this.weight, { pad: this.pad }));
   }
 }
 
@@ -107,6 +116,14 @@ export class Cell extends Module {
     };
     for (let k = 0; k < this.ops.length; k += 2) states.push(add(branch(k), branch(k + 1)));
     return concatChannels(this.concat.map((i) => states[i]!));
+  }
+
+  /** The forward in evaluation mode (no drop path) as ONNX nodes. */
+  toOnnx(g: OnnxGraph, s0: string, s1: string): string {
+    const states = [this.pre0.toOnnx(g, s0), this.pre1.toOnnx(g, s1)];
+    const branch = (k: number) => this.ops[k]!.toOnnx(g, states[this.inputs[k]!]!);
+    for (let k = 0; k < this.ops.length; k += 2) states.push(g.add(branch(k), branch(k + 1)));
+    return g.concatChannels(this.concat.map((i) => states[i]!));
   }
 }
 
@@ -199,6 +216,14 @@ export class EvalNetwork extends Module {
       if (i === this.auxiliaryCell && this.auxiliary && this.training) auxLogits = this.auxiliary.forward(s1);
     });
     return { logits: this.classifier.forward(globalAvgPool(s1)), auxLogits };
+  }
+
+  /** The forward in evaluation mode (no auxiliary head, no drop path) as ONNX nodes: images in, logits out. */
+  toOnnx(g: OnnxGraph, x: string): string {
+    const stem = this.stem.toOnnx(g, x);
+    let [s0, s1] = [stem, stem];
+    for (const cell of this.cells) [s0, s1] = [s1, cell.toOnnx(g, s0, s1)];
+    return this.classifier.toOnnx(g, g.globalAvgPool(s1));
   }
 
   private cellForward(cell: Cell, s0: Tensor, s1: Tensor, drop: DropPathSetting | null): Tensor {

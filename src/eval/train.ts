@@ -2,10 +2,9 @@
 // with the auxiliary loss, drop path and Cutout, then test loss and accuracy in eval mode (running
 // BN statistics), then a checkpoint. Free of Node APIs, like the search loop.
 import { crossEntropy, Sgd, Tape, Tensor, type Backend } from '../../runtime/index.ts';
-import type { Module } from '../../runtime/module.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { gatherBatch } from '../data/batches.ts';
-import { checkSameClasses, dataInfoOf, type DataInfo } from '../data/dataInfo.ts';
+import { checkSameClasses, dataInfoOf, dataInfoProblem, type DataInfo } from '../data/dataInfo.ts';
 import { CIFAR10_STATS, FASHION_MNIST_STATS, type Dataset } from '../data/dataset.ts';
 import { CIFAR10_CLASSES } from '../data/cifar.ts';
 import { FASHION_MNIST_CLASSES } from '../data/idx.ts';
@@ -14,9 +13,10 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointFil
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
 import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
+import { loadModuleTensors, moduleTensors, trainedModel, type SavedNetwork, type TrainedModel } from './modelFile.ts';
 import { planTrainMemory, trainStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
-import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
+import { countCorrect, type LoopObserver, type LoopStep, type StoppedEpoch } from '../train/loop.ts';
 
 /** loss is the training objective: CE + weight · auxiliary CE. */
 export type TrainStepInfo = LoopStep;
@@ -66,6 +66,8 @@ interface SavedTrainState {
   /** Checkpoints written before dataInfo was kept say only this (and trained on Fashion-MNIST or CIFAR-10). */
   input?: { channels: number; height: number; width: number; classes: number };
   nextEpoch: number;
+  /** Set when the run stopped mid-epoch; absent from epoch-end checkpoints. */
+  inEpoch?: StoppedEpoch;
   rng: number[];
   sgdSteps: number[];
   records: TrainEpochRecord[];
@@ -78,6 +80,7 @@ export class Trainer {
   private nextEpoch = 0;
   readonly records: TrainEpochRecord[] = [];
   private stopRequested = false;
+  private inEpoch: StoppedEpoch | null = null;
   private plan: Promise<MemoryPlan> | null = null;
 
   constructor(readonly backend: Backend, readonly config: TrainConfig, readonly genotype: Genotype, readonly data: TrainData) {
@@ -109,9 +112,18 @@ export class Trainer {
     return Math.floor(this.data.train.n / this.config.batchSize);
   }
 
-  /** Asks the loop to stop once the current epoch ends (its checkpoint is still written). */
+  /**
+   * Asks the loop to stop after the step in progress. The epoch's progress is kept, so run() (or
+   * a checkpoint taken now) continues exactly where it stopped; asked for between epochs, the stop
+   * falls on the epoch's end.
+   */
   requestStop(): void {
     this.stopRequested = true;
+  }
+
+  /** Where a run stopped mid-epoch stands; null between epochs. */
+  get stoppedAt(): Readonly<StoppedEpoch> | null {
+    return this.inEpoch;
   }
 
   /** Whether the steps recompute cells: TrainConfig.recompute, where 'auto' counts a step once. */
@@ -121,20 +133,25 @@ export class Trainer {
     return this.plan;
   }
 
-  async run(observer: TrainObserver = {}): Promise<TrainEpochRecord[]> {
+  /** Runs to the end (true), or until a requested stop (false), after which run() again continues. */
+  async run(observer: TrainObserver = {}): Promise<boolean> {
     this.stopRequested = false;
-    while (!this.finished && !this.stopRequested) await this.runEpoch(observer);
-    return this.records;
+    while (!this.finished && !this.stopRequested) {
+      if (!(await this.runEpoch(observer))) return false;
+    }
+    return this.finished;
   }
 
-  async runEpoch(observer: TrainObserver): Promise<TrainEpochRecord> {
-    const started = performance.now();
+  /** One epoch, or what is left of a stopped one; null if a stop came before its end. */
+  async runEpoch(observer: TrainObserver): Promise<TrainEpochRecord | null> {
+    const started = performance.now() - 1000 * (this.inEpoch?.seconds ?? 0);
     const epoch = this.nextEpoch;
     const lr = trainLearningRateAt(this.config, epoch);
     const dropPathProb = dropPathProbAt(this.config, epoch);
     this.sgd.lr = lr;
     this.net.recomputeCells = (await this.memoryPlan()).recomputeCells;
-    const train = await this.trainEpoch(epoch, lr, dropPathProb, observer);
+    const train = await this.trainEpoch(epoch, lr, dropPathProb, observer, started);
+    if (!train) return null;
     const test = await evaluate(this.net, this.data.test, this.config.batchSize);
     this.nextEpoch = epoch + 1;
     const record: TrainEpochRecord = {
@@ -149,15 +166,19 @@ export class Trainer {
     return record;
   }
 
-  private async trainEpoch(epoch: number, lr: number, dropPathProb: number, observer: TrainObserver): Promise<{ trainLoss: number; trainAccuracy: number }> {
+  private async trainEpoch(
+    epoch: number, lr: number, dropPathProb: number, observer: TrainObserver, started: number,
+  ): Promise<{ trainLoss: number; trainAccuracy: number } | null> {
     const { train } = this.data;
     const { batchSize } = this.config;
-    const order = this.rng.permutation(train.n);
+    const resumed = this.inEpoch?.epoch === epoch ? this.inEpoch : null;
+    this.inEpoch = null;
+    const orderRng = resumed?.orderRng ?? this.rng.state();
+    const order = (resumed ? Rng.fromState(orderRng) : this.rng).permutation(train.n);
     const steps = this.stepsPerEpoch;
     const drop = { keep: 1 - dropPathProb, rng: this.rng };
-    let lossSum = 0;
-    let correct = 0;
-    for (let step = 0; step < steps; step++) {
+    let { lossSum, correct } = resumed ?? { lossSum: 0, correct: 0 };
+    for (let step = resumed?.step ?? 0; step < steps; step++) {
       const b = gatherBatch(train, order.subarray(step * batchSize, (step + 1) * batchSize));
       if (this.config.cropPadding || this.config.flip) augmentBatch(b, this.rng, this.config.cropPadding, this.config.flip);
       if (this.config.cutout) cutoutBatch(b, this.rng, this.config.cutoutLength);
@@ -169,6 +190,10 @@ export class Trainer {
       correct += countCorrect(logitValues, b.labels);
       const seen = (step + 1) * batchSize;
       await observer.step?.({ epoch, epochs: this.epochs, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, lr });
+      if (this.stopRequested && step + 1 < steps) {
+        this.inEpoch = { epoch, step: step + 1, steps, orderRng, lossSum, correct, seconds: (performance.now() - started) / 1000 };
+        return null;
+      }
     }
     const seen = Math.max(1, steps * batchSize);
     return { trainLoss: lossSum / seen, trainAccuracy: correct / seen };
@@ -181,7 +206,7 @@ export class Trainer {
     sgd.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.sgd.${i}.${j}`, b)));
     const state: SavedTrainState = {
       format: 'sgas-train-v1', config: this.config, genotype: this.genotype, dataInfo: this.dataInfo,
-      nextEpoch: this.nextEpoch, rng: this.rng.state(), sgdSteps: sgd.steps, records: this.records,
+      nextEpoch: this.nextEpoch, ...(this.inEpoch && { inEpoch: this.inEpoch }), rng: this.rng.state(), sgdSteps: sgd.steps, records: this.records,
     };
     return encodeCheckpoint(state, tensors);
   }
@@ -206,6 +231,7 @@ export class Trainer {
     trainer.sgd.load({ steps: state.sgdSteps, buffers });
     trainer.rng = Rng.fromState(state.rng);
     trainer.nextEpoch = state.nextEpoch;
+    trainer.inEpoch = state.inEpoch ?? null;
     trainer.records.push(...state.records);
     return trainer;
   }
@@ -219,24 +245,26 @@ export class Trainer {
 /** A training checkpoint read and checked, before any network is built. */
 export type TrainCheckpoint = ReturnType<typeof readTrainCheckpoint>;
 
-/** What a training checkpoint holds, for eval and predict. */
-export interface TrainedNetwork {
-  net: EvalNetwork;
-  dataInfo: DataInfo;
+/** What a training checkpoint holds, for eval and predict: the trained model and how it was trained. */
+export interface TrainedNetwork extends TrainedModel {
   config: TrainConfig;
   epochs: number;
 }
 
-/** The trained network of a checkpoint, in eval mode. */
+/** The trained network of a checkpoint, in eval mode (without the auxiliary head, which eval mode does not use). */
 export function networkFromCheckpoint(backend: Backend, checkpoint: TrainCheckpoint, source: string): TrainedNetwork {
-  const { state, tensors } = checkpoint;
-  const info = state.dataInfo;
-  const net = new EvalNetwork(backend, {
-    C: state.config.initChannels, layers: state.config.layers, classes: info.classes.length, inputChannels: info.channels, auxiliary: state.config.auxiliary,
-  }, state.genotype, new Rng(state.config.seed));
-  loadModuleTensors(net, tensors, source);
-  net.setTraining(false);
-  return { net, dataInfo: info, config: state.config, epochs: state.nextEpoch };
+  const { config, nextEpoch } = checkpoint.state;
+  return { ...trainedModel(backend, savedNetwork(checkpoint), source), config, epochs: nextEpoch };
+}
+
+/** The network of a training checkpoint's bytes on its own, with its data record (export, inference). */
+export function trainedModelFromCheckpoint(backend: Backend, bytes: Uint8Array, source: string): TrainedModel {
+  return trainedModel(backend, savedNetwork(readTrainCheckpoint(bytes, source)), source);
+}
+
+/** What the network of a checked training checkpoint is built from, before anything is put on a backend. */
+export function savedNetwork({ state, tensors }: TrainCheckpoint): SavedNetwork {
+  return { genotype: state.genotype, size: { C: state.config.initChannels, layers: state.config.layers }, dataInfo: state.dataInfo, tensors };
 }
 
 /** `data` brought to the network's input size as its run did, and checked against what it was trained on. */
@@ -255,12 +283,16 @@ function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype,
 export function readTrainCheckpoint(bytes: Uint8Array, source: string) {
   const decoded = decodeCheckpoint<SavedTrainState>(bytes, source);
   const { state } = decoded;
-  if (state.format !== 'sgas-train-v1') {
-    throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one${state.format === 'sgas-search-v1' ? ': train the search\'s genotype first (sgas train --genotype DIR)' : ''}`);
+  const format: string = state.format;
+  if (format === 'sgas-search-v1') {
+    throw new CheckpointError(`${source}: a search checkpoint holds no trained network; train its genotype first (sgas train --genotype <the search's folder>) and use the checkpoint.bin that writes`);
   }
+  if (state.format !== 'sgas-train-v1') throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one`);
   // Validates again: the checkpoint may come from elsewhere.
   state.genotype = parseGenotype(JSON.stringify(state.genotype));
   state.dataInfo ??= legacyDataInfo(state, source);
+  const problem = dataInfoProblem(state.dataInfo);
+  if (problem) throw new CheckpointError(`${source}: its data record ${problem}; train it again with sgas train`);
   // Checkpoints written before TrainConfig.recompute existed plan memory as new runs do.
   state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
   return decoded;
@@ -282,20 +314,6 @@ function checkInput(want: DataInfo, data: Dataset, source: string): void {
       `${source}: trained on ${want.channels}×${height}×${width} images, ` +
       `but ${data.name} gives ${data.channels}×${data.height}×${data.width} (pass the --data the run used)`,
     );
-  }
-}
-
-async function moduleTensors(m: Module): Promise<Map<string, Float32Array>> {
-  const tensors = new Map<string, Float32Array>();
-  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) tensors.set(name, await t.read());
-  return tensors;
-}
-
-function loadModuleTensors(m: Module, tensors: Map<string, Float32Array>, source: string): void {
-  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
-    const values = tensors.get(name);
-    if (!values || values.length !== t.size) throw new CheckpointError(`${source}: tensor '${name}' is missing or has the wrong size`);
-    t.write(values);
   }
 }
 

@@ -3,6 +3,7 @@
 import { batchNorm, runningStats, Tape, Tensor, type Backend, type RunningStats } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
+import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
 import type { Rng } from '../../runtime/rng.ts';
 
 /** A bias-free conv weight [out, inPerGroup, k, k], kaiming-uniform (a = √5) like nn.Conv2d. */
@@ -15,6 +16,7 @@ export class BatchNorm2d extends Module {
   readonly gamma?: Tensor;
   readonly beta?: Tensor;
   readonly running: RunningStats;
+  readonly eps = 1e-5;
 
   constructor(backend: Backend, channels: number, affine: boolean) {
     super();
@@ -28,6 +30,11 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return batchNorm(x, { training: this.training, gamma: this.gamma, beta: this.beta, running: this.running });
+    return batchNorm(x, { training: this.training, gamma: this.gamma, beta: this.beta, running: this.running, eps: this.eps });
+  }
+
+  /** Evaluation mode: the running statistics. */
+  toOnnx(g: OnnxGraph, x: string): string {
+    return g.batchNorm(x, { gamma: this.gamma, beta: this.beta, mean: this.running.mean, variance: this.running.variance, eps: this.eps });
   }
 }

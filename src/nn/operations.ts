@@ -4,6 +4,7 @@
 // what it made once it is done with it (Tape.discard): what no backward reads goes at once.
 import { avgPool2d, concatChannels, conv2d, conv2dPair, maxPool2d, relu, Tape, zero, type Backend, type Tensor } from '../../runtime/index.ts';
 import { Module } from '../../runtime/module.ts';
+import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
 import type { Rng } from '../../runtime/rng.ts';
 import type { OpName } from '../search/space.ts';
 import { BatchNorm2d, convWeight } from './layers.ts';
@@ -18,6 +19,8 @@ export interface OpContext {
 // never stored, and the convolution keeps x, which its maker keeps anyway.
 export abstract class Operation extends Module {
   abstract forward(x: Tensor): Tensor;
+  /** The forward in evaluation mode as ONNX nodes reading `x`; returns the output's name. */
+  abstract toOnnx(g: OnnxGraph, x: string): string;
   /** Identity passes its input through (drop path skips it). */
   get isIdentity(): boolean {
     return false;
@@ -43,12 +46,18 @@ class ReluDwPwBn extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    const pad = (this.dilation * (this.k - 1)) / 2;
-    const depthwise = { stride: this.stride, pad, dilation: this.dilation, groups: this.dw.shape[0], reluInput: true };
-    const pointwise = conv2dPair(x, this.dw, depthwise, this.pw);
+    const pointwise = conv2dPair(x, this.dw, { ...this.depthwise, reluInput: true }, this.pw);
     const y = this.bn.forward(pointwise);
     Tape.discard(pointwise);
     return y;
+  }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.bn.toOnnx(g, g.conv2d(g.conv2d(g.relu(x), this.dw, this.depthwise), this.pw));
+  }
+
+  private get depthwise() {
+    return { stride: this.stride, pad: (this.dilation * (this.k - 1)) / 2, dilation: this.dilation, groups: this.dw.shape[0] };
   }
 }
 
@@ -73,6 +82,10 @@ export class SepConv extends Operation {
     Tape.discard(half);
     return y;
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.second.toOnnx(g, this.first.toOnnx(g, x));
+  }
 }
 
 export class DilConv extends Operation {
@@ -87,6 +100,10 @@ export class DilConv extends Operation {
 
   forward(x: Tensor): Tensor {
     return this.body.forward(x);
+  }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.body.toOnnx(g, x);
   }
 }
 
@@ -109,6 +126,10 @@ export class ReluConvBn extends Operation {
     Tape.discard(conv);
     return y;
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    return this.bn.toOnnx(g, g.conv2d(g.relu(x), this.weight));
+  }
 }
 
 /** Halves H and W with two stride-2 1×1 convs, the second on the input shifted by one pixel. */
@@ -128,14 +149,22 @@ export class FactorizedReduce extends Operation {
   forward(x: Tensor): Tensor {
     const [, , H, W] = x.shape as [number, number, number, number];
     if (H % 2 || W % 2) throw new Error(`FactorizedReduce needs even spatial sizes (the reference requires them too), got ${H}×${W}`);
-    const a = conv2d(x, this.conv1, { stride: 2, reluInput: true });
-    const b = conv2d(x, this.conv2, { stride: 2, crop: [1, 1], reluInput: true });
+    const a = conv2d(x, this.conv1, { ...HALVES[0], reluInput: true });
+    const b = conv2d(x, this.conv2, { ...HALVES[1], reluInput: true });
     const both = concatChannels([a, b]);
     const y = this.bn.forward(both);
     for (const t of [a, b, both]) Tape.discard(t);
     return y;
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    const r = g.relu(x);
+    return this.bn.toOnnx(g, g.concatChannels([g.conv2d(r, this.conv1, HALVES[0]), g.conv2d(r, this.conv2, HALVES[1])]));
+  }
 }
+
+/** FactorizedReduce's two convolutions: the second one sees the input shifted by one pixel. */
+const HALVES = [{ stride: 2 }, { stride: 2, crop: [1, 1] as const }] as const;
 
 class Pool extends Operation {
   private readonly bn?: BatchNorm2d;
@@ -146,17 +175,28 @@ class Pool extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    const window = { kernel: 3, stride: this.stride, pad: 1 };
-    const y = this.kind === 'max' ? maxPool2d(x, window) : avgPool2d(x, window);
+    const y = this.kind === 'max' ? maxPool2d(x, this.window) : avgPool2d(x, this.window);
     if (!this.bn) return y;
     const out = this.bn.forward(y);
     Tape.discard(y);
     return out;
   }
+
+  toOnnx(g: OnnxGraph, x: string): string {
+    const y = g.pool2d(this.kind, x, this.window);
+    return this.bn ? this.bn.toOnnx(g, y) : y;
+  }
+
+  private get window() {
+    return { kernel: 3, stride: this.stride, pad: 1 };
+  }
 }
 
 class Identity extends Operation {
   forward(x: Tensor): Tensor {
+    return x;
+  }
+  toOnnx(_g: OnnxGraph, x: string): string {
     return x;
   }
   override get isIdentity(): boolean {
@@ -170,6 +210,9 @@ class Zero extends Operation {
   }
   forward(x: Tensor): Tensor {
     return zero(x, this.stride);
+  }
+  toOnnx(): string {
+    throw new Error("the 'none' op only exists in the search network; a genotype's network has none to export");
   }
 }
 

@@ -109,7 +109,9 @@ export function decodeCheckpoint<S>(bytes: Uint8Array, source: string): Checkpoi
   let offset = dataStart;
   const tensors = new Map<string, Float32Array>();
   for (const { name, length } of header.tensors) {
-    tensors.set(name, new Float32Array(bytes.slice(offset, offset + length * 4).buffer));
+    // A copy of the bytes' own range: a Node Buffer's slice() is a view into a shared pool.
+    const start = bytes.byteOffset + offset;
+    tensors.set(name, new Float32Array(bytes.buffer.slice(start, start + length * 4)));
     offset += length * 4;
   }
   return { state: header.state, tensors };

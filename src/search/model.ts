@@ -9,7 +9,7 @@ import { Module } from '../../runtime/module.ts';
 import type { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
 import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type Operation } from '../nn/operations.ts';
-import { isStrided, NUM_EDGES, PRIMITIVES, STEPS, type CellType } from './space.ts';
+import { isReductionLayer, isStrided, NUM_EDGES, PRIMITIVES, STEPS, type CellType } from './space.ts';
 
 /** Per edge: −1 undecided (weighted sum of all ops), 0 pruned (skipped), k the chosen op alone. */
 export type EdgeSelection = number[];
@@ -180,11 +180,6 @@ export class Network extends Module {
       a.release();
     }
   }
-}
-
-/** Reductions at ⌊L/3⌋ and ⌊2L/3⌋ (for L = 3 both cells 1 and 2 reduce). */
-export function isReductionLayer(i: number, layers: number): boolean {
-  return i === Math.floor(layers / 3) || i === Math.floor((2 * layers) / 3);
 }
 
 /** A named holder for loose parameters (stem conv, classifier), so names read "stem.conv". */

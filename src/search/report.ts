@@ -14,6 +14,8 @@ export interface SearchReport {
   alphas: SearchResult['alphas'];
   epochs: number;
   seconds: number;
+  /** The last epoch's validation accuracy (the search's own held-out half). */
+  validAccuracy: number;
 }
 
 /** The result's part of genotype.json: the genotype in both forms and the final softmaxed alphas. */
@@ -33,5 +35,6 @@ export function searchReport(search: Search, result: SearchResult): SearchReport
     epochs: result.epochs,
     // Search time across pauses, reloads and resumes: what the epochs themselves took.
     seconds: search.records.reduce((s, r) => s + r.seconds, 0),
+    validAccuracy: search.records.at(-1)?.validAccuracy ?? NaN,
   };
 }

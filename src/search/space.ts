@@ -57,3 +57,8 @@ export function inputIndex(edge: number): number {
 export function isStrided(edge: number, reduction: boolean): boolean {
   return reduction && inputIndex(edge) < 2;
 }
+
+/** Reductions at ⌊L/3⌋ and ⌊2L/3⌋ of a network of L cells (for L = 3 both cells 1 and 2 reduce). */
+export function isReductionLayer(i: number, layers: number): boolean {
+  return i === Math.floor(layers / 3) || i === Math.floor((2 * layers) / 3);
+}

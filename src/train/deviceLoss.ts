@@ -73,11 +73,12 @@ export async function runSurvivingDeviceLoss<Step, Epoch, R extends EpochRunner<
       if (++losses > MAX_LOSSES_WITHOUT_PROGRESS) {
         throw new DeviceLostError(`${error.message}; lost ${losses} times without finishing an epoch, giving up (the last checkpoint is kept: resume it later)`);
       }
-      const epochsDone = runner.epoch;
-      runner.release();
+      const lost = runner;
       const checkpoint = await recovery.lastCheckpoint();
       runner = (await recovery.restart(await reopen(), checkpoint)) as R & EpochRunner<Step, Epoch>;
-      await recovery.report({ epochsDone, resumedAt: runner.epoch, message: error.message }, runner);
+      // Released once its replacement stands, so a failure to replace it leaves the caller one run to release.
+      lost.release();
+      await recovery.report({ epochsDone: lost.epoch, resumedAt: runner.epoch, message: error.message }, runner);
     }
   }
 }

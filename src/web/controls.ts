@@ -40,7 +40,7 @@ export class SettingsError extends Error {
   }
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, string | boolean> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+export function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, string | boolean> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const node: HTMLElementTagNameMap[K] = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
@@ -61,7 +61,7 @@ function choiceSelect<K extends string | number>(id: string, choices: Choices<K>
   return { select, note, refresh: update };
 }
 
-function row(id: string, label: string, control: HTMLElement): HTMLLabelElement {
+export function row(id: string, label: string, control: HTMLElement): HTMLLabelElement {
   return element('label', { htmlFor: id }, element('span', { textContent: label }), control);
 }
 
@@ -76,6 +76,8 @@ export class SettingsForm {
   private readonly labels = new Map<string, string>([['criterion', 'Criterion'], ['recompute', 'Memory']]);
   /** The settings the form edits: hidden keys (image size, …) come from here. */
   private base: SearchSettings = presetSettings(DEFAULT_PRESET);
+  /** A chosen image folder: its side, which a search on it takes instead of the preset's, and its decodable training images. */
+  private folder: { side: number; images: number } | null = null;
 
   constructor(private readonly form: HTMLFormElement) {
     this.description = element('p', { id: 'preset-note', className: 'muted small note' });
@@ -163,6 +165,12 @@ export class SettingsForm {
     }
   }
 
+  /** The chosen image folder's side and decodable training images (null: the embedded data, sized by the preset). */
+  showFolder(folder: { side: number; images: number } | null): void {
+    this.folder = folder;
+    this.refreshSummary();
+  }
+
   set disabled(value: boolean) {
     for (const control of this.form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) control.disabled = value;
   }
@@ -170,26 +178,32 @@ export class SettingsForm {
   private refreshSummary(): void {
     try {
       const { config } = this.read();
-      const images = config.maxImages || 'all';
+      const images = this.folder ? Math.min(config.maxImages || Infinity, this.folder.images) : config.maxImages || 'all';
+      const side = this.folder?.side ?? config.imageSize;
       this.showError(null);
       this.summary.textContent = `${searchEpochs(config)} epochs on ${images} images` +
-        `${config.imageSize ? ` at ${config.imageSize}×${config.imageSize}` : ''}; ${Math.round(100 * config.trainPortion)}% train the weights, the rest the alphas`;
+        `${side ? ` at ${side}×${side}` : ''}; ${Math.round(100 * config.trainPortion)}% train the weights, the rest the alphas`;
     } catch (e) {
       this.showError(e as Error);
     }
   }
 
   private showError(error: Error | null): void {
-    for (const control of this.form.querySelectorAll('[aria-invalid]')) {
-      control.removeAttribute('aria-invalid');
-      control.removeAttribute('aria-errormessage');
-    }
-    this.summary.classList.toggle('error', error !== null);
-    if (!error) return;
-    this.summary.textContent = error.message;
-    if (error instanceof SettingsError && error.field) {
-      error.field.setAttribute('aria-invalid', 'true');
-      error.field.setAttribute('aria-errormessage', this.summary.id);
-    }
+    showFieldError(this.form, this.summary, error);
+  }
+}
+
+/** Shows an error in `message`, in the error colour, and marks its field (a SettingsError's) invalid; null clears the marks in `form`. */
+export function showFieldError(form: HTMLElement, message: HTMLElement, error: Error | null): void {
+  for (const control of form.querySelectorAll('[aria-invalid]')) {
+    control.removeAttribute('aria-invalid');
+    control.removeAttribute('aria-errormessage');
+  }
+  message.classList.toggle('error', error !== null);
+  if (!error) return;
+  message.textContent = error.message;
+  if (error instanceof SettingsError && error.field) {
+    error.field.setAttribute('aria-invalid', 'true');
+    error.field.setAttribute('aria-errormessage', message.id);
   }
 }

@@ -2,16 +2,21 @@
 // run here, so the page's main thread only draws, takes input and keeps IndexedDB. It answers the
 // requests of protocol.ts and posts the events of the job it runs. The page's WebGPU lives here,
 // so do the cross-adapter checks (golden cases and the tiny search on any adapter, a lost device).
+import type { DataInfo } from '../data/dataInfo.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { kindFamily, parseGoldenFile } from '../golden/goldenFile.ts';
+import { decodeCheckpoint } from '../search/checkpoint.ts';
+import type { SearchConfig } from '../search/config.ts';
 import { runGolden, type TensorResult } from '../golden/runner.ts';
 import { createWebGpuBackend, listAdapters, WebGpuBackend, type Backend, type FeatureLevel } from '../../runtime/index.ts';
 import { resultReport } from '../search/report.ts';
 import { tinySearch } from '../search/smoke.ts';
-import { trainingData } from './data.ts';
+import { testData, trainingData } from './data.ts';
 import { openEngineBackend } from './engineBackend.ts';
+import { folderTrainingImages, summariseFolder } from './folderReader.ts';
 import { transferables, type DataSource, type EngineEvent, type EngineRequest, type WithoutId } from './protocol.ts';
 import { SearchJob, type SearchSource } from './searchJob.ts';
+import { SweepJobRun } from './sweepJob.ts';
 
 /** The parts of a dedicated worker's global scope used here (the DOM lib types the window). */
 interface WorkerScope {
@@ -25,14 +30,31 @@ function post(event: EngineEvent): void {
 }
 
 let backend: Promise<Backend> | null = null;
-let current: SearchJob | null = null;
+/** The job the engine runs or holds: the page's own search, or a sweep's job. */
+let current: { job: number; stop(then: 'pause' | 'discard'): Promise<void> } | null = null;
 
-function dataset(source: DataSource): Promise<Dataset> {
-  switch (source.kind) {
-    case 'embedded':
-      return trainingData();
+/**
+ * A search's training images: of a new search by its settings, of a resumed one by its checkpoint's
+ * record, as `sgas search` and `sgas search --resume` load them. A folder's decoded images go to
+ * the page to keep with the search.
+ */
+async function searchImages(job: number, source: DataSource, from: SearchSource): Promise<Dataset> {
+  if (source.kind === 'embedded') return trainingData();
+  let run: { maxImages: number; like?: DataInfo; batch?: { size: number; share: number } };
+  if ('settings' in from) {
+    const { maxImages, batchSize, trainPortion } = from.settings.config;
+    run = { maxImages, batch: { size: batchSize, share: trainPortion } };
+  } else {
+    const { config, dataInfo } = decodeCheckpoint<{ config: SearchConfig; dataInfo?: DataInfo }>(from.checkpoint, from.source).state;
+    run = { maxImages: config.maxImages, like: dataInfo };
   }
+  const { train, kept } = await folderTrainingImages(source.folder, source.settings, run);
+  post({ type: 'data', job, kept, files: [...train.files!] });
+  return train;
 }
+
+/** Decoding progress is posted at most this often. */
+const PROGRESS_MS = 100;
 
 function opened(): Promise<Backend> {
   if (!backend) throw new Error('the engine has no backend: the page sends open first');
@@ -46,7 +68,7 @@ async function startJob(job: number, source: DataSource, from: SearchSource): Pr
   const next = new SearchJob(job, post, (replacement) => (backend = Promise.resolve(replacement)));
   current = next;
   await previous?.stop('discard');
-  await next.start(await opened(), dataset(source), from);
+  await next.start(await opened(), searchImages(job, source, from), from);
 }
 
 /** Runs `work` on a fresh device of the adapter (--adapter INDEX|TEXT rules), apart from the engine's own. */
@@ -94,11 +116,29 @@ async function handle(request: EngineRequest): Promise<void> {
       return startJob(request.job, request.data, { settings: request.settings });
     case 'resume':
       if (request.checkpoint) return startJob(request.job, request.data, { checkpoint: request.checkpoint, source: request.source });
-      if (current?.job !== request.job) return post({ type: 'failed', job: request.job, message: `search ${request.job} is not held by the engine` });
+      if (!(current instanceof SearchJob) || current.job !== request.job) return post({ type: 'failed', job: request.job, message: `search ${request.job} is not held by the engine` });
       return current.resume();
     case 'stop':
       if (current?.job === request.job) await current.stop(request.then);
       return;
+    case 'folder': {
+      let last = 0;
+      const progress = (decoded: number) => {
+        if (performance.now() - last < PROGRESS_MS) return;
+        last = performance.now();
+        post({ type: 'decoding', request: request.id, decoded });
+      };
+      return answer(request.id, { type: 'folder', summary: null }, async () => ({
+        type: 'folder', summary: await summariseFolder(request.folder, request.settings, progress),
+      }));
+    }
+    case 'sweep-job': {
+      const previous = current;
+      const next = new SweepJobRun(request.job, post);
+      current = next;
+      await previous?.stop('discard');
+      return next.start(await opened(), request.work, request.checkpoint, trainingData(), testData);
+    }
     case 'golden': {
       const { adapter, featureLevel, files } = request;
       return answer(request.id, { type: 'golden', results: [] }, async () => ({

@@ -1,6 +1,6 @@
 // The page's side of the engine Worker: starts it (a module worker next to the page's bundle),
 // sends requests, hands events to listeners, and pairs answers with the requests that want one.
-import { transferables, type EngineEvent, type EngineRequest, type WithoutId } from './protocol.ts';
+import { transferables, type EngineEvent, type EngineRequest } from './protocol.ts';
 
 type Answer = Extract<EngineEvent, { id: number }>;
 type Asked = Extract<EngineRequest, { id: number }>;
@@ -37,12 +37,19 @@ export class EngineClient {
     this.worker.postMessage(request, transferables(request));
   }
 
-  /** Sends a request that wants one answer, and resolves with it; an answer saying an error rejects with it. */
-  ask<R extends WithoutId<Asked>>(request: R): Promise<Extract<Answer, { type: R['type'] }>> {
-    const id = this.nextId++;
+  /**
+   * Sends a request that wants one answer, and resolves with it; an answer saying an error rejects
+   * with it. `id` is the request's, for events about it.
+   */
+  ask<T extends Asked['type']>(request: { type: T } & Omit<Extract<Asked, { type: T }>, 'id'>, id = this.nextId++): Promise<Extract<Answer, { type: T }>> {
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, (answer) => (answer.error ? reject(new Error(answer.error)) : resolve(answer as Extract<Answer, { type: R['type'] }>)));
-      this.send({ ...request, id } as Asked);
+      this.waiting.set(id, (answer) => (answer.error ? reject(new Error(answer.error)) : resolve(answer as Extract<Answer, { type: T }>)));
+      this.send({ ...request, id } as unknown as Asked);
     });
+  }
+
+  /** A fresh request id, for a request whose events are listened to before it is sent. */
+  newId(): number {
+    return this.nextId++;
   }
 }

@@ -7,10 +7,12 @@ import { parseGenotype } from '../search/genotype.ts';
 import type { StepInfo } from '../search/search.ts';
 import { SearchCharts } from './charts.ts';
 import { SettingsForm } from './controls.ts';
+import { DataPanel } from './dataPanel.ts';
 import { EngineClient } from './engineClient.ts';
 import { Frames } from './frames.ts';
 import { BACKEND_CHOICES, type BackendChoice, type EngineEvent } from './protocol.ts';
 import { SearchSession, type SearchReport, type SearchSettings, type SessionState } from './session.ts';
+import { SweepJoin } from './sweepJoin.ts';
 import { installHook } from './testHook.ts';
 import { installGpuHook } from './gpuHook.ts';
 
@@ -37,6 +39,10 @@ const ui = {
   downloadGenotype: byId<HTMLButtonElement>('download-genotype'),
   downloadLog: byId<HTMLButtonElement>('download-log'),
   downloadCheckpoint: byId<HTMLButtonElement>('download-checkpoint'),
+  sweep: byId('sweep'),
+  joinSweep: byId<HTMLButtonElement>('join-sweep'),
+  leaveSweep: byId<HTMLButtonElement>('leave-sweep'),
+  sweepText: byId('sweep-text'),
 };
 
 // The resume banner, not the scroll position of the last visit, is what a reload shows first.
@@ -88,18 +94,39 @@ const session = new SearchSession(engine);
 const form = new SettingsForm(byId<HTMLFormElement>('settings'));
 const frames = new Frames();
 const charts = new SearchCharts(byId('figures'), byId<HTMLOListElement>('decisions'), frames);
+const data = new DataPanel(engine);
+data.onChange = () => {
+  const folder = data.current.summary;
+  form.showFolder(folder && { side: folder.imageSize[0], images: folder.counts.train.reduce((a, b) => a + b, 0) - folder.skipped.length });
+  render(session.state, session.message);
+};
+
+// `sgas serve --redis` lends a sweep's jobs to the page; ?token=T when it asks for one.
+const sweep = new SweepJoin(engine, new URLSearchParams(location.search).get('token'), (text) => {
+  ui.sweepText.textContent = text;
+  renderSweep();
+});
+
+/** The engine runs one job at a time: the page's own search, or a sweep's while joined. */
+function renderSweep(): void {
+  ui.joinSweep.hidden = sweep.active;
+  ui.leaveSweep.hidden = !sweep.active;
+  ui.joinSweep.disabled = session.busy;
+  ui.start.disabled = session.busy || sweep.active || data.busy;
+}
 
 function render(state: SessionState, message: string): void {
   if (!backendReady) return;
   document.body.dataset.state = state;
   const busy = session.busy;
-  ui.start.disabled = busy;
+  renderSweep();
   ui.pause.hidden = !busy;
   ui.pause.disabled = state !== 'running';
   ui.pause.textContent = state === 'pausing' ? 'Pausing after this step…' : 'Pause';
   ui.resume.hidden = state !== 'paused';
   ui.discard.hidden = !session.settings;
   form.disabled = busy;
+  data.disabled = busy;
   ui.status.textContent = `${state}${message ? ` — ${message}` : ''}`;
   ui.status.classList.toggle('error', state === 'failed');
   if (state !== 'paused') ui.banner.hidden = true;
@@ -162,17 +189,17 @@ const actions = {
   engine,
   start(settings: SearchSettings) {
     form.show(settings);
-    const run = session.start(settings);
+    const run = session.start(settings, data.current);
     clearProgress(session.epochs);
     return run;
   },
   resume: () => session.resume(),
-  resumeFrom: (checkpoint: Uint8Array, preset: string) => session.resumeFrom(checkpoint, preset),
+  resumeFrom: (checkpoint: Uint8Array, preset: string) => session.resumeFrom(checkpoint, preset, data.current),
 };
 
 ui.start.addEventListener('click', () => {
   const settings = form.readOrShow();
-  if (settings) void actions.start(settings);
+  if (settings && data.readyOrShow()) void actions.start(settings);
 });
 ui.pause.addEventListener('click', () => session.pause());
 for (const button of [ui.resume, byId('resume-stored')]) button.addEventListener('click', () => void session.resume());
@@ -185,6 +212,16 @@ for (const button of [ui.discard, byId('discard-stored')]) {
 ui.downloadGenotype.addEventListener('click', () => download('genotype.json', JSON.stringify(session.report, null, 2) + '\n', 'application/json'));
 ui.downloadLog.addEventListener('click', () => download('log.jsonl', session.logJsonl(), 'application/x-ndjson'));
 ui.downloadCheckpoint.addEventListener('click', () => download('checkpoint.bin', session.checkpoint! as BlobPart, 'application/octet-stream'));
+ui.joinSweep.addEventListener('click', () => {
+  void sweep.join().finally(renderSweep);
+  renderSweep();
+  ui.leaveSweep.focus();
+});
+ui.leaveSweep.addEventListener('click', () => {
+  sweep.leave();
+  renderSweep();
+  ui.joinSweep.focus();
+});
 
 installHook(session, actions);
 installGpuHook(engine, session);
@@ -196,7 +233,9 @@ void ready.then(async (ok) => {
     form.disabled = true;
     return;
   }
+  ui.sweep.hidden = !(await sweep.lending());
   const stored = await session.restore();
+  if (session.folder) data.showStored(session.folder);
   if (stored) {
     form.show(stored.settings);
     charts.show(stored.records, session.epochs, stored.report ? finalGenotype(stored.report) : undefined);

@@ -6,7 +6,7 @@
 import type { Backend } from '../../runtime/index.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { searchReport } from '../search/report.ts';
-import { prepareSearchData, Search } from '../search/search.ts';
+import { prepareSearchData, Search, withDataImageSize } from '../search/search.ts';
 import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
 import type { EngineEvent, SearchSettings, StepPosition } from './protocol.ts';
 
@@ -31,9 +31,12 @@ export class SearchJob {
     return this.drive(async () => {
       const images = await data;
       this.lastCheckpoint = 'checkpoint' in from ? from.checkpoint : null;
-      this.search = 'settings' in from
-        ? new Search(backend, from.settings.config, prepareSearchData(images, from.settings.config))
-        : Search.fromCheckpoint(backend, from.checkpoint, images, from.source);
+      if ('settings' in from) {
+        const config = withDataImageSize(from.settings.config, images);
+        this.search = new Search(backend, config, prepareSearchData(images, config));
+      } else {
+        this.search = Search.fromCheckpoint(backend, from.checkpoint, images, from.source);
+      }
     });
   }
 
@@ -114,7 +117,7 @@ export class SearchJob {
  * Lets the Worker take its pending messages (a stop) between steps: WebAssembly steps never wait
  * on anything but microtasks, so without this the loop would hold the Worker until it ended.
  */
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+export const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function position(search: Search): StepPosition | null {
   const at = search.stoppedAt;

@@ -7,8 +7,8 @@ import type { SearchReport } from '../search/report.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
 import { describeLoss, type DeviceLoss } from '../train/deviceLoss.ts';
 import type { EngineClient } from './engineClient.ts';
-import type { DataSource, EngineEvent, SearchSettings, StepPosition } from './protocol.ts';
-import { clearSearch, loadSearch, saveSearch, type RestoredSearch, type StoredSearch } from './storage.ts';
+import type { DataSource, EngineEvent, FolderSummary, SearchSettings, StepPosition } from './protocol.ts';
+import { clearSearch, loadFolder, loadSearch, saveFolder, saveSearch, type RestoredSearch, type StoredFolder, type StoredSearch } from './storage.ts';
 
 export type { SearchReport, SearchSettings };
 
@@ -22,7 +22,13 @@ export interface SessionListener {
   finished?(report: SearchReport): unknown;
 }
 
-const EMBEDDED: DataSource = { kind: 'embedded' };
+/** A search's data as the page has it: what goes to the engine, and for a folder what the page shows of it. */
+export interface DataChoice {
+  source: DataSource;
+  summary: FolderSummary | null;
+}
+
+export const EMBEDDED: DataChoice = { source: { kind: 'embedded' }, summary: null };
 
 export class SearchSession {
   state: SessionState = 'idle';
@@ -37,6 +43,9 @@ export class SearchSession {
   savedEpochs = 0;
   /** The GPU devices lost (and replaced in the engine) while this page searched. */
   readonly deviceLosses: DeviceLoss[] = [];
+  /** The search's data; a folder's kept images once the engine has decoded them. */
+  data: DataChoice = EMBEDDED;
+  folder: StoredFolder | null = null;
   /** The engine job this session follows; events of any other are stale. */
   private job = 0;
   /** The job the engine holds paused, which continues without a checkpoint. */
@@ -67,17 +76,19 @@ export class SearchSession {
   }
 
   /**
-   * Takes up what IndexedDB holds after a reload: a paused search, or a finished one. A store that
-   * cannot be read (both saves damaged) leaves the session failed, saying why; a new search clears it.
+   * Takes up what IndexedDB holds after a reload: a paused search, or a finished one, and the folder
+   * it runs on (kept from its start, so it may be there without a search). A store that cannot be
+   * read (both saves damaged) leaves the session failed, saying why; a new search clears it.
    */
   async restore(): Promise<RestoredSearch | null> {
     let stored: RestoredSearch | null;
     try {
-      stored = await loadSearch();
+      [stored, this.folder] = await Promise.all([loadSearch(), loadFolder()]);
     } catch (e) {
       this.setState('failed', `could not read the stored search: ${(e as Error).message}`);
       return null;
     }
+    if (this.folder) this.data = { source: { kind: 'folder', folder: this.folder.folder, settings: this.folder.settings }, summary: this.folder.summary };
     if (!stored) return null;
     this.settings = stored.settings;
     this.records = stored.records;
@@ -90,12 +101,13 @@ export class SearchSession {
   }
 
   /** A new search; whatever was stored before is discarded. Resolves when it finishes, pauses or fails. */
-  start(settings: SearchSettings): Promise<void> {
+  start(settings: SearchSettings, data = EMBEDDED): Promise<void> {
     if (this.busy) throw new Error(`a search is ${this.state}: pause it first`);
     validateConfig(settings.config);
     this.forget();
     this.settings = settings;
-    const running = this.run((job) => this.engine.send({ type: 'search', job, settings, data: EMBEDDED }));
+    this.data = data;
+    const running = this.run((job) => this.engine.send({ type: 'search', job, settings, data: data.source }));
     this.clearStored();
     return running;
   }
@@ -103,20 +115,22 @@ export class SearchSession {
   /** Continues a paused search: the one the engine holds, or the stored checkpoint after a reload. */
   resume(): Promise<void> {
     if (this.state !== 'paused') throw new Error(`nothing to resume (the search is ${this.state})`);
-    if (this.held === this.job && this.job) return this.run((job) => this.engine.send({ type: 'resume', job, checkpoint: null, source: '', data: EMBEDDED }), this.job);
+    const data = this.data.source;
+    if (this.held === this.job && this.job) return this.run((job) => this.engine.send({ type: 'resume', job, checkpoint: null, source: '', data }), this.job);
     // A copy goes to the engine: this one stays here for the download button.
     const checkpoint = this.checkpoint!.slice();
-    return this.run((job) => this.engine.send({ type: 'resume', job, checkpoint, source: 'the stored search (IndexedDB)', data: EMBEDDED }));
+    return this.run((job) => this.engine.send({ type: 'resume', job, checkpoint, source: 'the stored search (IndexedDB)', data }));
   }
 
-  /** Resumes from checkpoint bytes made elsewhere (a CLI run's checkpoint.bin); the engine reports its settings. */
-  resumeFrom(checkpoint: Uint8Array, preset: string): Promise<void> {
+  /** Resumes from checkpoint bytes made elsewhere (a CLI run's checkpoint.bin) on its data; the engine reports its settings. */
+  resumeFrom(checkpoint: Uint8Array, preset: string, data = EMBEDDED): Promise<void> {
     if (this.busy) throw new Error(`a search is ${this.state}: pause it first`);
     this.forget();
     this.preset = preset;
     this.checkpoint = checkpoint;
+    this.data = data;
     const copy = checkpoint.slice();
-    const running = this.run((job) => this.engine.send({ type: 'resume', job, checkpoint: copy, source: 'checkpoint.bin', data: EMBEDDED }));
+    const running = this.run((job) => this.engine.send({ type: 'resume', job, checkpoint: copy, source: 'checkpoint.bin', data: data.source }));
     this.clearStored();
     return running;
   }
@@ -168,6 +182,8 @@ export class SearchSession {
     this.report = null;
     this.at = null;
     this.savedEpochs = 0;
+    this.data = EMBEDDED;
+    this.folder = null;
   }
 
   private onEngine(event: EngineEvent): void {
@@ -184,6 +200,9 @@ export class SearchSession {
         this.records = event.records;
         this.at = event.at;
         if (this.state === 'loading') this.setState('running', this.progress(null));
+        return;
+      case 'data':
+        this.keepFolder(event);
         return;
       case 'step':
         this.at = null;
@@ -243,6 +262,15 @@ export class SearchSession {
   private clearStored(): Promise<void> {
     const job = this.job;
     return this.queue(clearSearch).catch((e: Error) => void this.settle(job, 'failed', `could not clear the stored search in IndexedDB: ${e.message}`));
+  }
+
+  /** Keeps the folder a new search runs on in IndexedDB, once, as the engine decoded it. */
+  private keepFolder({ job, kept, files }: Extract<EngineEvent, { type: 'data' }>): void {
+    const { source, summary } = this.data;
+    if (source.kind !== 'folder' || !summary) return;
+    const folder: StoredFolder = { folder: { ...source.folder, files: [], kept }, settings: source.settings, summary, files };
+    this.folder = folder;
+    this.queue(() => saveFolder(folder)).catch((e: Error) => this.settle(job, 'failed', `could not keep the folder's images in IndexedDB: ${e.message}`));
   }
 
   /** Queues an IndexedDB write of the search as it stands; resolves whether it was written (a failure fails the job). */

@@ -4,7 +4,7 @@
 // reload checks the newest checkpoint's checksum and falls back to the one before when it is damaged.
 import { CheckpointError, verifyCheckpoint } from '../search/checkpoint.ts';
 import type { EpochRecord } from '../search/search.ts';
-import type { StepPosition } from './protocol.ts';
+import type { FolderSettings, FolderSummary, ImageFolder, StepPosition } from './protocol.ts';
 import type { SearchReport, SearchSettings } from './session.ts';
 
 export interface StoredSearch {
@@ -18,6 +18,16 @@ export interface StoredSearch {
   savedAt: string;
 }
 
+/** The user's folder a search runs on, kept once beside it (not with every epoch's save): a reload resumes without the files. */
+export interface StoredFolder {
+  /** No files: its decoded images, 8-bit (kept). */
+  folder: ImageFolder;
+  settings: FolderSettings;
+  summary: FolderSummary;
+  /** The search's training images, in order. */
+  files: string[];
+}
+
 export interface RestoredSearch extends StoredSearch {
   /** Why the newest save was passed over for the one before it; null when it was intact. */
   fallback: string | null;
@@ -27,6 +37,7 @@ const DATABASE = 'sgas-webgpu';
 const STORE = 'search';
 const NEWEST = 'current';
 const PREVIOUS = 'previous';
+const FOLDER = 'folder';
 
 let database: Promise<IDBDatabase> | null = null;
 
@@ -91,10 +102,24 @@ export async function loadSearch(): Promise<RestoredSearch | null> {
   return null;
 }
 
+/** Forgets the search and its folder. */
 export async function clearSearch(): Promise<void> {
   await transact('readwrite', (store) => {
-    store.delete(NEWEST);
-    store.delete(PREVIOUS);
+    for (const key of [NEWEST, PREVIOUS, FOLDER]) store.delete(key);
     return () => undefined;
+  });
+}
+
+export async function saveFolder(folder: StoredFolder): Promise<void> {
+  await transact('readwrite', (store) => {
+    store.put(folder, FOLDER);
+    return () => undefined;
+  });
+}
+
+export async function loadFolder(): Promise<StoredFolder | null> {
+  return transact('readonly', (store) => {
+    const request = store.get(FOLDER);
+    return () => (request.result as StoredFolder | undefined) ?? null;
   });
 }

@@ -5,6 +5,7 @@ import type { TensorResult } from '../golden/runner.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
 import { presetSettings } from './controls.ts';
 import type { EngineClient } from './engineClient.ts';
+import type { FolderSummary } from './protocol.ts';
 import type { SearchReport, SearchSession, SearchSettings, SessionListener, SessionState } from './session.ts';
 
 /** What a driver hears while a search runs; the checkpoint comes as base64 (it crosses to Node). */
@@ -28,6 +29,8 @@ export interface SgasHook {
   epoch(): number;
   savedEpoch(): number;
   records(): readonly EpochRecord[];
+  /** The user's folder the search runs on, as IndexedDB keeps it: its summary, the search's training files in order, and its images' bytes. */
+  folder(): { summary: FolderSummary; files: string[]; keptBytes: number } | null;
   /** A new search from a preset (default: the CLI's) and overrides; resolves with genotype.json. */
   runSearch(settings?: { preset?: string } & Partial<SearchConfig>, report?: Reporter): Promise<SearchReport>;
   /** Continues the stored (reloaded) or paused search, as the Resume button does. */
@@ -101,6 +104,7 @@ export function installHook(session: SearchSession, actions: PageActions): void 
     epoch: () => session.records.length,
     savedEpoch: () => session.savedEpochs,
     records: () => session.records,
+    folder: () => session.folder && { summary: session.folder.summary, files: session.folder.files, keptBytes: session.folder.folder.kept!.pixels.length },
     runSearch: ({ preset = DEFAULT_PRESET, ...overrides } = {}, report) =>
       untilFinished(session, () => actions.start(presetSettings(preset, overrides)), report),
     resume: (report) => untilFinished(session, actions.resume, report),

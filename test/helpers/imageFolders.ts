@@ -43,9 +43,9 @@ export function tinted(pixels: Uint8Array): Uint8Array {
   return rgb;
 }
 
-/** A 28×28 PNG of 1 (grayscale), 3 (RGB) or 4 (RGBA) interleaved channels. */
-export function pngBytes(data: Uint8Array, channels: 1 | 3 | 4): Promise<Buffer> {
-  const image = sharp(Buffer.from(data), { raw: { width: 28, height: 28, channels } });
+/** A PNG (28×28 unless told) of 1 (grayscale), 3 (RGB) or 4 (RGBA) interleaved channels. */
+export function pngBytes(data: Uint8Array, channels: 1 | 3 | 4, width = 28, height = 28): Promise<Buffer> {
+  const image = sharp(Buffer.from(data), { raw: { width, height, channels } });
   return (channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
 }
 
@@ -87,4 +87,13 @@ export async function writeJpegFolder(root: string, samples: Sample[]): Promise<
   writeFileSync(join(root, corrupt), (await jpeg(samples[0]!, false)).subarray(0, 200));
   writeFileSync(join(root, '.DS_Store'), 'Bud1 not an image');
   return { corrupt };
+}
+
+/** ROOT/<class>/<n>.png for each class: `images` copies of one PNG, for the folders refused before any work. */
+export function copiesFolder(root: string, png: Uint8Array, classes: string[], images: number): string {
+  for (const c of classes) {
+    mkdirSync(join(root, c), { recursive: true });
+    for (let i = 0; i < images; i++) writeFileSync(join(root, c, `${i}.png`), png);
+  }
+  return root;
 }
