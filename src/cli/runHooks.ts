@@ -44,12 +44,19 @@ export function commandHooks<Epoch>(command: string, epochLine: (record: Epoch) 
  * Runs a search or a training with these hooks and prints what `run` returns; a stop by Ctrl-C
  * exits 130, saying how to continue, and a stop asked for (--stop-after) says the same and exits 0.
  */
-export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<string>): Promise<number> {
+/** What a finished run prints: its result on stdout, then (after it) a closing line on stderr. */
+export interface CommandOutput {
+  printed: string;
+  closing?: string;
+}
+
+export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<CommandOutput>): Promise<number> {
   const hooks = commandHooks(command, epochLine);
   try {
-    const printed = await run(hooks);
+    const { printed, closing } = await run(hooks);
     hooks.done();
     process.stdout.write(printed);
+    if (closing) process.stderr.write(closing + '\n');
     return 0;
   } catch (e) {
     hooks.done();
