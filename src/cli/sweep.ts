@@ -11,7 +11,7 @@ import { SweepStoppedError } from '../sweep/local.ts';
 import type { SweepSpec } from '../sweep/plan.ts';
 import { jobStatus, openQueue } from '../sweep/queue.ts';
 import { finishSweep, openSweep, readSweepFile, sweep } from '../sweep/sweep.ts';
-import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, UsageError, type BackendChoice } from './args.ts';
+import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, UsageError, type DeviceFlags } from './args.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, dataFlags } from './dataFlags.ts';
 import { searchOverrides } from './search.ts';
 import { trainOverrides } from './train.ts';
@@ -20,7 +20,7 @@ export const SWEEP_FLAG_RANGES = { random: NON_NEGATIVE_INTEGER, jobs: POSITIVE_
 
 export const SWEEP_HELP = `usage: sgas sweep --seeds N|S1,S2,... [--criteria 1,2] [--preset P] [--train-preset P|none] [--random K]
                   [--baselines NAME,NAME] [--search-flags "..."] [--train-flags "..."] [--data DIR] [--out DIR]
-                  [--jobs N] [--backend auto|webgpu|wasm]
+                  [--jobs N] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled]
        sgas sweep --redis redis://HOST:PORT [the same flags] [--detach]
        sgas sweep --redis URL --status [--out DIR]
        sgas sweep --redis URL --collect --out DIR
@@ -80,7 +80,7 @@ export function sweepSpec(flags: Record<string, string | boolean | undefined>): 
 
 const log = (line: string) => process.stderr.write(line + '\n');
 
-export async function sweepCommand(argv: string[], _backend: () => Promise<Backend>, choice: BackendChoice = 'auto'): Promise<number> {
+export async function sweepCommand(argv: string[], _backend: () => Promise<Backend>, device: Partial<DeviceFlags> = {}): Promise<number> {
   const { values } = parseFlags('sweep', argv, {
     ...numericOptions(SWEEP_FLAG_RANGES), ...DATA_FLAGS,
     seeds: { type: 'string' }, criteria: { type: 'string' }, preset: { type: 'string' }, 'train-preset': { type: 'string' },
@@ -120,7 +120,8 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
       return 0;
     }
     const jobs = numberFlag('jobs', flags.jobs as string | undefined, 1, POSITIVE_INTEGER);
-    report(await sweep({ ...spec, out, jobs, backend: choice }, { log, signal: controller.signal }), out);
+    const { choice: backend, adapter, kernels } = device;
+    report(await sweep({ ...spec, out, jobs, backend, adapter, kernels }, { log, signal: controller.signal }), out);
     return 0;
   } catch (e) {
     if (!(e instanceof SweepStoppedError) && !controller.signal.aborted) throw e;

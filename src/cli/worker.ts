@@ -7,11 +7,11 @@ import type { Backend } from '../../runtime/index.ts';
 import { serveLocalJobs } from '../sweep/localWorker.ts';
 import { connection } from '../sweep/queue.ts';
 import { startWorker } from '../sweep/worker.ts';
-import { numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER, UsageError, type BackendChoice } from './args.ts';
+import { numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER, UsageError } from './args.ts';
 
 export const WORKER_FLAG_RANGES = { concurrency: POSITIVE_INTEGER, 'stalled-after': POSITIVE };
 
-export const WORKER_HELP = `usage: sgas worker --redis redis://HOST:PORT [--backend auto|webgpu|wasm] [--concurrency 1] [--store DIR] [--work DIR]
+export const WORKER_HELP = `usage: sgas worker --redis redis://HOST:PORT [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled] [--concurrency 1] [--store DIR] [--work DIR]
 
 Takes the jobs of sgas sweep --redis from the queue and runs them here, reporting each job's
 progress (epoch, loss, ETA) on it and keeping each epoch's checkpoint with it: in Redis, or in
@@ -23,7 +23,7 @@ last checkpoint. Ctrl-C stops after the step in progress and hands the job back.
   --work DIR         where jobs run meanwhile (default: a folder under ${tmpdir()})
 `;
 
-export async function workerCommand(argv: string[], backend: () => Promise<Backend>, choice: BackendChoice = 'auto'): Promise<number> {
+export async function workerCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
   const { values } = parseFlags('worker', argv, {
     ...numericOptions(WORKER_FLAG_RANGES), redis: { type: 'string' }, store: { type: 'string' }, work: { type: 'string' },
     local: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -34,7 +34,7 @@ export async function workerCommand(argv: string[], backend: () => Promise<Backe
   }
   if (values.local) {
     if (!process.send) throw new UsageError('worker --local is started by sgas sweep --jobs N, not by hand');
-    return serveLocalJobs(choice);
+    return serveLocalJobs(backend);
   }
   if (!values.redis) throw new UsageError('worker: --redis redis://HOST:PORT is required (the queue sgas sweep --redis put the jobs on)');
   connection(values.redis);

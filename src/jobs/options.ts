@@ -5,15 +5,31 @@ import { join } from 'node:path';
 import type { Genotype } from '../search/genotype.ts';
 import { DEFAULT_PRESET, PRESETS, validateConfig, type SearchConfig } from '../search/config.ts';
 import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
+import type { KernelPolicy } from '../../runtime/kernelVariants.ts';
 import type { DataFlags } from '../cli/dataFlags.ts';
 import { UsageError, type BackendChoice } from '../cli/args.ts';
 
-export type { BackendChoice };
+export type { BackendChoice, KernelPolicy };
+
+/** The backend a call opens when none is handed to it: the library's side of --backend, --adapter and --kernels. */
+export interface BackendRequest {
+  /** auto (WebGPU on a real GPU, else WebAssembly), webgpu or wasm. */
+  backend?: BackendChoice;
+  /** A WebGPU adapter by index or by part of its name, as `sgas adapters` lists them (implies WebGPU). */
+  adapter?: string;
+  /** The WGSL kernel variants (default auto: autotuned on a real GPU, plain on a software one). */
+  kernels?: KernelPolicy;
+}
+
+/** createBackend's options for a request, with the CLI's defaults. */
+export function backendOptions(request: BackendRequest): { backend: BackendChoice; adapter?: string; kernels: KernelPolicy } {
+  return { backend: request.backend ?? 'auto', adapter: request.adapter, kernels: request.kernels ?? 'auto' };
+}
 
 /** Where the images come from: a folder (`--data DIR`) with the image-folder settings, or the embedded Fashion-MNIST (absent). */
 export type DataOptions = Partial<DataFlags>;
 
-interface RunOptions<Config> {
+interface RunOptions<Config> extends BackendRequest {
   /** The preset the config starts from (search: cpu; train: cpu). */
   preset?: string;
   /** Hyperparameters over the preset's, by config key. */
@@ -25,8 +41,6 @@ interface RunOptions<Config> {
   out?: string;
   /** Continue the run in `out` with its own settings (from its last checkpoint, or from run.json before the first). */
   resume?: boolean;
-  /** Used when no backend is handed to the call: auto (WebGPU on a real GPU, else WebAssembly), webgpu or wasm. */
-  backend?: BackendChoice;
 }
 
 export interface SearchOptions extends RunOptions<SearchConfig> {

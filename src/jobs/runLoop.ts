@@ -12,6 +12,7 @@ import { CHECKPOINT, readCheckpoint, withResumeHint, writeCheckpoint } from '../
 import { DeviceReport } from '../cli/deviceReport.ts';
 import { JsonLines } from '../cli/files.ts';
 import type { RunLock } from '../cli/runLock.ts';
+import { backendOptions, type BackendRequest } from './options.ts';
 
 /** Where a step stands in the whole run, for a progress bar and an ETA. */
 export interface RunProgress {
@@ -70,14 +71,14 @@ export type OpenBackend = () => Promise<Backend>;
  * Runs `work` with a way to open the run's backend when it is needed: the hooks' backend, or one
  * opened as the options ask and destroyed when the work ends.
  */
-export async function backendFor<T>(options: { backend?: 'auto' | 'webgpu' | 'wasm' }, hooks: RunHooks<unknown, unknown>, work: (open: OpenBackend) => Promise<T>): Promise<T> {
+export async function backendFor<T>(options: BackendRequest, hooks: RunHooks<unknown, unknown>, work: (open: OpenBackend) => Promise<T>): Promise<T> {
   if (hooks.backend) {
     const given = hooks.backend;
     return work(async () => given);
   }
   let opened: Promise<Backend> | null = null;
   try {
-    return await work(() => (opened ??= createBackend({ backend: options.backend ?? 'auto', log: hooks.log ?? (() => {}) })));
+    return await work(() => (opened ??= createBackend({ ...backendOptions(options), log: hooks.log ?? (() => {}) })));
   } finally {
     await closeBackend(opened);
   }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createBackend, type Backend } from '../../runtime/index.ts';
 import { closeBackend } from '../jobs/runLoop.ts';
 import { writeFileAtomic } from '../cli/files.ts';
-import type { BackendChoice } from '../jobs/options.ts';
+import { backendOptions, type BackendRequest } from '../jobs/options.ts';
 import type { SweepJob } from './plan.ts';
 import { jobDone, runJob, type JobProgress, type JobResult } from './runJob.ts';
 import { describeProgress } from './status.ts';
@@ -30,7 +30,7 @@ export interface LocalSweep {
   out: string;
   /** Worker processes; 1 runs the jobs in this process. */
   jobs: number;
-  backend: BackendChoice;
+  device: BackendRequest;
   log(line: string): void;
   signal?: AbortSignal;
 }
@@ -48,7 +48,7 @@ function inProcess(sweep: LocalSweep): Executor {
   return {
     slots: 1,
     async run(job, dir, genotype, progress) {
-      backend ??= createBackend({ backend: sweep.backend, log: sweep.log });
+      backend ??= createBackend({ ...backendOptions(sweep.device), log: sweep.log });
       return runJob(job, { dir, genotype, backend: await backend, signal: sweep.signal, progress });
     },
     async close() {
@@ -77,7 +77,9 @@ function workerProcesses(sweep: LocalSweep): Executor {
   const idle: ChildProcess[] = [];
   const all: ChildProcess[] = [];
   const start = () => {
-    const child = fork(entry.path, ['worker', '--local', '--backend', sweep.backend], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const { backend, adapter, kernels } = backendOptions(sweep.device);
+    const device = ['--backend', backend, ...(adapter === undefined ? [] : ['--adapter', adapter]), '--kernels', kernels];
+    const child = fork(entry.path, ['worker', '--local', ...device], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     all.push(child);
     return child;
   };

@@ -2,13 +2,13 @@
 // runs them on one backend and reports back; a stop message (the parent's Ctrl-C) stops the job
 // after the step in progress, its checkpoint saved. It ends when its parent lets it go.
 import { once } from 'node:events';
-import { createBackend, type Backend } from '../../runtime/index.ts';
+import type { Backend } from '../../runtime/index.ts';
 import { closeBackend } from '../jobs/runLoop.ts';
-import type { BackendChoice } from '../jobs/options.ts';
 import type { FromLocalWorker, ToLocalWorker } from './local.ts';
 import { runJob } from './runJob.ts';
 
-export async function serveLocalJobs(choice: BackendChoice): Promise<number> {
+/** `open`: the backend the worker's --backend, --adapter and --kernels ask for, opened at the first job. */
+export async function serveLocalJobs(open: () => Promise<Backend>): Promise<number> {
   const send = (message: FromLocalWorker) => process.send!(message);
   let backend: Promise<Backend> | null = null;
   let running: AbortController | null = null;
@@ -18,7 +18,7 @@ export async function serveLocalJobs(choice: BackendChoice): Promise<number> {
     if (message.type === 'stop') return running?.abort();
     running = new AbortController();
     try {
-      backend ??= createBackend({ backend: choice });
+      backend ??= open();
       const result = await runJob(message.job, {
         dir: message.dir, genotype: message.genotype, backend: await backend, signal: running.signal,
         progress: (progress) => void send({ type: 'progress', progress }),

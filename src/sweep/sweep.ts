@@ -5,17 +5,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../cli/args.ts';
 import { writeFileAtomic } from '../cli/files.ts';
-import type { BackendChoice } from '../jobs/options.ts';
+import type { BackendRequest } from '../jobs/options.ts';
 import { buildLeaderboard, type Leaderboard } from './leaderboard.ts';
 import { runLocally } from './local.ts';
 import { planJobs, type SweepJob, type SweepSpec } from './plan.ts';
 import { writeLeaderboard } from './report.ts';
 
-export interface SweepOptions extends SweepSpec {
+/** `backend`, `adapter`, `kernels`: what the jobs run on. */
+export interface SweepOptions extends SweepSpec, BackendRequest {
   out: string;
   /** Local worker processes (1: this process); without a queue only. */
   jobs?: number;
-  backend?: BackendChoice;
 }
 
 export interface SweepHooks {
@@ -55,10 +55,10 @@ export function openSweep(spec: SweepSpec, out: string, newId: () => string): Sw
 
 /** Runs the sweep's jobs on this machine and writes its leaderboard. */
 export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Promise<Leaderboard> {
-  const { out, jobs: workers = 1, backend = 'auto', ...spec } = options;
+  const { out, jobs: workers = 1, backend, adapter, kernels, ...spec } = options;
   const log = hooks.log ?? (() => {});
   const file = openSweep(spec, out, () => 'local');
-  await runLocally(file.jobs, { out, jobs: workers, backend, log, signal: hooks.signal });
+  await runLocally(file.jobs, { out, jobs: workers, device: { backend, adapter, kernels }, log, signal: hooks.signal });
   return finishSweep(file, out, log);
 }
 
