@@ -134,7 +134,7 @@ async function handle(request: EngineRequest): Promise<void> {
     }
     case 'sweep-job': {
       const previous = current;
-      const next = new SweepJobRun(request.job, post);
+      const next = new SweepJobRun(request.job, post, (replacement) => (backend = Promise.resolve(replacement)));
       current = next;
       await previous?.stop('discard');
       return next.start(await opened(), request.work, request.checkpoint, trainingData(), testData);

@@ -1,12 +1,15 @@
 // A sweep job in the engine Worker, leased by the page from `sgas serve --redis`: a search or a
 // training built from its config (or its stored checkpoint), run step by step with each step and
 // each epoch's checkpoint posted, and stopped after the step in progress when the page leaves the
-// sweep, with the checkpoint to hand back.
+// sweep, with the checkpoint to hand back. A lost GPU device is replaced on the same adapter and the
+// job goes on from its last checkpoint, as a page's own search does (src/train/deviceLoss.ts).
 import type { Backend } from '../../runtime/index.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { prepareTrainData, Trainer } from '../eval/train.ts';
 import { searchReport } from '../search/report.ts';
 import { prepareSearchData, Search } from '../search/search.ts';
+import { runSurvivingDeviceLoss } from '../train/deviceLoss.ts';
+import type { LoopStep } from '../train/loop.ts';
 import type { EngineEvent, SweepWork, SweepWorkResult } from './protocol.ts';
 import { nextTask } from './searchJob.ts';
 
@@ -19,7 +22,8 @@ export class SweepJobRun {
   private stopping = false;
   private running: Promise<void> | null = null;
 
-  constructor(readonly job: number, private readonly post: Post) {}
+  /** `replaced` hears of the backend opened in place of one whose device was lost. */
+  constructor(readonly job: number, private readonly post: Post, private readonly replaced: (backend: Backend) => void) {}
 
   start(backend: Backend, work: SweepWork, checkpoint: Uint8Array | null, train: Promise<Dataset>, test: () => Promise<Dataset>): Promise<void> {
     this.running = this.run(backend, work, checkpoint, train, test);
@@ -39,15 +43,30 @@ export class SweepJobRun {
 
   private async run(backend: Backend, work: SweepWork, checkpoint: Uint8Array | null, train: Promise<Dataset>, test: () => Promise<Dataset>): Promise<void> {
     try {
-      const loop = (this.loop = await this.build(backend, work, checkpoint, train, test));
+      let loop: Search | Trainer = (this.loop = await this.build(backend, work, checkpoint, train, test));
+      let last = checkpoint;
       if (!this.stopping) {
-        await loop.run({
+        loop = (await runSurvivingDeviceLoss<unknown, unknown, Search | Trainer>(loop, {
           step: (info) => {
-            this.post({ type: 'job-step', job: this.job, info });
+            this.post({ type: 'job-step', job: this.job, info: info as LoopStep });
+            // A stop asked for while a lost device was replaced reaches the loop that goes on.
+            if (this.stopping) this.loop?.requestStop();
             return nextTask();
           },
-          checkpoint: (bytes) => this.post({ type: 'job-epoch', job: this.job, checkpoint: bytes }),
-        });
+          checkpoint: (bytes) => {
+            last = bytes;
+            // The page gets a copy: a transferred buffer is gone from here.
+            this.post({ type: 'job-epoch', job: this.job, checkpoint: bytes.slice() });
+          },
+        }, {
+          lastCheckpoint: () => last,
+          restart: (replacement, from) => this.loop!.restart(replacement, from),
+          report: (loss, resumed) => {
+            this.loop = resumed;
+            this.replaced(resumed.backend);
+            this.post({ type: 'device-lost', job: this.job, loss });
+          },
+        })).runner;
       }
       if (!loop.finished) return this.post({ type: 'job-stopped', job: this.job, checkpoint: loop.stoppedAt ? await loop.checkpoint() : null });
       this.post({ type: 'job-finished', job: this.job, result: await resultOf(loop) });

@@ -5,6 +5,7 @@
 import { etaSeconds } from '../cli/progress.ts';
 import type { LeaseOffer } from '../sweep/lease.ts';
 import type { JobProgress } from '../sweep/runJob.ts';
+import { describeLoss } from '../train/deviceLoss.ts';
 import type { EngineClient } from './engineClient.ts';
 import type { EngineEvent } from './protocol.ts';
 
@@ -104,6 +105,9 @@ export class SweepJoin {
             }, () => {});
             return;
           }
+          case 'device-lost':
+            this.status(`${offer.name}: ${describeLoss(event.loss)}`);
+            return;
           case 'job-epoch':
             void this.post(offer.lease, 'epoch', event.checkpoint as BodyInit, false).catch(() => {});
             return;
