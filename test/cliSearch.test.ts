@@ -24,6 +24,7 @@ test('bad flags, presets and data fail before any work, naming the problem', asy
   await assert.rejects(searchCommand(['--layers', '2'], noGpu), /--layers 2: expected an integer >= 3/);
   await assert.rejects(searchCommand(['--image-size', '6'], noGpu), /imageSize must be a multiple of 4/);
   await assert.rejects(searchCommand(['--stop-after', '0'], noGpu), /--stop-after 0: expected a positive integer/);
+  await assert.rejects(searchCommand(['--browser', '--profile'], noGpu), /--profile: for searches in Node/);
   const empty = mkdtempSync(join(tmpdir(), 'sgas-data-'));
   try {
     await assert.rejects(searchCommand(['--data', empty, '--out', join(empty, 'out')], noGpu), (e: Error) => e.message.includes(empty));

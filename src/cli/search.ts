@@ -72,7 +72,11 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   const flags = values as Record<string, string | boolean | undefined>;
   const options = searchOptions(flags);
   const run = runFlags(flags);
-  if (flags.browser) return browserCommand(options);
+  if (flags.browser) {
+    const nodeOnly = Object.keys(RUN_FLAG_RANGES).concat(Object.keys(RUN_FLAGS)).filter((f) => flags[f] !== undefined);
+    if (nodeOnly.length) throw new UsageError(`--${nodeOnly.join(', --')}: for searches in Node; the page's search (--browser) takes neither`);
+    return browserCommand(options);
+  }
   return runCommand<EpochRecord>('sgas search', epochLine, async (hooks) => {
     const { out, report } = await searchWith(options, { ...hooks, ...run }, backend);
     return { printed: `${report.python}\n`, closing: `genotype written to ${join(out, 'genotype.json')}` };
