@@ -3,7 +3,9 @@
 // checkpoint, so at most the epoch that was running is computed again. A run resumed from its
 // checkpoint continues exactly, so the result is the one an uninterrupted run gives on that adapter.
 // Used by the search and training loops of the CLI and by the page's engine Worker.
-import { DeviceLostError, type Backend } from '../../runtime/index.ts';
+// From their own files, not runtime/index.ts: the page's main thread imports describeLoss, and no engine code may come with it.
+import type { Backend } from '../../runtime/backend.ts';
+import { DeviceLostError } from '../../runtime/errors.ts';
 import type { LoopObserver } from './loop.ts';
 
 /** A search or a training run: what is needed to go on with it on another backend. */
