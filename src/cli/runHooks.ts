@@ -40,16 +40,23 @@ export function commandHooks<Epoch>(command: string, epochLine: (record: Epoch) 
   };
 }
 
+/** What a finished run prints: its result on stdout, then a note on stderr (where it was written). */
+export interface CommandOutput {
+  stdout: string;
+  stderr?: string;
+}
+
 /**
- * Runs a search or a training with these hooks and prints what `run` returns; a stop by Ctrl-C
- * exits 130, saying how to continue.
+ * Runs a search or a training with these hooks and prints what `run` returns, once the progress
+ * bar's line has ended; a stop by Ctrl-C exits 130, saying how to continue.
  */
-export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<string>): Promise<number> {
+export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<CommandOutput>): Promise<number> {
   const hooks = commandHooks(command, epochLine);
   try {
     const printed = await run(hooks);
     hooks.done();
-    process.stdout.write(printed);
+    process.stdout.write(printed.stdout);
+    if (printed.stderr) process.stderr.write(printed.stderr);
     return 0;
   } catch (e) {
     hooks.done();

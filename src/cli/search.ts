@@ -1,6 +1,7 @@
 // `sgas search`: runs SGAS on a dataset folder (default: the embedded Fashion-MNIST) and writes
 // genotype.json, log.jsonl, plots and an atomic checkpoint after every epoch to --out. The flags
 // become the options object the library's search() takes; this adds the progress bar and Ctrl-C.
+import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, type SearchConfig } from '../search/config.ts';
 import type { EpochRecord } from '../search/search.ts';
@@ -71,8 +72,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   if (flags.browser) return browserCommand(options);
   return runCommand<EpochRecord>('sgas search', epochLine, async (hooks) => {
     const { out, report } = await searchWith(options, hooks, backend);
-    hooks.log(`genotype written to ${out}/genotype.json`);
-    return `${report.python}\n`;
+    return { stdout: `${report.python}\n`, stderr: `genotype written to ${join(out, 'genotype.json')}\n` };
   });
 }
 
