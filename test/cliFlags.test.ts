@@ -9,6 +9,8 @@ import { MLP_FLAG_RANGES, mlpCommand } from '../src/cli/mlp.ts';
 import { PREDICT_FLAG_RANGES, predictCommand } from '../src/cli/predict.ts';
 import { SEARCH_FLAG_RANGES, SEARCH_HELP, searchCommand } from '../src/cli/search.ts';
 import { SERVE_FLAG_RANGES, serveCommand } from '../src/cli/serve.ts';
+import { SWEEP_FLAG_RANGES, sweepCommand } from '../src/cli/sweep.ts';
+import { WORKER_FLAG_RANGES, workerCommand } from '../src/cli/worker.ts';
 import { TRAIN_FLAG_RANGES, TRAIN_HELP, trainCommand } from '../src/cli/train.ts';
 
 const noGpu = async () => assert.fail('a bad flag must be refused before the backend is opened');
@@ -21,6 +23,9 @@ const COMMANDS: { name: string; run: (argv: string[]) => Promise<number>; base: 
   { name: 'predict', run: (argv) => predictCommand(argv, noGpu), base: ['--checkpoint', 'nowhere/checkpoint.bin', 'image.png'], ranges: PREDICT_FLAG_RANGES },
   { name: 'mlp', run: (argv) => mlpCommand(argv, noGpu), base: [], ranges: MLP_FLAG_RANGES },
   { name: 'serve', run: serveCommand, base: [], ranges: SERVE_FLAG_RANGES },
+  { name: 'sweep', run: (argv) => sweepCommand(argv, noGpu), base: ['--seeds', '2', '--out', 'nowhere/sweep'], ranges: SWEEP_FLAG_RANGES },
+  // Port 9 (discard) has no Redis: a flag checked only after connecting would fail otherwise.
+  { name: 'worker', run: (argv) => workerCommand(argv, noGpu), base: ['--redis', 'redis://127.0.0.1:9'], ranges: WORKER_FLAG_RANGES },
 ];
 
 /** Values just outside the range on each side it has, a fraction for an integer, and no number at all. */

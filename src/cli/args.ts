@@ -106,6 +106,13 @@ export function numericOverrides<Key extends string>(flags: Record<string, strin
   return overrides;
 }
 
+/** Checks every numeric flag given against its range, before a command does anything with the others. */
+export function checkNumericFlags(values: Record<string, unknown>, ranges: Record<string, Range>): void {
+  for (const [flag, range] of Object.entries(ranges)) {
+    if (values[flag] !== undefined) numberFlag(flag, String(values[flag]), 0, range);
+  }
+}
+
 /** parseArgs options for numeric flags: each takes a value that numberFlag checks. */
 export function numericOptions<Name extends string>(ranges: Record<Name, Range>): Record<Name, { type: 'string' }> {
   return Object.fromEntries(Object.keys(ranges).map((name) => [name, { type: 'string' as const }])) as Record<Name, { type: 'string' }>;

@@ -40,23 +40,24 @@ export function commandHooks<Epoch>(command: string, epochLine: (record: Epoch) 
   };
 }
 
-/**
- * Runs a search or a training with these hooks and prints what `run` returns; a stop by Ctrl-C
- * exits 130, saying how to continue, and a stop asked for (--stop-after) says the same and exits 0.
- */
-/** What a finished run prints: its result on stdout, then (after it) a closing line on stderr. */
+/** What a finished run prints: its result on stdout, then a note on stderr (where it was written). */
 export interface CommandOutput {
-  printed: string;
-  closing?: string;
+  stdout: string;
+  stderr?: string;
 }
 
+/**
+ * Runs a search or a training with these hooks and prints what `run` returns, once the progress
+ * bar's line has ended; a stop by Ctrl-C exits 130, saying how to continue, and a stop asked for
+ * (--stop-after) says the same and exits 0.
+ */
 export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<CommandOutput>): Promise<number> {
   const hooks = commandHooks(command, epochLine);
   try {
-    const { printed, closing } = await run(hooks);
+    const printed = await run(hooks);
     hooks.done();
-    process.stdout.write(printed);
-    if (closing) process.stderr.write(closing + '\n');
+    process.stdout.write(printed.stdout);
+    if (printed.stderr) process.stderr.write(printed.stderr);
     return 0;
   } catch (e) {
     hooks.done();

@@ -79,7 +79,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   }
   return runCommand<EpochRecord>('sgas search', epochLine, async (hooks) => {
     const { out, report } = await searchWith(options, { ...hooks, ...run }, backend);
-    return { printed: `${report.python}\n`, closing: `genotype written to ${join(out, 'genotype.json')}` };
+    return { stdout: `${report.python}\n`, stderr: `genotype written to ${join(out, 'genotype.json')}\n` };
   });
 }
 

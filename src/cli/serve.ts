@@ -143,7 +143,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const port = numberFlag('port', values.port, 8080, SERVE_FLAG_RANGES.port);
-  const stalledAfterMs = 1000 * numberFlag('stalled-after', values['stalled-after'], 30, SERVE_FLAG_RANGES['stalled-after']);
+  const stalledAfter = numberFlag('stalled-after', values['stalled-after'], 30, SERVE_FLAG_RANGES['stalled-after']);
+  if (values['stalled-after'] !== undefined && !values.redis) throw new UsageError('--stalled-after is the lease of a job lent with --redis: add --redis redis://HOST:PORT');
   const host = values.host ?? '127.0.0.1';
   if (values.token !== undefined && !values.redis) throw new UsageError('--token guards the sweep jobs lent with --redis: add --redis redis://HOST:PORT');
   if (values.redis && !isLoopback(host) && !values.token) {
@@ -152,7 +153,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(line + '\n');
   const lending = values.redis ? await (await import('../sweep/lease.ts')).LeaseDesk.open({
     redis: values.redis, token: values.token, log, work: join(tmpdir(), `sgas-serve-${process.pid}`),
-    stalledAfterMs,
+    stalledAfterMs: 1000 * stalledAfter,
   }) : undefined;
   const server = await startServer({ port, host, lending });
   process.stderr.write(`sgas serve: the search page is at ${server.url}${values.token ? `?token=${values.token}` : ''}${lending ? `, lending the jobs of ${values.redis}` : ''} (Ctrl-C stops)\n`);

@@ -11,7 +11,7 @@ import { SweepStoppedError } from '../sweep/local.ts';
 import type { SweepSpec } from '../sweep/plan.ts';
 import { jobStatus, openQueue } from '../sweep/queue.ts';
 import { finishSweep, openSweep, readSweepFile, sweep } from '../sweep/sweep.ts';
-import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, UsageError, type DeviceFlags } from './args.ts';
+import { checkNumericFlags, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, UsageError, type DeviceFlags } from './args.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, dataFlags } from './dataFlags.ts';
 import { searchOverrides } from './search.ts';
 import { trainOverrides } from './train.ts';
@@ -88,6 +88,7 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
     detach: { type: 'boolean' }, status: { type: 'boolean' }, collect: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
+  checkNumericFlags(flags, SWEEP_FLAG_RANGES);
   if (flags.help) {
     process.stdout.write(SWEEP_HELP);
     return 0;

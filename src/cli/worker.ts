@@ -7,7 +7,7 @@ import type { Backend } from '../../runtime/index.ts';
 import { serveLocalJobs } from '../sweep/localWorker.ts';
 import { connection } from '../sweep/queue.ts';
 import { startWorker } from '../sweep/worker.ts';
-import { numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER, UsageError } from './args.ts';
+import { checkNumericFlags, numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER, UsageError } from './args.ts';
 
 export const WORKER_FLAG_RANGES = { concurrency: POSITIVE_INTEGER, 'stalled-after': POSITIVE };
 
@@ -28,6 +28,7 @@ export async function workerCommand(argv: string[], backend: () => Promise<Backe
     ...numericOptions(WORKER_FLAG_RANGES), redis: { type: 'string' }, store: { type: 'string' }, work: { type: 'string' },
     local: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
+  checkNumericFlags(values, WORKER_FLAG_RANGES);
   if (values.help) {
     process.stdout.write(WORKER_HELP);
     return 0;
