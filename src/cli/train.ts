@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { EMBEDDED_SOURCE } from '../data/load.ts';
-import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
+import { DEFAULT_TRAIN_PRESET, storedTrainConfig, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
 import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainData, type TrainEpochRecord } from '../eval/train.ts';
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { LoadedData } from '../data/load.ts';
@@ -177,7 +177,7 @@ async function resume(dir: string, dataFlag: string | undefined, backend: () => 
       if (!run.config || !run.genotype) throw new UsageError(noCheckpoint);
       LOCK.log(`${dir}: no checkpoint yet (the training stopped in its first epoch); starting it again from run.json`);
       const again: NewTraining = {
-        out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: run.config, genotype: parseGenotype(JSON.stringify(run.genotype)),
+        out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: storedTrainConfig(run.config), genotype: parseGenotype(JSON.stringify(run.genotype)),
         genotypeSource: run.genotypeSource ?? 'run.json', data: dataFlags({ data: dataDir }), like: run.dataInfo,
       };
       return begin(again, await trainData(again), lock, backend);
