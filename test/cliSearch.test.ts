@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { backendFlag } from '../src/cli/args.ts';
 import { searchCommand } from '../src/cli/search.ts';
+import { countParameters } from '../src/eval/parameters.ts';
 import { parseGenotype } from '../src/search/genotype.ts';
 import { gpu } from './helpers/gpu.ts';
 
@@ -43,6 +44,8 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
     assert.equal(genotype.normal.length, 8);
     assert.deepEqual(parseGenotype(result.python), genotype);
     assert.equal(result.seed, 5);
+    const cpuNetwork = { C: 8, layers: 8, classes: 10, inputChannels: 1, auxiliary: false, auxiliaryScaled: true };
+    assert.deepEqual(result.trainParameters, { preset: 'cpu', initChannels: 8, layers: 8, count: countParameters(genotype, cpuNetwork).network });
     assert.equal(result.alphas.normal.length, 14);
     for (const row of result.alphas.reduce) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

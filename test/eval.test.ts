@@ -9,19 +9,21 @@ import { test } from 'node:test';
 import { add, crossEntropy, dropPath, scale, Tape, Tensor } from '../runtime/index.ts';
 import { Rng } from '../runtime/rng.ts';
 import { evalCommand } from '../src/cli/eval.ts';
-import { countParameters, infoCommand } from '../src/cli/info.ts';
+import { infoCommand } from '../src/cli/info.ts';
 import { trainCommand } from '../src/cli/train.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { cutoutBatch } from '../src/data/transforms.ts';
 import { trainPresetConfig, type TrainConfig } from '../src/eval/config.ts';
 import { auxiliaryPool, auxiliaryWidths, Cell, EvalNetwork } from '../src/eval/model.ts';
 import { moduleTensors } from '../src/eval/modelFile.ts';
+import { countParameters, trainParameters } from '../src/eval/parameters.ts';
 import { prepareTrainData, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/search/checkpoint.ts';
 import { genotypeFromGenes, genotypeToJson, genotypeToPython, type Gene, type Genotype } from '../src/search/genotype.ts';
 import { genotypeByName } from '../src/search/genotypes.ts';
 import type { OpName } from '../src/search/space.ts';
 import { assertClose, gpu } from './helpers/gpu.ts';
+import { FASHION, RGB32 } from './helpers/model.ts';
 import * as ref from './ref/ops64.ts';
 import { mulberry32, numel, random, scalar, type T64 } from './ref/tensor64.ts';
 
@@ -313,6 +315,13 @@ test("the auxiliary head scales with C at the reference's ratios; the paper's C=
   assert.match(scaled, /auxiliary head after cell 5 \(widths 28 and 171\)$/m);
   assert.match(scaled, /^auxiliary params: 24854$/m);
   assert.match(await captureStdout(() => infoCommand([...args, '--no-auxiliary-scaled'], noGpu)), /^auxiliary params: 419082$/m);
+});
+
+test('a found cell is weighed at the default training preset, without its auxiliary head', () => {
+  // The issue that asked for it measured Cri2_CIFAR_Best at the cpu preset: 95,138 weights.
+  assert.deepEqual(trainParameters(genotypeByName('Cri2_CIFAR_Best'), FASHION), { preset: 'cpu', initChannels: 8, layers: 8, count: 95_138 });
+  const paper = trainParameters(genotypeByName('Cri2_CIFAR_Best'), RGB32, 'sgas-cifar10');
+  assert.equal(paper.count, 4_094_110, "the paper's network, as sgas info counts it");
 });
 
 test('a training checkpoint from before the scaled head resumes with its fixed-width head, tensors unchanged', async () => {

@@ -1,10 +1,9 @@
 // `sgas info`: the parameter count of a genotype's evaluation network, counted from the shapes of
 // the network as it is built (on a backend that holds no data, so no GPU is needed).
 import type { Backend } from '../../runtime/index.ts';
-import { Rng } from '../../runtime/rng.ts';
-import { ShapeOnlyBackend } from '../../runtime/shapeBackend.ts';
-import { auxiliaryWidths, EvalNetwork, type EvalNetworkConfig } from '../eval/model.ts';
-import { genotypeToPython, type Genotype } from '../search/genotype.ts';
+import { auxiliaryWidths, type EvalNetworkConfig } from '../eval/model.ts';
+import { countParameters } from '../eval/parameters.ts';
+import { genotypeToPython } from '../search/genotype.ts';
 import { isReductionLayer } from '../search/space.ts';
 import { numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, SHARED_RANGES, type Range } from './args.ts';
 import { genotypeFlag } from './genotypeFlag.ts';
@@ -17,12 +16,6 @@ of the auxiliary head. Defaults: the paper's CIFAR-10 network, C=36, 20 cells, 1
 The auxiliary head's widths scale with C as sgas train builds it (128 and 768 at C=36);
 --no-auxiliary-scaled counts DARTS's fixed 128 and 768 at any C (as checkpoints from before the scaling).
 `;
-
-/** Parameter counts of the network a genotype builds, without a GPU. */
-export function countParameters(genotype: Genotype, config: EvalNetworkConfig): { network: number; auxiliary: number } {
-  const net = new EvalNetwork(new ShapeOnlyBackend(), config, genotype, new Rng(0));
-  return net.parameterCounts();
-}
 
 /** The range of every numeric flag of sgas info, by flag name. */
 export const INFO_FLAG_RANGES: Record<string, Range> = {

@@ -1,5 +1,6 @@
 // genotype.json: what a finished search reports, the same from the CLI and from the page.
 import type { DataInfo } from '../data/dataInfo.ts';
+import { trainParameters, type TrainParameters } from '../eval/parameters.ts';
 import type { SearchConfig } from './config.ts';
 import { genotypeToJson, genotypeToPython } from './genotype.ts';
 import type { Search, SearchResult } from './search.ts';
