@@ -19,8 +19,9 @@ const browserGpuStub = {
 // The Node bundles leave the package's dependencies to node_modules: the Dawn addon (webgpu);
 // playwright-core, which drives Chromium for `sgas search --browser` and ships its own assets; sharp,
 // which decodes image folders with its native libvips binaries; and pngjs, CommonJS that requires
-// Node's built-ins, which an ES module bundle cannot.
-const node = { ...common, platform: 'node', target: 'node20', external: ['webgpu', 'playwright-core', 'sharp', 'pngjs'] };
+// Node's built-ins, which an ES module bundle cannot, and so are BullMQ and ioredis (sgas sweep and
+// sgas worker import them when they run, so other commands start without them).
+const node = { ...common, platform: 'node', target: 'node20', external: ['webgpu', 'playwright-core', 'sharp', 'pngjs', 'bullmq', 'ioredis'] };
 
 await build({ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/sgas.mjs', banner: { js: '#!/usr/bin/env node' } });
 

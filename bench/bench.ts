@@ -12,7 +12,7 @@
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
 //                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
 //                    [--images png,jpeg|all|none]
-//                    [--page wasm,webgpu|none] [--page-pauses n]
+//                    [--page wasm,webgpu|none] [--page-pauses n] [--queue rounds|none]
 //
 // --backends: which of our backends get per-op columns (and which run the search step: wasm; WebGPU
 //   only with --search-webgpu, as SwiftShader takes minutes per step).
@@ -27,6 +27,8 @@
 // --page: the page in headless Chromium on these backends (default wasm,webgpu; --quick: wasm), running a
 //   search with steps of seconds (bench/pageLatency.ts): the round trip of page.evaluate(() => 1) and the
 //   delay from a Pause click to the frame that shows it, over --page-pauses pauses (default 10; --quick: 3).
+// --queue: a sweep job run directly and through the BullMQ queue on a local redis-server, alternately,
+//   this many rounds each (default 3; --quick: 2): the queue's overhead per job (bench/queueOverhead.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -40,6 +42,7 @@ import { measurePeak } from './peak.ts';
 import { PARTS, peerStepCommand, SEARCH_SETTINGS, timeSearchStep, type Part, type PartTimes, type SearchStepResult } from './searchStep.ts';
 import { benchImageLoading, IMAGE_SETS, type ImageSet } from './imageLoad.ts';
 import { benchPageLatency, percentile, type BackendLatency } from './pageLatency.ts';
+import { benchQueueOverhead } from './queueOverhead.ts';
 import type { Tf } from './tfjsOps.ts';
 import { TORCH_HINT, TorchPeer } from './torchPeer.ts';
 
@@ -92,6 +95,7 @@ function options() {
       images: { type: 'string', default: 'all' },
       page: { type: 'string' },
       'page-pauses': { type: 'string' },
+      queue: { type: 'string' },
     },
   });
   const list = (s: string | undefined) => (s ? s.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
@@ -119,6 +123,7 @@ function options() {
   const page = values.page === 'none' ? [] : list(values.page) ?? (values.quick ? ['wasm'] : ['wasm', 'webgpu']);
   for (const b of page) if (b !== 'webgpu' && b !== 'wasm') throw new Error(`--page takes wasm and/or webgpu (or none), got '${b}'`);
   const pagePauses = Number(values['page-pauses'] ?? (values.quick ? 3 : 10));
+  const queueRounds = values.queue === 'none' ? 0 : Number(values.queue ?? (values.quick ? 2 : 3));
   const strides = list(values.strides)!.map(Number);
   const reps = Number(values.reps ?? (values.quick ? 2 : 5));
   const searchReps = Number(values['search-reps'] ?? (values.quick ? 1 : 3));
@@ -128,12 +133,12 @@ function options() {
   const budgetMs = 1000 * Number(values.budget ?? (values.quick ? 5 : 20));
   const images = { all: [...IMAGE_SETS], none: [] }[values.images!] ?? list(values.images)!;
   for (const set of images) if (!IMAGE_SETS.includes(set as ImageSet)) throw new Error(`--images takes ${IMAGE_SETS.join(', ')}, all or none; got '${set}'`);
-  if (![...strides, reps, searchReps, pagePauses, wasmThreads ?? 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
-    throw new Error('--strides, --reps, --search-reps, --page-pauses and --wasm-threads take positive integers, --budget a positive number of seconds');
+  if (![...strides, reps, searchReps, pagePauses, wasmThreads ?? 1, queueRounds || 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
+    throw new Error('--strides, --reps, --search-reps, --page-pauses, --queue and --wasm-threads take positive integers, --budget a positive number of seconds');
   }
   return {
     quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
-    search, searchBackends, searchReps, wasmThreads, images: images as ImageSet[], page: page as Ours[], pagePauses,
+    search, searchBackends, searchReps, wasmThreads, images: images as ImageSet[], page: page as Ours[], pagePauses, queueRounds,
   };
 }
 
@@ -481,6 +486,16 @@ async function main(): Promise<void> {
     const results = await benchPageLatency(opts.page, opts.pagePauses);
     json.pageLatency = results;
     for (const r of results) console.log(cols.map((c, i) => pad(c, c.value(r), i)).join(' ') + (r.gaveUp ? `\n  ${r.backend}: gave up, ${r.gaveUp}` : ''));
+    save();
+  }
+  if (opts.queueRounds) {
+    console.log('\nSweep queue overhead per job: the same tiny search directly and through BullMQ on a local redis-server (goal: at most 1 s)');
+    const wasm = await createWasmBackend({ threads: opts.wasmThreads });
+    const result = await benchQueueOverhead(wasm, opts.queueRounds, (line) => console.log(line));
+    wasm.destroy();
+    json.queueOverhead = result;
+    console.log(`  median direct ${median(result.directSeconds).toFixed(2)} s, through the queue ${median(result.queuedSeconds).toFixed(2)} s: ` +
+      `overhead ${result.overheadSeconds.toFixed(2)} s per job (${result.overheadSeconds <= result.goalSeconds ? 'within' : 'OVER'} the 1 s goal; load ${result.load.map((l) => l.toFixed(1)).join(' → ')})`);
     save();
   }
   console.log(`written ${file}`);

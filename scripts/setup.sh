@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine (root, no GPU) lacks: Chromium (its SwiftShader is the
 # software Vulkan driver WebGPU runs on without a GPU, and the browser the page tests drive),
-# the Vulkan loader, clang and lld 16 for the WebAssembly kernels, and the npm dependencies. Safe to
-# run again: it skips what is there. `bash scripts/setup.sh --bench` also installs what
-# `npm run bench -- --peers torch` compares against: Debian's PyTorch (python3-torch) with OpenBLAS
-# (without it, PyTorch's matrix products fall back to the reference BLAS, 30× slower); about 150 MB
-# to download, so CI does not take it.
+# the Vulkan loader, clang and lld 16 for the WebAssembly kernels, Redis (distributed sweeps' queue;
+# the tests start their own), and the npm dependencies. Safe to run again: it skips what is there.
+# `bash scripts/setup.sh --bench` also installs what `npm run bench -- --peers torch` compares
+# against: Debian's PyTorch (python3-torch) with OpenBLAS (without it, PyTorch's matrix products
+# fall back to the reference BLAS, 30× slower); about 150 MB to download, so CI does not take it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,7 @@ missing=()
 # The WebAssembly kernels (scripts/build-wasm.mjs): 16 is the first clang whose relaxed SIMD the engines take.
 command -v clang-16 >/dev/null || missing+=(clang-16)
 command -v wasm-ld-16 >/dev/null || missing+=(lld-16)
+command -v redis-server >/dev/null || missing+=(redis-server)   # sgas sweep --redis, sgas worker (BullMQ)
 if [ "${1:-}" = "--bench" ]; then
   /usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
   [ -d /usr/lib/x86_64-linux-gnu/openblas-openmp ] || [ -d /usr/lib/aarch64-linux-gnu/openblas-openmp ] || missing+=(libopenblas0-openmp)

@@ -1,9 +1,8 @@
 // sgas-webgpu as a library (package entry "."), for Node: the engine, the data loaders, the
 // genotypes, the evaluation network and the ways a trained one leaves (ONNX, .sgas). The inference
 // API alone, for pages and apps that only predict, is the "./infer" entry (src/infer/index.ts).
-//
-// search(options, { onEpoch, onStep, signal }) and train(options, { onEpoch, onStep, signal }) come
-// here with sweeps (issue 14): they take the same options object as the CLI and a sweep's job.
+// search() and train() take the options object that `sgas search`/`sgas train` make of their flags
+// and that a sweep's workers run.
 
 export * from '../runtime/index.ts';
 export { Module } from '../runtime/module.ts';
@@ -23,4 +22,9 @@ export { trainedModelFromCheckpoint } from './eval/train.ts';
 export { decodeModelFile, encodeModelFile, type TrainedModel } from './eval/modelFile.ts';
 export type { DataInfo, SplitRule } from './data/dataInfo.ts';
 export { exportOnnx } from './export/onnx.ts';
+
+export { search, type SearchHooks, type SearchOutcome } from './jobs/search.ts';
+export { train, type TrainHooks, type TrainOutcome, type TrainReport } from './jobs/train.ts';
+export type { DataOptions, SearchOptions, TrainOptions } from './jobs/options.ts';
+export { RunStoppedError, type RunHooks } from './jobs/runLoop.ts';
 export * from './infer/index.ts';

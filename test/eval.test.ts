@@ -17,7 +17,7 @@ import { trainPresetConfig, type TrainConfig } from '../src/eval/config.ts';
 import { auxiliaryPool, auxiliaryWidths, Cell, EvalNetwork } from '../src/eval/model.ts';
 import { moduleTensors } from '../src/eval/modelFile.ts';
 import { countParameters, trainParameters } from '../src/eval/parameters.ts';
-import { prepareTrainData, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
+import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/search/checkpoint.ts';
 import { genotypeFromGenes, genotypeToJson, genotypeToPython, type Gene, type Genotype } from '../src/search/genotype.ts';
 import { genotypeByName } from '../src/search/genotypes.ts';
@@ -422,9 +422,24 @@ test('sgas train writes a log and checkpoints, a stopped run resumes exactly, an
     first.release();
     const resumed = Trainer.fromCheckpoint(backend, saved!, train, testSet, 'memory');
     assert.equal(resumed.epoch, 1);
-    const records = await resumed.run();
+    await resumed.run();
+    const resumedEnd = readTrainCheckpoint(await resumed.checkpoint(), 'resumed').tensors;
     resumed.release();
-    assert.deepEqual(records.map(({ seconds: _s, ...r }) => r), log.map(({ seconds: _s, time: _t, type: _k, ...r }) => r));
+    const withoutTimes = (records: readonly TrainEpochRecord[]) => records.map(({ seconds: _s, ...r }) => r);
+    assert.deepEqual(withoutTimes(resumed.records), log.map(({ seconds: _s, time: _t, type: _k, ...r }) => r));
+
+    // Stopped after the first step of the second epoch, it continues mid-epoch to the same end.
+    const stopped = new Trainer(backend, config, genotypeByName('Cri2_CIFAR_Best'), prepareTrainData(train, testSet, config));
+    assert.equal(await stopped.run({ step: (s) => void (s.epoch === 1 && s.step === 1 && stopped.requestStop()) }), false);
+    assert.deepEqual(stopped.stoppedAt && [stopped.stoppedAt.epoch, stopped.stoppedAt.step], [1, 1]);
+    const midEpoch = await stopped.checkpoint();
+    stopped.release();
+    const continued = Trainer.fromCheckpoint(backend, midEpoch, train, testSet, 'memory');
+    assert.equal(await continued.run(), true);
+    const trained = await continued.checkpoint();
+    continued.release();
+    assert.deepEqual(withoutTimes(continued.records), withoutTimes(resumed.records));
+    assert.deepEqual(readTrainCheckpoint(trained, 'continued').tensors, resumedEnd, 'the same weights, BN statistics and momentum, bit for bit');
 
     const printed = await captureStdout(() => evalCommand(['--checkpoint', join(out, 'checkpoint.bin'), '--max-images', '32'], async () => backend));
     const last = log[log.length - 1]!;

@@ -84,8 +84,13 @@ test('installed from the tarball: both entries run in Node, their types check, a
 
   writeFileSync(join(project, 'check.ts'), `
     import { loadModel, type Prediction, type PixelImage } from 'sgas-webgpu/infer';
-    import { createWasmBackend, genotypeByName, type Genotype } from 'sgas-webgpu';
+    import { createWasmBackend, genotypeByName, search, type Genotype, type SearchOptions, type SearchOutcome } from 'sgas-webgpu';
     const genotype: Genotype = genotypeByName('PDARTS');
+    const options: SearchOptions = { preset: 'tiny', criterion: 2, overrides: { maxImages: 256 }, backend: 'wasm' };
+    const run: (o: SearchOptions) => Promise<SearchOutcome> = search;
+    // @ts-expect-error the criterion is 1 or 2
+    const bad: SearchOptions = { criterion: 3 };
+    console.log(options, run, bad);
     const backend = await createWasmBackend();
     const model = await loadModel('model.sgas', { backend });
     const image: PixelImage = { data: new Uint8Array(784), width: 28, height: 28, channels: 1 };
@@ -99,6 +104,26 @@ test('installed from the tarball: both entries run in Node, their types check, a
     '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'check.ts'], project);
 
   assert.match(run(join(project, 'node_modules', '.bin', 'sgas'), ['info', '--genotype', 'DARTS_V2'], project), /^params: 3349342$/m);
+});
+
+test('installed from the tarball: search() finds a cell and train() trains it, with progress, as the CLI would', () => {
+  writeFileSync(join(project, 'job.mjs'), `
+    import { search, train } from 'sgas-webgpu';
+    const epochs = [];
+    let steps = 0;
+    const found = await search({ preset: 'tiny', seed: 1, out: 'runs/s1', backend: 'wasm' }, { onEpoch: (r) => epochs.push(r.epoch), onStep: () => steps++ });
+    const trained = await train({ genotype: found.out, preset: 'tiny', out: 'runs/t1', backend: 'wasm' });
+    console.log(JSON.stringify({ epochs, steps, python: found.report.python, accuracy: trained.report.testAccuracy, images: trained.report.testImages }));
+  `);
+  const out = JSON.parse(run(process.execPath, ['job.mjs'], project));
+  const written = JSON.parse(readFileSync(join(project, 'runs', 's1', 'genotype.json'), 'utf8'));
+  assert.match(out.python, /^Genotype\(normal=/);
+  assert.equal(out.python, written.python, 'the genotype returned is the one written to the run folder');
+  const cli = run(join(project, 'node_modules', '.bin', 'sgas'), ['search', '--preset', 'tiny', '--seed', '1', '--out', 'runs/c1', '--backend', 'wasm'], project);
+  assert.equal(cli.trim(), out.python, 'sgas search with the same settings finds the same cell');
+  assert.deepEqual(out.epochs, out.epochs.map((_: number, i: number) => i), 'every epoch reported, in order');
+  assert.ok(out.steps >= out.epochs.length, `steps reported (${out.steps})`);
+  assert.ok(out.accuracy >= 0 && out.accuracy <= 1 && out.images > 0, `a test accuracy on the test images (${out.accuracy} on ${out.images})`);
 });
 
 test('an inference page bundled with esbuild from the installed package predicts in Chromium as in Node', { skip }, async () => {

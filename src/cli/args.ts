@@ -12,12 +12,13 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 const NEGATIVE_NUMBER = /^-(\.?\d|Infinity$)/;
 
 export function parseFlags<T extends Options>(command: string, argv: string[], options: T) {
-  // `--batch-size -3` goes on as `--batch-size=-3`, for numberFlag to refuse by its range.
+  // `--batch-size -3` goes on as `--batch-size=-3`, for numberFlag to refuse by its range, and a
+  // quoted value of several words (`--search-flags "--layers 4"`) as one value.
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const [arg, next] = [argv[i]!, argv[i + 1]];
     const takesValue = arg.startsWith('--') && options[arg.slice(2)]?.type === 'string';
-    if (takesValue && next !== undefined && NEGATIVE_NUMBER.test(next)) args.push(`${arg}=${argv[++i]}`);
+    if (takesValue && next !== undefined && (NEGATIVE_NUMBER.test(next) || /^-.*\s/.test(next))) args.push(`${arg}=${argv[++i]}`);
     else args.push(arg);
   }
   try {
@@ -25,6 +26,17 @@ export function parseFlags<T extends Options>(command: string, argv: string[], o
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]} (see sgas ${command} --help)`);
   }
+}
+
+/**
+ * A command's hyperparameter flags given to a sweep as one string (--search-flags "--layers 6"),
+ * parsed as that command parses them; the flags the sweep sets for each job itself are refused.
+ */
+export function sweepJobFlags(command: string, text: string, options: Options, sweepSets: readonly string[]): Record<string, string | boolean | undefined> {
+  const flags = parseFlags(command, text.split(/\s+/).filter(Boolean), options).values as Record<string, string | boolean | undefined>;
+  const fixed = sweepSets.filter((f) => flags[f] !== undefined);
+  if (fixed.length) throw new UsageError(`--${command}-flags: --${fixed.join(', --')} ${fixed.length > 1 ? 'are' : 'is'} the sweep's own`);
+  return flags;
 }
 
 /** The values a numeric flag takes: min and max inclusive, above and below exclusive. */
@@ -76,6 +88,23 @@ export function numberFlag(name: string, value: string | undefined, fallback: nu
   return n;
 }
 
+/** --preset's value, one of `presets`; absent: the fallback. */
+export function presetFlag(value: string | boolean | undefined, presets: Record<string, unknown>, fallback: string): string {
+  const preset = String(value ?? fallback);
+  if (!Object.hasOwn(presets, preset)) throw new UsageError(`--preset ${preset}: unknown preset (presets: ${Object.keys(presets).join(', ')})`);
+  return preset;
+}
+
+/** The numeric hyperparameter flags given (--init-channels → initChannels), checked against their ranges; the seed is apart. */
+export function numericOverrides<Key extends string>(flags: Record<string, string | boolean | undefined>, ranges: Record<Key, Range>): Partial<Record<Key, number>> {
+  const overrides: Partial<Record<Key, number>> = {};
+  for (const key of Object.keys(ranges) as Key[]) {
+    const v = flags[kebab(key)];
+    if (v !== undefined && key !== 'seed') overrides[key] = numberFlag(kebab(key), String(v), 0, ranges[key]);
+  }
+  return overrides;
+}
+
 /** parseArgs options for numeric flags: each takes a value that numberFlag checks. */
 export function numericOptions<Name extends string>(ranges: Record<Name, Range>): Record<Name, { type: 'string' }> {
   return Object.fromEntries(Object.keys(ranges).map((name) => [name, { type: 'string' as const }])) as Record<Name, { type: 'string' }>;
@@ -88,7 +117,7 @@ export function recomputeFlag(value: string): RecomputeMode {
 }
 
 const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
-type BackendChoice = (typeof BACKENDS)[number];
+export type BackendChoice = (typeof BACKENDS)[number];
 
 /**
  * `--backend webgpu|wasm|auto`, taken by every command that computes. auto (the default): WebGPU

@@ -56,6 +56,8 @@ export interface RunData {
   like?: DataInfo;
   /** The batch the run's training part must fill, and how many of its images a batch draws from. */
   batch?: { size: number; share: number };
+  /** Where the summary of the data goes (default: stderr). */
+  log?: (line: string) => void;
 }
 
 /** Loads and describes the data of a run, failing on flags the format does not take or too few images. */
@@ -72,7 +74,8 @@ export async function loadRunData(flags: DataFlags, run: RunData): Promise<Loade
     imageSize: flags.imageSize, resize: flags.resize ?? 'area', testPortion: flags.testPortion ?? 0.2, splitSeed: flags.splitSeed ?? 0,
     like: run.like, parts: run.parts, cache: true,
   });
-  process.stderr.write(describeData(data).join('\n') + '\n');
+  const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  for (const line of describeData(data)) log(line);
   const shortfall = run.batch && data.train && batchShortfall(data.train.n, run.batch);
   if (shortfall) throw new UsageError(`${data.source}: ${shortfall}; add images or lower --batch-size`);
   return data;

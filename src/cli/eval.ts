@@ -7,7 +7,7 @@ import { dataForNetwork, evaluate, networkFromCheckpoint, readTrainCheckpoint, t
 import { NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, UsageError, type Range } from './args.ts';
 import { readCheckpoint } from './checkpointFiles.ts';
 import { dataFlags, loadRunData } from './dataFlags.ts';
-import { runDataDir } from './train.ts';
+import { readRunFile, runDataDir } from '../jobs/runFile.ts';
 
 export const EVAL_HELP = `usage: sgas eval --checkpoint FILE [--data DIR] [--max-images N] [--json] [--backend auto|webgpu|wasm]
 
@@ -44,7 +44,7 @@ export async function evalCommand(argv: string[], backend: () => Promise<Backend
   }
   const maxImages = numberFlag('max-images', values['max-images'], 0, EVAL_FLAG_RANGES['max-images']);
   const { path, checkpoint } = checkpointFlag('eval', values.checkpoint);
-  const loaded = await loadRunData(dataFlags({ data: values.data ?? runDataDir(dirname(path)) }), { parts: { test: maxImages }, like: checkpoint.state.dataInfo });
+  const loaded = await loadRunData(dataFlags({ data: values.data ?? runDataDir(readRunFile(dirname(path))) }), { parts: { test: maxImages }, like: checkpoint.state.dataInfo });
   const trained = networkFromCheckpoint(await backend(), checkpoint, path);
   const { net, dataInfo, config, epochs } = trained;
   try {

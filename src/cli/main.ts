@@ -1,6 +1,6 @@
 // The `sgas` command line: one subcommand per job; every failure is one line naming the cause.
 import { createBackend, type Backend } from '../../runtime/index.ts';
-import { backendFlag, UsageError } from './args.ts';
+import { backendFlag, UsageError, type BackendChoice } from './args.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
 import { goldenCommand } from './golden.ts';
@@ -10,9 +10,11 @@ import { predictCommand } from './predict.ts';
 import { searchCommand } from './search.ts';
 import { trainCommand } from './train.ts';
 import { serveCommand } from './serve.ts';
+import { sweepCommand } from './sweep.ts';
+import { workerCommand } from './worker.ts';
 
-/** Commands get the backend lazily, so bad flags and bad data fail before any GPU work. */
-type Command = (argv: string[], backend: () => Promise<Backend>) => Promise<number>;
+/** Commands get the backend lazily, so bad flags and bad data fail before any GPU work; `choice` is --backend as given. */
+type Command = (argv: string[], backend: () => Promise<Backend>, choice: BackendChoice) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   search: { run: searchCommand, help: 'run an SGAS search (default: cpu preset on the embedded Fashion-MNIST)' },
@@ -22,7 +24,9 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   export: { run: exportCommand, help: 'a trained network as ONNX or one .sgas file: sgas export --checkpoint FILE --format onnx|sgas' },
   info: { run: infoCommand, help: 'parameter counts of a genotype (no GPU): sgas info --genotype FILE|NAME|LITERAL' },
   golden: { run: async (argv, backend) => goldenCommand(await backend(), argv), help: 'check kernels against golden vectors: sgas golden DIR' },
-  serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H]' },
+  sweep: { run: sweepCommand, help: 'searches over seeds and criteria, their cells trained beside random ones, a leaderboard: sgas sweep --seeds N --out DIR' },
+  worker: { run: workerCommand, help: 'run sweep jobs from a queue: sgas worker --redis redis://HOST:PORT' },
+  serve: { run: (argv) => serveCommand(argv), help: 'serve the search page on http://127.0.0.1:8080: sgas serve [--port N] [--host H] [--redis URL]' },
   mlp: { run: mlpCommand, help: 'train a 2-layer perceptron (runtime smoke check)' },
 };
 
@@ -42,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   const { choice, argv: commandArgv } = backendFlag(rest);
   let backend: Promise<Backend> | null = null;
   const log = (line: string) => process.stderr.write(line + '\n');
-  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, log })));
+  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, log })), choice);
 }
 
 /**

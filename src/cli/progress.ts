@@ -7,7 +7,7 @@ export interface ProgressFields {
   [metric: string]: number | string;
 }
 
-function formatDuration(seconds: number): string {
+export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
@@ -20,6 +20,11 @@ function formatValue(v: number | string): string {
   if (typeof v === 'string') return v;
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3);
+}
+
+/** Seconds left at the rate so far: `done` of `total` steps took `elapsed` seconds. */
+export function etaSeconds(elapsed: number, done: number, total: number): number {
+  return done > 0 ? (elapsed / done) * (total - done) : Infinity;
 }
 
 export class Progress {
@@ -35,7 +40,7 @@ export class Progress {
   /** doneSteps: steps finished in the whole run, for the ETA. */
   update(doneSteps: number, fields: ProgressFields): void {
     const elapsed = (performance.now() - this.started) / 1000;
-    const eta = doneSteps > 0 ? (elapsed / doneSteps) * (this.totalSteps - doneSteps) : Infinity;
+    const eta = etaSeconds(elapsed, doneSteps, this.totalSteps);
     const { epoch, epochs, step, steps, ...metrics } = fields;
     const metricText = Object.entries(metrics).map(([k, v]) => `${k} ${formatValue(v)}`).join('  ');
     const head = `epoch ${epoch + 1}/${epochs} step ${step}/${steps}`;

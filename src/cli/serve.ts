@@ -6,7 +6,9 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, sep } from 'node:path';
+import { tmpdir } from 'node:os';
 import { embeddedDataDir } from '../data/load.ts';
+import type { LeaseDesk } from '../sweep/lease.ts';
 import { numberFlag, numericOptions, parseFlags, UsageError, type Range } from './args.ts';
 
 const TYPES: Record<string, string> = {
@@ -65,12 +67,21 @@ function resolvePath(roots: ServeRoots, urlPath: string): string | null {
   return null;
 }
 
-export function startServer(options: { port?: number; host?: string; roots?: ServeRoots } = {}): Promise<RunningServer> {
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  roots?: ServeRoots;
+  /** Lends a sweep's jobs to pages under /sweep (sgas serve --redis). */
+  lending?: LeaseDesk;
+}
+
+export function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const roots = options.roots ?? projectRoots();
   if (!existsSync(join(roots.web, 'index.html'))) {
     throw new UsageError(`${join(roots.web, 'index.html')} not found: build the page first (npm run build)`);
   }
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(async (req, res) => {
+    if (options.lending && await options.lending.handle(req, res)) return;
     const file = resolvePath(roots, new URL(req.url ?? '/', 'http://x').pathname);
     const found = file !== null && existsSync(file) && statSync(file).isFile();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -98,29 +109,53 @@ export function startServer(options: { port?: number; host?: string; roots?: Ser
       const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
       resolve({
         url: `http://${shown}:${port}/`,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeAllConnections();
-        }),
+        close: async () => {
+          await new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          });
+          await options.lending?.close();
+        },
       });
     });
   });
 }
 
 /** The range of every numeric flag of sgas serve, by flag name (port 0: any free port). */
-export const SERVE_FLAG_RANGES = { port: { integer: true, min: 0, max: 65535 } } satisfies Record<string, Range>;
+export const SERVE_FLAG_RANGES = { port: { integer: true, min: 0, max: 65535 }, 'stalled-after': { above: 0 } } satisfies Record<string, Range>;
+
+const SERVE_HELP = `usage: sgas serve [--port N] [--host 127.0.0.1] [--redis redis://HOST:PORT [--token T]]
+
+Serves the search page (build it first: npm run build). With --redis, the page gets a "Join sweep"
+button: it takes jobs of sgas sweep --redis from the queue and runs them on its own backend. Jobs
+are lent to pages on this machine only, unless --token T is given (required with a --host that is
+not a loopback address); then open the page as http://HOST:PORT/?token=T.
+`;
+
+const isLoopback = (host: string) => ['127.0.0.1', 'localhost', '::1'].includes(host) || host.startsWith('127.');
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('serve', argv, { ...numericOptions(SERVE_FLAG_RANGES), host: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags('serve', argv, {
+    ...numericOptions(SERVE_FLAG_RANGES), host: { type: 'string' }, redis: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
-    process.stdout.write('usage: sgas serve [--port N] [--host 127.0.0.1]\n\nserves the search page (build it first: npm run build)\n');
+    process.stdout.write(SERVE_HELP);
     return 0;
   }
   const port = numberFlag('port', values.port, 8080, SERVE_FLAG_RANGES.port);
   const host = values.host ?? '127.0.0.1';
-  const server = await startServer({ port, host });
-  process.stderr.write(`sgas serve: the search page is at ${server.url} (Ctrl-C stops)\n`);
-  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
+  if (values.token !== undefined && !values.redis) throw new UsageError('--token guards the sweep jobs lent with --redis: add --redis redis://HOST:PORT');
+  if (values.redis && !isLoopback(host) && !values.token) {
+    throw new UsageError(`--host ${host} lends sweep jobs beyond this machine: add --token T (pages then open ?token=T)`);
+  }
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const lending = values.redis ? await (await import('../sweep/lease.ts')).LeaseDesk.open({
+    redis: values.redis, token: values.token, log, work: join(tmpdir(), `sgas-serve-${process.pid}`),
+    stalledAfterMs: 1000 * numberFlag('stalled-after', values['stalled-after'], 30, SERVE_FLAG_RANGES['stalled-after']),
+  }) : undefined;
+  const server = await startServer({ port, host, lending });
+  process.stderr.write(`sgas serve: the search page is at ${server.url}${values.token ? `?token=${values.token}` : ''}${lending ? `, lending the jobs of ${values.redis}` : ''} (Ctrl-C stops)\n`);
+  if (!isLoopback(host)) {
     process.stderr.write('sgas serve: browsers only offer WebGPU in a secure context: open it as http://localhost or put https in front\n');
   }
   await new Promise<void>((resolve) => {

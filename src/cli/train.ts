@@ -1,25 +1,19 @@
 // `sgas train`: trains a genotype from scratch (default: the cpu preset on the embedded
-// Fashion-MNIST) and writes log.jsonl and an atomic checkpoint after every epoch to --out.
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+// Fashion-MNIST) and writes log.jsonl, an atomic checkpoint after every epoch and result.json to
+// --out. The flags become the options object the library's train() takes; this adds the progress
+// bar and Ctrl-C.
 import type { Backend } from '../../runtime/index.ts';
-import { EMBEDDED_SOURCE } from '../data/load.ts';
-import { DEFAULT_TRAIN_PRESET, storedTrainConfig, TRAIN_PRESETS, trainPresetConfig, validateTrainConfig, type TrainConfig } from '../eval/config.ts';
-import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainData, type TrainEpochRecord } from '../eval/train.ts';
-import type { DataInfo } from '../data/dataInfo.ts';
-import type { LoadedData } from '../data/load.ts';
-import { genotypeToJson, genotypeToPython, parseGenotype, type Genotype } from '../search/genotype.ts';
+import { DEFAULT_TRAIN_PRESET, TRAIN_PRESETS, trainPresetConfig, type TrainConfig } from '../eval/config.ts';
+import type { TrainEpochRecord } from '../eval/train.ts';
+import type { TrainOptions } from '../jobs/options.ts';
+import { trainWith } from '../jobs/train.ts';
 import {
-  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, recomputeFlag,
-  SHARED_RANGES, UsageError, type Range,
+  byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, numericOverrides, parseFlags, POSITIVE_INTEGER, presetFlag, recomputeFlag,
+  SHARED_RANGES, sweepJobFlags, UsageError, type Range,
 } from './args.ts';
-import { CHECKPOINT, hasCheckpoint, readCheckpoint, withResumeHint, writeCheckpoint } from './checkpointFiles.ts';
-import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags, dataRecord, loadRunData, type DataFlags } from './dataFlags.ts';
-import { JsonLines, writeFileAtomic } from './files.ts';
-import { genotypeFlag, isGenotypeLiteral } from './genotypeFlag.ts';
-import { Progress } from './progress.ts';
-import { inRunFolder, type RunLock } from './runLock.ts';
-import { describePlan, withMemoryHint } from '../train/memory.ts';
+import { DATA_FLAG_RANGES, DATA_FLAGS, DATA_HELP, dataFlags } from './dataFlags.ts';
+import { genotypeFlag } from './genotypeFlag.ts';
+import { runCommand } from './runHooks.ts';
 
 type Keys<V> = { [K in keyof TrainConfig]: TrainConfig[K] extends V ? K : never }[keyof TrainConfig];
 
@@ -55,179 +49,61 @@ hyperparameter flags (override the preset):
   --backend auto|webgpu|wasm   (auto: WebGPU on a real GPU, else WebAssembly)
 ${DATA_HELP}`;
 
+const HYPERPARAMETER_FLAGS = {
+  ...numericOptions(TRAIN_FLAG_RANGES),
+  ...Object.fromEntries(BOOLEAN_KEYS.flatMap((k) => [[kebab(k), { type: 'boolean' as const }], [`no-${kebab(k)}`, { type: 'boolean' as const }]])),
+};
+
+const TRAIN_FLAGS = {
+  ...HYPERPARAMETER_FLAGS,
+  ...DATA_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
+  resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flags a sweep sets for each of its trainings, so --train-flags may not. */
+const SWEEP_SETS = ['genotype', 'preset', 'out', 'resume', 'seed', 'help', ...Object.keys(DATA_FLAGS)];
+
+/** The hyperparameters that `sgas train` flags (a sweep's --train-flags) set over the preset. */
+export function trainOverrides(text: string): Partial<TrainConfig> {
+  return trainOptions(sweepJobFlags('train', text, TRAIN_FLAGS, SWEEP_SETS)).overrides!;
+}
+
 export async function trainCommand(argv: string[], backend: () => Promise<Backend>): Promise<number> {
-  const hyperparameterFlags = {
-    ...numericOptions(TRAIN_FLAG_RANGES),
-    ...Object.fromEntries(BOOLEAN_KEYS.flatMap((k) => [[kebab(k), { type: 'boolean' as const }], [`no-${kebab(k)}`, { type: 'boolean' as const }]])),
-  };
-  const { values } = parseFlags('train', argv, {
-    ...hyperparameterFlags,
-    ...DATA_FLAGS, genotype: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' },
-    resume: { type: 'string' }, recompute: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseFlags('train', argv, TRAIN_FLAGS);
   const flags = values as Record<string, string | boolean | undefined>;
   if (flags.help) {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
-  const data = dataFlags(flags);
   if (flags.resume) {
-    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(hyperparameterFlags)].filter((f) => flags[f] !== undefined);
+    const fixed = ['genotype', 'preset', 'out', 'recompute', 'resize', 'test-portion', 'split-seed', ...Object.keys(HYPERPARAMETER_FLAGS)].filter((f) => flags[f] !== undefined);
     if (fixed.length) throw new UsageError(`--resume continues with the run's own settings; drop --${fixed.join(', --')}`);
-    return resume(String(flags.resume), data.dir, backend);
   }
+  const options = trainOptions(flags);
+  // Checked here, so that a missing or malformed genotype fails before the data is loaded.
+  if (!options.resume) genotypeFlag(flags.genotype as string | undefined, 'train');
+  return runCommand<TrainEpochRecord>('sgas train', epochLine, async (hooks) => {
+    const { report } = await trainWith(options, hooks, backend);
+    return `test accuracy ${(100 * report.testAccuracy).toFixed(2)}% (loss ${report.testLoss.toFixed(4)}) on ${report.testImages} images after ${report.epochs} epochs\n`;
+  });
+}
 
-  const presetName = String(flags.preset ?? DEFAULT_TRAIN_PRESET);
-  if (!TRAIN_PRESETS[presetName]) throw new UsageError(`--preset ${presetName}: unknown preset (presets: ${Object.keys(TRAIN_PRESETS).join(', ')})`);
-  const genotype = genotypeFlag(flags.genotype as string | undefined, 'train');
-  const config = trainPresetConfig(presetName);
-  for (const key of NUMERIC_KEYS) {
-    const v = flags[kebab(key)];
-    if (v !== undefined) config[key] = numberFlag(kebab(key), String(v), config[key], RANGES[key]);
-  }
+/** The options object the flags ask for: the genotype, the preset, the hyperparameters given, seed, data, out. */
+export function trainOptions(flags: Record<string, string | boolean | undefined>): TrainOptions {
+  const data = dataFlags(flags);
+  if (flags.resume) return { out: String(flags.resume), resume: true, data };
+  const preset = presetFlag(flags.preset, TRAIN_PRESETS, DEFAULT_TRAIN_PRESET);
+  const overrides: Partial<TrainConfig> = numericOverrides(flags, RANGES);
   for (const key of BOOLEAN_KEYS) {
     if (flags[kebab(key)] && flags[`no-${kebab(key)}`]) throw new UsageError(`--${kebab(key)} and --no-${kebab(key)} contradict each other`);
-    if (flags[kebab(key)]) config[key] = true;
-    if (flags[`no-${kebab(key)}`]) config[key] = false;
+    if (flags[kebab(key)]) overrides[key] = true;
+    if (flags[`no-${kebab(key)}`]) overrides[key] = false;
   }
-  if (flags.recompute !== undefined) config.recompute = recomputeFlag(String(flags.recompute));
-  try {
-    validateTrainConfig(config);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const genotypeName = isGenotypeLiteral(String(flags.genotype)) ? 'literal' : basename(String(flags.genotype)).replace(/\.\w+$/, '');
-  const out = String(flags.out ?? join('runs', `train-${presetName}-${genotypeName}-seed${config.seed}`));
-  const run: NewTraining = { out, preset: presetName, config, genotype, genotypeSource: String(flags.genotype), data };
-  const loaded = await trainData(run);
-  return inRunFolder(out, LOCK, async (lock) => {
-    if (hasCheckpoint(out)) {
-      throw new UsageError(`${out} already holds a training checkpoint: resume it with --resume ${out}, or choose another --out`);
-    }
-    return begin(run, loaded, lock, backend);
-  });
-}
-
-interface NewTraining {
-  out: string;
-  preset: string;
-  config: TrainConfig;
-  genotype: Genotype;
-  /** --genotype as given (a file or a name), kept in run.json. */
-  genotypeSource: string;
-  data: DataFlags;
-  /** The data record of the run this one starts again (a resume before the first checkpoint). */
-  like?: DataInfo;
-}
-
-const LOCK = { command: 'sgas train', log: (line: string) => process.stderr.write(line + '\n') };
-
-/** Loads and describes the run's images; an image folder sets the run's image size. */
-async function trainData(run: NewTraining): Promise<{ loaded: LoadedData; data: TrainData }> {
-  const { config } = run;
-  const loaded = await loadRunData(run.data, {
-    parts: { train: config.maxImages, test: config.maxTestImages }, like: run.like, batch: { size: config.batchSize, share: 1 },
-  });
-  // An image folder is loaded at its run's size (--image-size or the folder's own).
-  if (loaded.format === 'image-folder') config.imageSize = loaded.train!.height;
-  return { loaded, data: prepareTrainData(loaded.train!, loaded.test!, config) };
-}
-
-/** Writes run.json and trains from scratch. */
-async function begin(run: NewTraining, data: { loaded: LoadedData; data: TrainData }, lock: RunLock, backend: () => Promise<Backend>): Promise<number> {
-  const trainer = new Trainer(await backend(), run.config, run.genotype, data.data);
-  writeFileAtomic(join(run.out, 'run.json'), JSON.stringify({
-    ...dataRecord(data.loaded, trainer.dataInfo), preset: run.preset, genotypeSource: run.genotypeSource,
-    genotype: genotypeToJson(run.genotype), python: genotypeToPython(run.genotype), config: run.config,
-  }, null, 2) + '\n');
-  const { network, auxiliary } = trainer.net.parameterCounts();
-  return drive(trainer, lock, run.out, `${run.preset} preset, ${run.config.epochs} epochs, seed ${run.config.seed}, ${network} parameters (+${auxiliary} auxiliary)`);
-}
-
-/** run.json as begin() writes it (empty where there is none). */
-interface RunFile {
-  data?: string;
-  dataInfo?: DataInfo;
-  preset?: string;
-  genotypeSource?: string;
-  genotype?: ReturnType<typeof genotypeToJson>;
-  config?: TrainConfig;
-}
-
-function readRun(dir: string): RunFile {
-  const path = join(dir, 'run.json');
-  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
-}
-
-/** The --data a run used, as run.json beside its checkpoint records it (undefined: the embedded data). */
-export function runDataDir(dir: string): string | undefined {
-  const { data } = readRun(dir);
-  return data === EMBEDDED_SOURCE ? undefined : data;
-}
-
-async function resume(dir: string, dataFlag: string | undefined, backend: () => Promise<Backend>): Promise<number> {
-  const noCheckpoint = `--resume ${dir}: no checkpoint.bin there (sgas train writes one after each epoch)`;
-  if (!existsSync(dir)) throw new UsageError(noCheckpoint);
-  const run = readRun(dir);
-  const dataDir = dataFlag ?? runDataDir(dir);
-  return inRunFolder(dir, LOCK, async (lock) => {
-    const checkpoint = readCheckpoint(join(dir, CHECKPOINT), LOCK.log);
-    if (!checkpoint) {
-      // Stopped before its first checkpoint: run.json holds all it takes to start it again.
-      if (!run.config || !run.genotype) throw new UsageError(noCheckpoint);
-      LOCK.log(`${dir}: no checkpoint yet (the training stopped in its first epoch); starting it again from run.json`);
-      const again: NewTraining = {
-        out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: storedTrainConfig(run.config), genotype: parseGenotype(JSON.stringify(run.genotype)),
-        genotypeSource: run.genotypeSource ?? 'run.json', data: dataFlags({ data: dataDir }), like: run.dataInfo,
-      };
-      return begin(again, await trainData(again), lock, backend);
-    }
-    const { config, dataInfo } = readTrainCheckpoint(checkpoint.bytes, checkpoint.path).state;
-    const loaded = await loadRunData(dataFlags({ data: dataDir }), { parts: { train: config.maxImages, test: config.maxTestImages }, like: dataInfo });
-    const trainer = Trainer.fromCheckpoint(await backend(), checkpoint.bytes, loaded.train!, loaded.test!, checkpoint.path);
-    if (trainer.finished) process.stderr.write(`${dir}: the training already finished (${trainer.epochs} epochs)\n`);
-    return drive(trainer, lock, dir, `resuming at epoch ${trainer.epoch + 1} of ${trainer.epochs}`);
-  });
-}
-
-async function drive(trainer: Trainer, lock: RunLock, out: string, what: string): Promise<number> {
-  const log = new JsonLines(join(out, 'log.jsonl'));
-  log.retain((r) => typeof r.epoch === 'number' && r.epoch < trainer.epoch);
-  const steps = trainer.stepsPerEpoch;
-  const progress = new Progress(trainer.epochs * steps);
-  progress.log(`sgas train: ${what}; writing to ${out}`);
-  const plan = describePlan(await trainer.memoryPlan());
-  if (plan) progress.log(plan);
-  let done = trainer.epoch * steps;
-  let saved = trainer.epoch;
-  try {
-    await trainer.run({
-      step: (s) => {
-        lock.confirm();
-        done++;
-        progress.update(done, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr });
-      },
-      epoch: (r) => {
-        progress.log(epochLine(r));
-        log.write({ type: 'epoch', ...r });
-      },
-      checkpoint: (bytes, epoch) => {
-        lock.confirm();
-        writeCheckpoint(out, bytes);
-        saved = epoch + 1;
-      },
-    });
-    progress.done();
-    const last = trainer.records[trainer.records.length - 1];
-    if (last) {
-      process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% (loss ${last.testLoss.toFixed(4)}) on ${trainer.data.test.n} images after ${last.epoch + 1} epochs\n`);
-    }
-    return 0;
-  } catch (e) {
-    throw withResumeHint(withMemoryHint(e, trainer.net.recomputeCells), out, saved, 'sgas train');
-  } finally {
-    trainer.release();
-  }
+  if (flags.recompute !== undefined) overrides.recompute = recomputeFlag(String(flags.recompute));
+  const options: TrainOptions = { genotype: String(flags.genotype), preset, overrides, data };
+  if (flags.seed !== undefined) options.seed = numberFlag('seed', String(flags.seed), 0, RANGES.seed);
+  if (flags.out !== undefined) options.out = String(flags.out);
+  return options;
 }
 
 function epochLine(r: TrainEpochRecord): string {

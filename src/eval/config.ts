@@ -52,6 +52,13 @@ export const TRAIN_PRESETS: Record<string, { description: string; config: TrainC
       ...SGAS_CIFAR10, initChannels: 8, layers: 8, cutoutLength: 14, epochs: 10, batchSize: 64, learningRate: 0.05,
     },
   },
+  tiny: {
+    description: 'a complete training in seconds for tests and smoke checks: C=4, 3 cells at 8×8, 64 training and 64 test images, batch 16, 2 epochs',
+    config: {
+      ...SGAS_CIFAR10, initChannels: 4, layers: 3, imageSize: 8, maxImages: 64, maxTestImages: 64, cropPadding: 1, cutoutLength: 3,
+      epochs: 2, batchSize: 16, learningRate: 0.05,
+    },
+  },
 };
 
 export const DEFAULT_TRAIN_PRESET = 'cpu';

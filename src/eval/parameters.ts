@@ -4,7 +4,7 @@ import { Rng } from '../../runtime/rng.ts';
 import { ShapeOnlyBackend } from '../../runtime/shapeBackend.ts';
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { Genotype } from '../search/genotype.ts';
-import { DEFAULT_TRAIN_PRESET, trainPresetConfig } from './config.ts';
+import { DEFAULT_TRAIN_PRESET, trainPresetConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork, type EvalNetworkConfig } from './model.ts';
 
 /** The network without the auxiliary head (as papers count it), and the head alone. */
@@ -23,12 +23,12 @@ export interface TrainParameters {
 }
 
 /**
- * What a found cell weighs once trained by `preset` (default: the one `sgas train` uses): a larger
- * cell trains to a higher accuracy for reasons that have nothing to do with the search, so its
- * accuracy is read beside this.
+ * What a found cell weighs once trained by `preset` (default: the one `sgas train` uses) with
+ * `overrides` over it: a larger cell trains to a higher accuracy for reasons that have nothing to
+ * do with the search, so its accuracy is read beside this.
  */
-export function trainParameters(genotype: Genotype, dataInfo: DataInfo, preset = DEFAULT_TRAIN_PRESET): TrainParameters {
-  const { initChannels, layers } = trainPresetConfig(preset);
+export function trainParameters(genotype: Genotype, dataInfo: DataInfo, preset = DEFAULT_TRAIN_PRESET, overrides: Partial<TrainConfig> = {}): TrainParameters {
+  const { initChannels, layers } = { ...trainPresetConfig(preset), ...overrides };
   const config: EvalNetworkConfig = {
     C: initChannels, layers, classes: dataInfo.classes.length, inputChannels: dataInfo.channels, auxiliary: false, auxiliaryScaled: true,
   };

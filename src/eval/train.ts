@@ -16,7 +16,7 @@ import { EvalNetwork } from './model.ts';
 import { loadModuleTensors, moduleTensors, trainedModel, type SavedNetwork, type TrainedModel } from './modelFile.ts';
 import { planTrainMemory, trainStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
-import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
+import { countCorrect, type LoopObserver, type LoopStep, type StoppedEpoch } from '../train/loop.ts';
 
 /** loss is the training objective: CE + weight · auxiliary CE. */
 export type TrainStepInfo = LoopStep;
@@ -66,6 +66,8 @@ interface SavedTrainState {
   /** Checkpoints written before dataInfo was kept say only this (and trained on Fashion-MNIST or CIFAR-10). */
   input?: { channels: number; height: number; width: number; classes: number };
   nextEpoch: number;
+  /** Set when the run stopped mid-epoch; absent from epoch-end checkpoints. */
+  inEpoch?: StoppedEpoch;
   rng: number[];
   sgdSteps: number[];
   records: TrainEpochRecord[];
@@ -78,6 +80,7 @@ export class Trainer {
   private nextEpoch = 0;
   readonly records: TrainEpochRecord[] = [];
   private stopRequested = false;
+  private inEpoch: StoppedEpoch | null = null;
   private plan: Promise<MemoryPlan> | null = null;
 
   constructor(readonly backend: Backend, readonly config: TrainConfig, readonly genotype: Genotype, readonly data: TrainData) {
@@ -109,9 +112,18 @@ export class Trainer {
     return Math.floor(this.data.train.n / this.config.batchSize);
   }
 
-  /** Asks the loop to stop once the current epoch ends (its checkpoint is still written). */
+  /**
+   * Asks the loop to stop after the step in progress. The epoch's progress is kept, so run() (or
+   * a checkpoint taken now) continues exactly where it stopped; asked for between epochs, the stop
+   * falls on the epoch's end.
+   */
   requestStop(): void {
     this.stopRequested = true;
+  }
+
+  /** Where a run stopped mid-epoch stands; null between epochs. */
+  get stoppedAt(): Readonly<StoppedEpoch> | null {
+    return this.inEpoch;
   }
 
   /** Whether the steps recompute cells: TrainConfig.recompute, where 'auto' counts a step once. */
@@ -121,20 +133,25 @@ export class Trainer {
     return this.plan;
   }
 
-  async run(observer: TrainObserver = {}): Promise<TrainEpochRecord[]> {
+  /** Runs to the end (true), or until a requested stop (false), after which run() again continues. */
+  async run(observer: TrainObserver = {}): Promise<boolean> {
     this.stopRequested = false;
-    while (!this.finished && !this.stopRequested) await this.runEpoch(observer);
-    return this.records;
+    while (!this.finished && !this.stopRequested) {
+      if (!(await this.runEpoch(observer))) return false;
+    }
+    return this.finished;
   }
 
-  async runEpoch(observer: TrainObserver): Promise<TrainEpochRecord> {
-    const started = performance.now();
+  /** One epoch, or what is left of a stopped one; null if a stop came before its end. */
+  async runEpoch(observer: TrainObserver): Promise<TrainEpochRecord | null> {
+    const started = performance.now() - 1000 * (this.inEpoch?.seconds ?? 0);
     const epoch = this.nextEpoch;
     const lr = trainLearningRateAt(this.config, epoch);
     const dropPathProb = dropPathProbAt(this.config, epoch);
     this.sgd.lr = lr;
     this.net.recomputeCells = (await this.memoryPlan()).recomputeCells;
-    const train = await this.trainEpoch(epoch, lr, dropPathProb, observer);
+    const train = await this.trainEpoch(epoch, lr, dropPathProb, observer, started);
+    if (!train) return null;
     const test = await evaluate(this.net, this.data.test, this.config.batchSize);
     this.nextEpoch = epoch + 1;
     const record: TrainEpochRecord = {
@@ -147,15 +164,19 @@ export class Trainer {
     return record;
   }
 
-  private async trainEpoch(epoch: number, lr: number, dropPathProb: number, observer: TrainObserver): Promise<{ trainLoss: number; trainAccuracy: number }> {
+  private async trainEpoch(
+    epoch: number, lr: number, dropPathProb: number, observer: TrainObserver, started: number,
+  ): Promise<{ trainLoss: number; trainAccuracy: number } | null> {
     const { train } = this.data;
     const { batchSize } = this.config;
-    const order = this.rng.permutation(train.n);
+    const resumed = this.inEpoch?.epoch === epoch ? this.inEpoch : null;
+    this.inEpoch = null;
+    const orderRng = resumed?.orderRng ?? this.rng.state();
+    const order = (resumed ? Rng.fromState(orderRng) : this.rng).permutation(train.n);
     const steps = this.stepsPerEpoch;
     const drop = { keep: 1 - dropPathProb, rng: this.rng };
-    let lossSum = 0;
-    let correct = 0;
-    for (let step = 0; step < steps; step++) {
+    let { lossSum, correct } = resumed ?? { lossSum: 0, correct: 0 };
+    for (let step = resumed?.step ?? 0; step < steps; step++) {
       const b = gatherBatch(train, order.subarray(step * batchSize, (step + 1) * batchSize));
       if (this.config.cropPadding || this.config.flip) augmentBatch(b, this.rng, this.config.cropPadding, this.config.flip);
       if (this.config.cutout) cutoutBatch(b, this.rng, this.config.cutoutLength);
@@ -167,6 +188,10 @@ export class Trainer {
       correct += countCorrect(logitValues, b.labels);
       const seen = (step + 1) * batchSize;
       await observer.step?.({ epoch, epochs: this.epochs, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, lr });
+      if (this.stopRequested && step + 1 < steps) {
+        this.inEpoch = { epoch, step: step + 1, steps, orderRng, lossSum, correct, seconds: (performance.now() - started) / 1000 };
+        return null;
+      }
     }
     const seen = Math.max(1, steps * batchSize);
     return { trainLoss: lossSum / seen, trainAccuracy: correct / seen };
@@ -179,7 +204,7 @@ export class Trainer {
     sgd.buffers.forEach((bufs, i) => bufs.forEach((b, j) => tensors.set(`optim.sgd.${i}.${j}`, b)));
     const state: SavedTrainState = {
       format: 'sgas-train-v1', config: this.config, genotype: this.genotype, dataInfo: this.dataInfo,
-      nextEpoch: this.nextEpoch, rng: this.rng.state(), sgdSteps: sgd.steps, records: this.records,
+      nextEpoch: this.nextEpoch, ...(this.inEpoch && { inEpoch: this.inEpoch }), rng: this.rng.state(), sgdSteps: sgd.steps, records: this.records,
     };
     return encodeCheckpoint(state, tensors);
   }
@@ -195,6 +220,7 @@ export class Trainer {
     trainer.sgd.load({ steps: state.sgdSteps, buffers });
     trainer.rng = Rng.fromState(state.rng);
     trainer.nextEpoch = state.nextEpoch;
+    trainer.inEpoch = state.inEpoch ?? null;
     trainer.records.push(...state.records);
     return trainer;
   }

@@ -15,7 +15,7 @@ export function escapeXml(s: string): string {
 
 const round = (v: number): number => Math.round(v * 10) / 10;
 
-function el(tag: string, attrs: Attrs, ...children: string[]): string {
+export function el(tag: string, attrs: Attrs, ...children: string[]): string {
   const a = Object.entries(attrs)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => ` ${k}="${escapeXml(typeof v === 'number' ? String(round(v)) : v!)}"`)
@@ -23,11 +23,11 @@ function el(tag: string, attrs: Attrs, ...children: string[]): string {
   return children.length ? `<${tag}${a}>${children.join('')}</${tag}>` : `<${tag}${a}/>`;
 }
 
-function text(x: number, y: number, content: string, attrs: Attrs = {}): string {
+export function text(x: number, y: number, content: string, attrs: Attrs = {}): string {
   return el('text', { x, y, ...attrs }, escapeXml(content));
 }
 
-function svgDoc(width: number, height: number, title: string, ...body: string[]): string {
+export function svgDoc(width: number, height: number, title: string, ...body: string[]): string {
   return el(
     'svg',
     { xmlns: 'http://www.w3.org/2000/svg', viewBox: `0 0 ${width} ${height}`, width, height, 'font-family': 'sans-serif', 'font-size': 11 },
@@ -54,7 +54,7 @@ const MARK = '#e8000b';
 
 /** One colour per op, indexed like PRIMITIVES; 'none' grey. */
 export const OP_COLOURS: readonly string[] = ['#7f7f7f', '#1f77b4', '#17becf', '#ff7f0e', '#d62728', '#2ca02c', '#9467bd', '#8c564b'];
-const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
 function heatColour(t: number): string {
   if (!Number.isFinite(t)) return '#bbbbbb';
@@ -65,19 +65,19 @@ function heatColour(t: number): string {
 }
 
 /** [min, max] of the finite values; [0, 1] when there are none. */
-function extent(values: readonly number[]): Point {
+export function extent(values: readonly number[]): Point {
   const finite = values.filter(Number.isFinite);
   return finite.length ? [Math.min(...finite), Math.max(...finite)] : [0, 1];
 }
 
 const normalizer = ([lo, hi]: Point) => (v: number): number => (v - lo) / (hi - lo || 1);
 
-function linear([d0, d1]: Point, [r0, r1]: Point): (v: number) => number {
+export function linear([d0, d1]: Point, [r0, r1]: Point): (v: number) => number {
   return (v) => (d1 === d0 ? (r0 + r1) / 2 : r0 + ((v - d0) / (d1 - d0)) * (r1 - r0));
 }
 
 /** Round-numbered ticks (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
-function niceTicks(lo: number, hi: number, count = 5): number[] {
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (hi <= lo) [lo, hi] = [lo - 0.5, hi + 0.5];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -87,7 +87,7 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
   return Array.from({ length: last - first + 1 }, (_, i) => Number(((first + i) * step).toPrecision(12)));
 }
 
-const fmtTick = (v: number): string => String(Number(v.toPrecision(6)));
+export const fmtTick = (v: number): string => String(Number(v.toPrecision(6)));
 const fmtValue = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
 
 function colourLegend(x: number, y: number, width: number, domain: Point, label: string): string {

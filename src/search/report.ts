@@ -15,6 +15,8 @@ export interface SearchReport {
   alphas: SearchResult['alphas'];
   epochs: number;
   seconds: number;
+  /** The last epoch's validation accuracy (the search's own held-out half). */
+  validAccuracy: number;
 }
 
 export function searchReport(search: Search, result: SearchResult): SearchReport {
@@ -28,5 +30,6 @@ export function searchReport(search: Search, result: SearchResult): SearchReport
     epochs: result.epochs,
     // Search time across pauses, reloads and resumes: what the epochs themselves took.
     seconds: search.records.reduce((s, r) => s + r.seconds, 0),
+    validAccuracy: search.records.at(-1)?.validAccuracy ?? NaN,
   };
 }

@@ -16,7 +16,7 @@ import { Network } from './model.ts';
 import { planSearchMemory, weightStep } from './step.ts';
 import type { MemoryPlan } from '../train/memory.ts';
 import { NUM_EDGES, PRIMITIVES, type CellType } from './space.ts';
-import { countCorrect, type LoopObserver, type LoopStep } from '../train/loop.ts';
+import { countCorrect, type LoopObserver, type LoopStep, type StoppedEpoch } from '../train/loop.ts';
 
 export interface StepInfo extends LoopStep {
   batchSize: number;
@@ -62,18 +62,9 @@ export class SearchDivergedError extends Error {
   override name = 'SearchDivergedError';
 }
 
-/** An epoch stopped after one of its steps: what its remaining steps need to run as they would have. */
-export interface EpochProgress {
-  epoch: number;
-  /** Steps done. */
-  step: number;
-  steps: number;
-  /** The generator's state before it drew the epoch's data order, which it draws again from here. */
-  orderRng: number[];
-  lossSum: number;
-  correct: number;
+/** A stopped epoch, with the images its steps have seen (a search's batch grows). */
+export interface EpochProgress extends StoppedEpoch {
   seen: number;
-  seconds: number;
 }
 
 interface SavedState {

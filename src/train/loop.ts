@@ -12,6 +12,19 @@ export interface LoopStep {
   lr: number;
 }
 
+/** An epoch stopped after one of its steps: what its remaining steps need to run as they would have. */
+export interface StoppedEpoch {
+  epoch: number;
+  /** Steps done. */
+  step: number;
+  steps: number;
+  /** The generator's state before it drew the epoch's data order, which it draws again from here. */
+  orderRng: number[];
+  lossSum: number;
+  correct: number;
+  seconds: number;
+}
+
 export interface LoopObserver<Step, Epoch> {
   step?(info: Step): void | Promise<void>;
   epoch?(record: Epoch): void | Promise<void>;

@@ -1,4 +1,4 @@
-// The embedded Fashion-MNIST training split for the page: fetched from the server's /data/
+// The embedded Fashion-MNIST for the page, its training split (and the test split for a sweep's trainings): fetched from the server's /data/
 // (sgas serve maps it to data/fashion-mnist) and gunzipped by the browser's DecompressionStream.
 import type { Dataset } from '../data/dataset.ts';
 import { embeddedDataset, embeddedFiles } from '../data/embedded.ts';
@@ -14,15 +14,19 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-let training: Promise<Dataset> | null = null;
+const loaded: Partial<Record<'train' | 'test', Promise<Dataset>>> = {};
 
-/** Loaded once per page; a failed load is retried on the next call. */
-export function trainingData(): Promise<Dataset> {
-  training ??= (async () => {
-    const files = embeddedFiles('train');
+/** A split of the embedded data, loaded once per page; a failed load is retried on the next call. */
+function embedded(split: 'train' | 'test'): Promise<Dataset> {
+  const loading = loaded[split] ??= (async () => {
+    const files = embeddedFiles(split);
     const [images, labels] = await Promise.all([fetchBytes(`data/${files.images}`), fetchBytes(`data/${files.labels}`)]);
-    return embeddedDataset('train', { images, labels }, gunzip);
+    return embeddedDataset(split, { images, labels }, gunzip);
   })();
-  training.catch(() => (training = null));
-  return training;
+  loading.catch(() => delete loaded[split]);
+  return loading;
 }
+
+export const trainingData = () => embedded('train');
+/** The test split, for a sweep's trainings. */
+export const testData = () => embedded('test');

@@ -8,11 +8,12 @@ import { decodeCheckpoint } from '../search/checkpoint.ts';
 import type { SearchConfig } from '../search/config.ts';
 import { runGolden, type TensorResult } from '../golden/runner.ts';
 import type { Backend } from '../../runtime/index.ts';
-import { trainingData } from './data.ts';
+import { testData, trainingData } from './data.ts';
 import { openEngineBackend } from './engineBackend.ts';
 import { folderTrainingImages, summariseFolder } from './folderReader.ts';
 import { transferables, type DataSource, type EngineEvent, type EngineRequest } from './protocol.ts';
 import { SearchJob, type SearchSource } from './searchJob.ts';
+import { SweepJobRun } from './sweepJob.ts';
 
 /** The parts of a dedicated worker's global scope used here (the DOM lib types the window). */
 interface WorkerScope {
@@ -26,7 +27,8 @@ function post(event: EngineEvent): void {
 }
 
 let backend: Promise<Backend> | null = null;
-let current: SearchJob | null = null;
+/** The job the engine runs or holds: the page's own search, or a sweep's job. */
+let current: { job: number; stop(then: 'pause' | 'discard'): Promise<void> } | null = null;
 
 /**
  * A search's training images: of a new search by its settings, of a resumed one by its checkpoint's
@@ -101,7 +103,7 @@ async function handle(request: EngineRequest): Promise<void> {
       return startJob(request.job, request.data, { settings: request.settings });
     case 'resume':
       if (request.checkpoint) return startJob(request.job, request.data, { checkpoint: request.checkpoint, source: request.source });
-      if (current?.job !== request.job) return post({ type: 'failed', job: request.job, message: `search ${request.job} is not held by the engine` });
+      if (!(current instanceof SearchJob) || current.job !== request.job) return post({ type: 'failed', job: request.job, message: `search ${request.job} is not held by the engine` });
       return current.resume();
     case 'stop':
       if (current?.job === request.job) await current.stop(request.then);
@@ -119,6 +121,13 @@ async function handle(request: EngineRequest): Promise<void> {
         post({ type: 'folder', id: request.id, summary: null, error: (e as Error).message });
       }
       return;
+    }
+    case 'sweep-job': {
+      const previous = current;
+      const next = new SweepJobRun(request.job, post);
+      current = next;
+      await previous?.stop('discard');
+      return next.start(await opened(), request.work, request.checkpoint, trainingData(), testData);
     }
     case 'golden':
       try {

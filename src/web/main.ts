@@ -12,6 +12,7 @@ import { EngineClient } from './engineClient.ts';
 import { Frames } from './frames.ts';
 import { BACKEND_CHOICES, type BackendChoice, type EngineEvent } from './protocol.ts';
 import { SearchSession, type SearchReport, type SearchSettings, type SessionState } from './session.ts';
+import { SweepJoin } from './sweepJoin.ts';
 import { installHook } from './testHook.ts';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -37,6 +38,10 @@ const ui = {
   downloadGenotype: byId<HTMLButtonElement>('download-genotype'),
   downloadLog: byId<HTMLButtonElement>('download-log'),
   downloadCheckpoint: byId<HTMLButtonElement>('download-checkpoint'),
+  sweep: byId('sweep'),
+  joinSweep: byId<HTMLButtonElement>('join-sweep'),
+  leaveSweep: byId<HTMLButtonElement>('leave-sweep'),
+  sweepText: byId('sweep-text'),
 };
 
 // The resume banner, not the scroll position of the last visit, is what a reload shows first.
@@ -95,11 +100,25 @@ data.onChange = () => {
   render(session.state, session.message);
 };
 
+// `sgas serve --redis` lends a sweep's jobs to the page; ?token=T when it asks for one.
+const sweep = new SweepJoin(engine, new URLSearchParams(location.search).get('token'), (text) => {
+  ui.sweepText.textContent = text;
+  renderSweep();
+});
+
+/** The engine runs one job at a time: the page's own search, or a sweep's while joined. */
+function renderSweep(): void {
+  ui.joinSweep.hidden = sweep.active;
+  ui.leaveSweep.hidden = !sweep.active;
+  ui.joinSweep.disabled = session.busy;
+  ui.start.disabled = session.busy || sweep.active || data.busy;
+}
+
 function render(state: SessionState, message: string): void {
   if (!backendReady) return;
   document.body.dataset.state = state;
   const busy = session.busy;
-  ui.start.disabled = busy || data.busy;
+  renderSweep();
   ui.pause.hidden = !busy;
   ui.pause.disabled = state !== 'running';
   ui.pause.textContent = state === 'pausing' ? 'Pausing after this step…' : 'Pause';
@@ -192,6 +211,16 @@ for (const button of [ui.discard, byId('discard-stored')]) {
 ui.downloadGenotype.addEventListener('click', () => download('genotype.json', JSON.stringify(session.report, null, 2) + '\n', 'application/json'));
 ui.downloadLog.addEventListener('click', () => download('log.jsonl', session.logJsonl(), 'application/x-ndjson'));
 ui.downloadCheckpoint.addEventListener('click', () => download('checkpoint.bin', session.checkpoint! as BlobPart, 'application/octet-stream'));
+ui.joinSweep.addEventListener('click', () => {
+  void sweep.join().finally(renderSweep);
+  renderSweep();
+  ui.leaveSweep.focus();
+});
+ui.leaveSweep.addEventListener('click', () => {
+  sweep.leave();
+  renderSweep();
+  ui.joinSweep.focus();
+});
 
 installHook(session, actions);
 
@@ -202,6 +231,7 @@ void ready.then(async (ok) => {
     form.disabled = true;
     return;
   }
+  ui.sweep.hidden = !(await sweep.lending());
   const stored = await session.restore();
   if (session.folder) data.showStored(session.folder);
   if (stored) {

@@ -16,6 +16,9 @@ import type { TensorResult } from '../golden/runner.ts';
 import type { SearchReport } from '../search/report.ts';
 import type { EpochRecord, StepInfo } from '../search/search.ts';
 import type { SearchConfig } from '../search/config.ts';
+import type { TrainConfig } from '../eval/config.ts';
+import type { Genotype } from '../search/genotype.ts';
+import type { LoopStep } from '../train/loop.ts';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
@@ -78,6 +81,14 @@ export interface StepPosition {
   steps: number;
 }
 
+/** A sweep's job leased from `sgas serve --redis` (src/sweep/lease.ts): a search or a training on the embedded data. */
+export type SweepWork = { kind: 'search'; config: SearchConfig } | { kind: 'train'; config: TrainConfig; genotype: Genotype };
+
+/** What a finished sweep job hands back beyond its checkpoints: the search's report, the training's counts. */
+export type SweepWorkResult =
+  | { kind: 'search'; report: SearchReport }
+  | { kind: 'train'; testImages: number; parameters: { network: number; auxiliary: number } };
+
 /** Page → engine. */
 export type EngineRequest =
   /** First message: open the backend the page asks for (?backend=). Answered by `opened` or `open-failed`. */
@@ -93,6 +104,8 @@ export type EngineRequest =
   | { type: 'folder'; id: number; folder: ImageFolder; settings: FolderSettings }
   /** Stops the job after the step in progress: `pause` keeps it to resume, `discard` drops it. */
   | { type: 'stop'; job: number; then: 'pause' | 'discard' }
+  /** Runs a sweep job, new or from its stored checkpoint; `stop` ends it with `job-stopped` and the checkpoint to hand back. */
+  | { type: 'sweep-job'; job: number; work: SweepWork; checkpoint: Uint8Array | null }
   /** Golden-vector files (under /golden/) run on the engine's backend. Answered by `golden`. */
   | { type: 'golden'; id: number; files: string[] };
 
@@ -118,6 +131,11 @@ export type EngineEvent =
   | { type: 'folder'; id: number; summary: FolderSummary | null; error?: string }
   /** Images of the folder request `request` decoded so far. */
   | { type: 'decoding'; request: number; decoded: number }
+  /** A sweep job's step, its epoch's checkpoint, its stop (with the checkpoint of a stop inside an epoch) and its end. */
+  | { type: 'job-step'; job: number; info: LoopStep }
+  | { type: 'job-epoch'; job: number; checkpoint: Uint8Array }
+  | { type: 'job-stopped'; job: number; checkpoint: Uint8Array | null }
+  | { type: 'job-finished'; job: number; result: SweepWorkResult }
   /** Sent by the page's side, not the engine: the Worker failed to load, or threw outside any job. */
   | { type: 'crashed'; message: string };
 

@@ -95,7 +95,7 @@ export class SearchJob {
  * Lets the Worker take its pending messages (a stop) between steps: WebAssembly steps never wait
  * on anything but microtasks, so without this the loop would hold the Worker until it ended.
  */
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+export const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function position(search: Search): StepPosition | null {
   const at = search.stoppedAt;

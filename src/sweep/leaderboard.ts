@@ -1,0 +1,122 @@
+// The sweep's statistics, as the paper reports them (SGAS.md §4: mean ± std over the searches of
+// each criterion, then the best after training each found cell), beside random cells and
+// published baselines trained at the same budget: read from the jobs' folders.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_TRAIN_PRESET } from '../eval/config.ts';
+import { trainParameters } from '../eval/parameters.ts';
+import type { SearchReport } from '../search/report.ts';
+import { parseGenotype } from '../search/genotype.ts';
+import type { TrainReport } from '../jobs/train.ts';
+import { FAILED_FILE } from './local.ts';
+import { criterionGroup, type SweepJob, type SweepSpec } from './plan.ts';
+
+/** Mean and sample standard deviation (n − 1; 0 for one value) of a group's values. */
+export interface Stat {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+/** One row: a search with the training of its cell, or a training of a random or published cell. */
+export interface LeaderboardRun {
+  name: string;
+  group: string;
+  seed?: number;
+  /** The search's last validation accuracy (its own held-out half of the training images). */
+  validAccuracy?: number;
+  /** The trained network's test accuracy. */
+  testAccuracy?: number;
+  /** Weights of the training preset's network for this cell (auxiliary head apart). */
+  parameters?: number;
+  searchSeconds?: number;
+  trainSeconds?: number;
+  genotype?: string;
+  /** Rank by test accuracy over every trained run (by validation accuracy when nothing trained); ties share a rank. */
+  rank?: number;
+  /** Unfinished: the job and why, or 'not finished'. */
+  failed?: { job: string; error: string };
+}
+
+export interface LeaderboardGroup {
+  group: string;
+  runs: number;
+  failed: number;
+  validAccuracy: Stat | null;
+  testAccuracy: Stat | null;
+  parameters: Stat | null;
+  searchSeconds: Stat | null;
+  trainSeconds: Stat | null;
+}
+
+export interface Leaderboard {
+  spec: SweepSpec;
+  /** What the ranks compare: test accuracy, or validation accuracy in a sweep without training. */
+  rankedBy: 'testAccuracy' | 'validAccuracy';
+  groups: LeaderboardGroup[];
+  /** Per criterion, the run whose cell did best ("Best" in the paper's tables). */
+  best: Record<string, LeaderboardRun>;
+  runs: LeaderboardRun[];
+}
+
+export function stat(values: readonly number[]): Stat | null {
+  if (!values.length) return null;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance), n: values.length };
+}
+
+function readJson<T>(path: string): T | null {
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as T : null;
+}
+
+/** The parameters a searched cell has in the sweep's training network, counted without a GPU. */
+function searchedParameters(report: SearchReport, spec: SweepSpec): number {
+  return trainParameters(parseGenotype(report.python), report.dataInfo, spec.trainPreset ?? DEFAULT_TRAIN_PRESET, spec.trainOverrides).count;
+}
+
+/** Reads every job's folder under `out` into the leaderboard. */
+export function buildLeaderboard(spec: SweepSpec, jobs: SweepJob[], out: string): Leaderboard {
+  const rows = new Map<string, LeaderboardRun>();
+  for (const job of jobs) {
+    const dir = join(out, job.name);
+    const key = job.kind === 'train' && job.after ? job.after : job.name;
+    const row = rows.get(key) ?? { name: key, group: job.group, ...(job.kind === 'search' && { seed: job.options.seed }) };
+    rows.set(key, row);
+    const failed = readJson<{ error: string }>(join(dir, FAILED_FILE));
+    if (job.kind === 'search') {
+      const report = readJson<SearchReport>(join(dir, 'genotype.json'));
+      if (report) {
+        Object.assign(row, { validAccuracy: report.validAccuracy, searchSeconds: report.seconds, genotype: report.python });
+        row.parameters ??= searchedParameters(report, spec);
+      } else row.failed ??= { job: job.name, error: failed?.error ?? 'not finished' };
+    } else {
+      const report = readJson<TrainReport>(join(dir, 'result.json'));
+      if (report) Object.assign(row, { testAccuracy: report.testAccuracy, trainSeconds: report.seconds, parameters: report.parameters.network, genotype: report.python });
+      else row.failed ??= { job: job.name, error: failed?.error ?? 'not finished' };
+    }
+  }
+  const runs = [...rows.values()];
+  const rankedBy = runs.some((r) => r.testAccuracy !== undefined) ? 'testAccuracy' : 'validAccuracy';
+  const scored = runs.filter((r) => r[rankedBy] !== undefined).sort((a, b) => b[rankedBy]! - a[rankedBy]!);
+  for (const run of scored) run.rank = 1 + scored.filter((r) => r[rankedBy]! > run[rankedBy]!).length;
+  runs.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity));
+
+  const groupNames = [...new Set(jobs.map((j) => j.group))];
+  const groups = groupNames.map((group): LeaderboardGroup => {
+    const members = runs.filter((r) => r.group === group);
+    const of = (key: 'validAccuracy' | 'testAccuracy' | 'parameters' | 'searchSeconds' | 'trainSeconds') =>
+      stat(members.flatMap((r) => (r[key] === undefined ? [] : [r[key]!])));
+    return {
+      group, runs: members.length, failed: members.filter((r) => r.failed).length,
+      validAccuracy: of('validAccuracy'), testAccuracy: of('testAccuracy'), parameters: of('parameters'),
+      searchSeconds: of('searchSeconds'), trainSeconds: of('trainSeconds'),
+    };
+  });
+  const best: Record<string, LeaderboardRun> = {};
+  for (const criterion of spec.criteria) {
+    const top = scored.find((r) => r.group === criterionGroup(criterion));
+    if (top) best[criterionGroup(criterion)] = top;
+  }
+  return { spec, rankedBy, groups, best, runs };
+}
