@@ -46,6 +46,7 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
     assert.equal(result.seed, 5);
     const cpuNetwork = { C: 8, layers: 8, classes: 10, inputChannels: 1, auxiliary: false, auxiliaryScaled: true };
     assert.deepEqual(result.trainParameters, { preset: 'cpu', initChannels: 8, layers: 8, count: countParameters(genotype, cpuNetwork).network });
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).trainParameters, result.trainParameters, 'run.json says it too');
     assert.equal(result.alphas.normal.length, 14);
     for (const row of result.alphas.reduce) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

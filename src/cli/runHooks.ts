@@ -40,16 +40,23 @@ export function commandHooks<Epoch>(command: string, epochLine: (record: Epoch) 
   };
 }
 
+/** What a finished run prints: its result on stdout (what a script reads), then a closing line on stderr. */
+export interface RunOutput {
+  stdout: string;
+  closing?: string;
+}
+
 /**
  * Runs a search or a training with these hooks and prints what `run` returns; a stop by Ctrl-C
  * exits 130, saying how to continue.
  */
-export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<string>): Promise<number> {
+export async function runCommand<Epoch>(command: string, epochLine: (record: Epoch) => string, run: (hooks: CommandHooks<Epoch>) => Promise<RunOutput>): Promise<number> {
   const hooks = commandHooks(command, epochLine);
   try {
-    const printed = await run(hooks);
+    const { stdout, closing } = await run(hooks);
     hooks.done();
-    process.stdout.write(printed);
+    process.stdout.write(stdout);
+    if (closing) process.stderr.write(`${closing}\n`);
     return 0;
   } catch (e) {
     hooks.done();

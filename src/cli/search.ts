@@ -4,7 +4,7 @@
 import type { Backend } from '../../runtime/index.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, type SearchConfig } from '../search/config.ts';
 import type { EpochRecord } from '../search/search.ts';
-import { inSearchFolder, searchWith } from '../jobs/search.ts';
+import { inSearchFolder, searchResultLine, searchWith } from '../jobs/search.ts';
 import type { SearchOptions } from '../jobs/options.ts';
 import {
   byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, numericOverrides, parseFlags, POSITIVE, POSITIVE_INTEGER,
@@ -71,8 +71,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   if (flags.browser) return browserCommand(options);
   return runCommand<EpochRecord>('sgas search', epochLine, async (hooks) => {
     const { out, report } = await searchWith(options, hooks, backend);
-    hooks.log(`genotype written to ${out}/genotype.json`);
-    return `${report.python}\n`;
+    return { stdout: `${report.python}\n`, closing: searchResultLine(out, report) };
   });
 }
 

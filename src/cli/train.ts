@@ -84,7 +84,7 @@ export async function trainCommand(argv: string[], backend: () => Promise<Backen
   if (!options.resume) genotypeFlag(flags.genotype as string | undefined, 'train');
   return runCommand<TrainEpochRecord>('sgas train', epochLine, async (hooks) => {
     const { report } = await trainWith(options, hooks, backend);
-    return `test accuracy ${(100 * report.testAccuracy).toFixed(2)}% (loss ${report.testLoss.toFixed(4)}) on ${report.testImages} images after ${report.epochs} epochs\n`;
+    return { stdout: `test accuracy ${(100 * report.testAccuracy).toFixed(2)}% (loss ${report.testLoss.toFixed(4)}) on ${report.testImages} images after ${report.epochs} epochs\n` };
   });
 }
 

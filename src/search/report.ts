@@ -17,6 +17,8 @@ export interface SearchReport {
   seconds: number;
   /** The last epoch's validation accuracy (the search's own held-out half). */
   validAccuracy: number;
+  /** The found cell's weights under the default training preset (no auxiliary head). */
+  trainParameters: TrainParameters;
 }
 
 export function searchReport(search: Search, result: SearchResult): SearchReport {
@@ -31,5 +33,6 @@ export function searchReport(search: Search, result: SearchResult): SearchReport
     // Search time across pauses, reloads and resumes: what the epochs themselves took.
     seconds: search.records.reduce((s, r) => s + r.seconds, 0),
     validAccuracy: search.records.at(-1)?.validAccuracy ?? NaN,
+    trainParameters: trainParameters(result.genotype, search.dataInfo),
   };
 }
