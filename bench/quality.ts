@@ -14,8 +14,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { backendFlag, UsageError } from '../src/cli/args.ts';
+import { backendFlag, parseFlags, UsageError } from '../src/cli/args.ts';
 import { writeFileAtomic } from '../src/cli/files.ts';
 import { sweepSpec } from '../src/cli/sweep.ts';
 import type { Leaderboard } from '../src/sweep/leaderboard.ts';
@@ -33,13 +32,10 @@ const DEFAULTS = { seeds: '5', criteria: '1,2', random: '10', preset: 'cpu', 'tr
 
 function options(argv: string[]) {
   const { choice: backend, argv: rest } = backendFlag(argv);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      seeds: { type: 'string' }, criteria: { type: 'string' }, random: { type: 'string' }, preset: { type: 'string' },
-      'train-preset': { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' },
-      out: { type: 'string' }, jobs: { type: 'string' }, readme: { type: 'string' },
-    },
+  const { values } = parseFlags('quality', rest, {
+    seeds: { type: 'string' }, criteria: { type: 'string' }, random: { type: 'string' }, preset: { type: 'string' },
+    'train-preset': { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' },
+    out: { type: 'string' }, jobs: { type: 'string' }, readme: { type: 'string' },
   });
   const spec = sweepSpec({ ...DEFAULTS, ...values });
   if (spec.trainPreset === null) throw new UsageError('--train-preset none: the study trains every cell; name a training preset');

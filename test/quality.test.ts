@@ -21,7 +21,7 @@ test('npm run quality: searches of both criteria and random cells trained alike,
   const readme = join(dir, 'README.md');
   const [before, afterText] = ['# Project\n\n## How good is the default search\n\n', '\n\n## Next section\n'];
   writeFileSync(readme, `${before}${README_BEGIN}\nold numbers\n${README_END}${afterText}`);
-  const args = ['--preset', 'tiny', '--train-preset', 'tiny', '--seeds', '1', '--random', '2', '--backend', 'wasm', '--out', out, '--readme', readme];
+  const args = ['--preset', 'tiny', '--train-preset', 'tiny', '--train-flags', '--epochs 1', '--seeds', '1', '--random', '2', '--backend', 'wasm', '--out', out, '--readme', readme];
   const { code, stdout, stderr } = await quality(args);
   assert.equal(code, 0, stderr);
 
@@ -29,7 +29,11 @@ test('npm run quality: searches of both criteria and random cells trained alike,
   assert.deepEqual(board.groups.map((g) => [g.group, g.runs - g.failed]), [['criterion 1', 1], ['criterion 2', 1], ['random', 2]]);
   const random = board.groups.find((g) => g.group === 'random')!.testAccuracy!;
   const study = readFileSync(join(out, 'quality.md'), 'utf8');
-  assert.ok(study.includes(`\`npm run quality -- ${args.join(' ')}\``), 'the command that reproduces it');
+  const command = args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ');
+  assert.ok(study.includes(`\`npm run quality -- ${command}\``), 'the command that reproduces it');
+  assert.ok(study.includes('(training flags {"epochs":1})'), study);
+  const epochs = readFileSync(join(out, 'train-random-1', 'log.jsonl'), 'utf8').trim().split('\n').length;
+  assert.equal(epochs, 1, 'every training took the --train-flags');
   assert.match(study, /backend wasm: \d+ s of searching and training/);
   assert.ok(study.includes(`| random | 2 | — | ${(100 * random.mean).toFixed(2)} ± ${(100 * random.std).toFixed(2)} % |`), study);
   assert.equal(board.versusRandom.length, 3);
