@@ -24,7 +24,7 @@ export type SearchHooks = RunHooks<StepInfo, EpochRecord>;
 
 export interface SearchOutcome {
   out: string;
-  /** What genotype.json holds: the genotype, its Python string, the softmaxed alphas, the config, time and accuracy. */
+  /** What genotype.json holds: the genotype, its Python string, the softmaxed alphas, the config, time, accuracy and the cell's weights. */
   report: SearchReport;
 }
 
