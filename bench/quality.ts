@@ -14,7 +14,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { backendFlag, parseFlags, UsageError } from '../src/cli/args.ts';
+import { backendFlag, numberFlag, parseFlags, POSITIVE_INTEGER, UsageError } from '../src/cli/args.ts';
 import { writeFileAtomic } from '../src/cli/files.ts';
 import { sweepSpec } from '../src/cli/sweep.ts';
 import type { Leaderboard } from '../src/sweep/leaderboard.ts';
@@ -40,8 +40,7 @@ function options(argv: string[]) {
   const spec = sweepSpec({ ...DEFAULTS, ...values });
   if (spec.trainPreset === null) throw new UsageError('--train-preset none: the study trains every cell; name a training preset');
   if (spec.random < 2) throw new UsageError(`--random ${spec.random}: the random group needs at least 2 cells to have a spread to beat`);
-  const jobs = Number(values.jobs ?? 1);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs ${values.jobs}: expected a positive integer`);
+  const jobs = numberFlag('jobs', values.jobs, 1, POSITIVE_INTEGER);
   return { spec, backend, jobs, out: values.out ?? join('runs', `quality-${spec.preset}`), readme: values.readme };
 }
 
@@ -56,7 +55,7 @@ export function qualityMarkdown(board: Leaderboard, spec: SweepSpec, run: { comm
   const sum = (key: 'searchSeconds' | 'trainSeconds') => board.runs.reduce((s, r) => s + (r[key] ?? 0), 0);
   const [searching, training] = [sum('searchSeconds'), sum('trainSeconds')];
   const cpu = cpus();
-  const seeds = spec.seeds.length > 1 ? `seeds ${spec.seeds[0]}–${spec.seeds.at(-1)}` : `seed ${spec.seeds[0]}`;
+  const seeds = `seed${spec.seeds.length > 1 ? 's' : ''} ${spec.seeds.join(', ')}`;
   const overrides = [spec.searchOverrides && `search flags ${JSON.stringify(spec.searchOverrides)}`, spec.trainOverrides && `training flags ${JSON.stringify(spec.trainOverrides)}`]
     .filter(Boolean).join(', ');
   return [

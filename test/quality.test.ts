@@ -57,6 +57,8 @@ test('npm run quality refuses what cannot give a verdict, before any work', asyn
   const untrained = await quality(['--train-preset', 'none', '--out', out]);
   assert.equal(untrained.code, 2);
   assert.match(untrained.stderr, /--train-preset none: the study trains every cell/);
+  const jobs = await quality(['--jobs', '0', '--out', out]);
+  assert.deepEqual([jobs.code, jobs.stderr], [2, 'quality: --jobs 0: expected a positive integer\n']);
   writeFileSync(join(dir, 'NO-SECTION.md'), '# nothing to replace\n');
   const noSection = await quality(['--preset', 'tiny', '--train-preset', 'tiny', '--seeds', '1', '--random', '2', '--backend', 'wasm', '--out', out, '--readme', join(dir, 'NO-SECTION.md')]);
   assert.equal(noSection.code, 2);
