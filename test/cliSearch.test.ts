@@ -8,6 +8,7 @@ import { backendFlag } from '../src/cli/args.ts';
 import { searchCommand } from '../src/cli/search.ts';
 import { countParameters } from '../src/eval/parameters.ts';
 import { parseGenotype } from '../src/search/genotype.ts';
+import { buildCli, finished, sgas } from './helpers/cli.ts';
 import { gpu } from './helpers/gpu.ts';
 
 const noGpu = async () => {
@@ -75,4 +76,24 @@ test('--backend is taken by every command and checked', () => {
   assert.deepEqual(backendFlag(['--backend=webgpu']), { choice: 'webgpu', argv: [] });
   assert.deepEqual(backendFlag([]), { choice: 'auto', argv: [] });
   assert.throws(() => backendFlag(['--backend', 'cuda']), /--backend cuda: expected one of auto, webgpu, wasm/);
+});
+
+test('Ctrl-C stops a search on the WebAssembly backend after the step in progress, its checkpoint saved', async () => {
+  buildCli();
+  const out = mkdtempSync(join(tmpdir(), 'sgas-search-stop-'));
+  try {
+    const child = sgas(['search', '--preset', 'tiny', '--max-images', '256', '--backend', 'wasm', '--out', out]);
+    const done = finished(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (/epoch 1\/9  train loss/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const { code } = await done;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /sgas search: stopped in epoch 2 after step \d+; its checkpoint is saved: continue with sgas search --resume /);
+    assert.ok(existsSync(join(out, 'checkpoint.bin')) && !existsSync(join(out, 'genotype.json')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
