@@ -3,7 +3,7 @@
 // same training preset; then the leaderboard's groups (mean ± std), whether the searches beat the
 // random cells by more than the random group's std, what it cost, and the command that reproduces
 // it, as OUT/quality.md. --readme FILE puts that text into the file's "How good is the default
-// search" section (between its quality markers) and the accuracy-against-parameters figure beside it.
+// search" section (between its quality markers) and the accuracy-against-parameters figure beside it (bench/figures/).
 //
 //   npm run quality                                         the study: 5 seeds × 2 criteria, 10 random cells
 //   npm run quality -- --seeds 2 --random 3 --train-flags "--epochs 2"   a smaller one
@@ -27,8 +27,8 @@ import { sweep } from '../src/sweep/sweep.ts';
 export const README_BEGIN = '<!-- quality:begin (npm run quality -- --readme README.md writes this part) -->';
 export const README_END = '<!-- quality:end -->';
 const FIGURE = 'accuracy_vs_parameters.svg';
-/** Where --readme puts the figure, beside the README. */
-const README_FIGURE = join('bench', 'results', `quality_${FIGURE}`);
+/** Where --readme puts the figure, beside the README (bench/results/ holds npm run bench's output, not tracked). */
+const README_FIGURE = join('bench', 'figures', `quality_${FIGURE}`);
 
 /** The study the README's verdict needs: the default presets, 5 seeds of both criteria, 10 random cells. */
 const STUDY = { seeds: 5, random: 10 };

@@ -48,8 +48,8 @@ test('npm run quality: searches of both criteria and random cells trained alike,
   const updated = readFileSync(readme, 'utf8');
   assert.ok(updated.startsWith(`${before}${README_BEGIN}\n`) && updated.endsWith(`${README_END}${afterText}`), 'only the section changes');
   assert.ok(!updated.includes('old numbers') && updated.includes('| criterion 2 | 1 |'));
-  assert.ok(updated.includes('![test accuracy against parameters](bench/results/quality_accuracy_vs_parameters.svg)'));
-  assert.equal(readFileSync(join(dir, 'bench/results/quality_accuracy_vs_parameters.svg'), 'utf8'), readFileSync(join(out, 'accuracy_vs_parameters.svg'), 'utf8'));
+  assert.ok(updated.includes('![test accuracy against parameters](bench/figures/quality_accuracy_vs_parameters.svg)'));
+  assert.equal(readFileSync(join(dir, 'bench/figures/quality_accuracy_vs_parameters.svg'), 'utf8'), readFileSync(join(out, 'accuracy_vs_parameters.svg'), 'utf8'));
 });
 
 test('npm run quality refuses what cannot give a verdict, before any work', async () => {
