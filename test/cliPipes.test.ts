@@ -65,10 +65,11 @@ test(`sgas search --preset tiny: ${RUNS} runs through a late reader, the genotyp
     const out = join(dir, `search-${i}`);
     return { out, ...(await piped(['search', '--preset', 'tiny', '--seed', '7', '--out', out], delay)) };
   });
-  const genotype = JSON.parse(readFileSync(join(runs[0]!.out, 'genotype.json'), 'utf8')).python;
+  const { python: genotype, trainParameters: { count } } = JSON.parse(readFileSync(join(runs[0]!.out, 'genotype.json'), 'utf8'));
   for (const [i, { out, code, text }] of runs.entries()) {
     assert.ok(text.includes(`epoch 9/9  train loss`), `run ${i}: no last epoch line`);
-    assert.ok(text.endsWith(`${genotype}\ngenotype written to ${join(out, 'genotype.json')}\n`), `run ${i} ends with ${JSON.stringify(text.slice(-300))}`);
+    const closing = `genotype written to ${join(out, 'genotype.json')}; the cell trains with ${count.toLocaleString('en-US')} weights at the cpu training preset (C=8, 8 cells, auxiliary head apart)`;
+    assert.ok(text.endsWith(`${genotype}\n${closing}\n`), `run ${i} ends with ${JSON.stringify(text.slice(-300))}`);
     assert.equal(code, 0);
   }
 });

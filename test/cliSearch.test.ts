@@ -8,7 +8,9 @@ import { WebGpuBackend } from '../runtime/index.ts';
 import { backendFlag } from '../src/cli/args.ts';
 import type { StepProfile } from '../src/cli/profile.ts';
 import { searchCommand } from '../src/cli/search.ts';
+import { countParameters } from '../src/eval/parameters.ts';
 import { parseGenotype } from '../src/search/genotype.ts';
+import { buildCli, finished, sgas } from './helpers/cli.ts';
 import { gpu } from './helpers/gpu.ts';
 
 const noGpu = async () => {
@@ -51,6 +53,9 @@ test('sgas search --preset tiny writes the genotype, the log, the plots and a ch
     assert.equal(genotype.normal.length, 8);
     assert.deepEqual(parseGenotype(result.python), genotype);
     assert.equal(result.seed, 5);
+    const cpuNetwork = { C: 8, layers: 8, classes: 10, inputChannels: 1, auxiliary: false, auxiliaryScaled: true };
+    assert.deepEqual(result.trainParameters, { preset: 'cpu', initChannels: 8, layers: 8, count: countParameters(genotype, cpuNetwork).network });
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).trainParameters, result.trainParameters, 'run.json says it too');
     assert.equal(result.alphas.normal.length, 14);
     for (const row of result.alphas.reduce) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -91,4 +96,24 @@ test('--backend, --adapter and --kernels are taken by every command and checked'
   assert.throws(() => backendFlag(['--backend', 'cuda']), /--backend cuda: expected one of auto, webgpu, wasm/);
   assert.deepEqual(backendFlag(['--kernels', 'tiled', '--adapter=llvmpipe']), { choice: 'auto', kernels: 'tiled', adapter: 'llvmpipe', argv: [] });
   assert.throws(() => backendFlag(['--kernels', 'fast']), /--kernels fast: expected one of auto, tune, plain, tiled/);
+});
+
+test('Ctrl-C stops a search on the WebAssembly backend after the step in progress, its checkpoint saved', async () => {
+  buildCli();
+  const out = mkdtempSync(join(tmpdir(), 'sgas-search-stop-'));
+  try {
+    const child = sgas(['search', '--preset', 'tiny', '--max-images', '256', '--backend', 'wasm', '--out', out]);
+    const done = finished(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (/epoch 1\/9  train loss/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const { code } = await done;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /sgas search: stopped in epoch 2 after step \d+; its checkpoint is saved: continue with sgas search --resume /);
+    assert.ok(existsSync(join(out, 'checkpoint.bin')) && !existsSync(join(out, 'genotype.json')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -9,18 +9,21 @@ import { test } from 'node:test';
 import { add, createWebGpuBackend, crossEntropy, dropPath, scale, Tape, Tensor, WebGpuBackend } from '../runtime/index.ts';
 import { Rng } from '../runtime/rng.ts';
 import { evalCommand } from '../src/cli/eval.ts';
-import { countParameters, infoCommand } from '../src/cli/info.ts';
+import { infoCommand } from '../src/cli/info.ts';
 import { trainCommand } from '../src/cli/train.ts';
 import { loadDataset } from '../src/data/load.ts';
 import { cutoutBatch } from '../src/data/transforms.ts';
-import { trainPresetConfig } from '../src/eval/config.ts';
-import { auxiliaryPool, Cell, EvalNetwork } from '../src/eval/model.ts';
+import { trainPresetConfig, type TrainConfig } from '../src/eval/config.ts';
+import { auxiliaryPool, auxiliaryWidths, Cell, EvalNetwork } from '../src/eval/model.ts';
+import { moduleTensors } from '../src/eval/modelFile.ts';
+import { countParameters, trainParameters } from '../src/eval/parameters.ts';
 import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainEpochRecord } from '../src/eval/train.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/search/checkpoint.ts';
 import { genotypeFromGenes, genotypeToJson, genotypeToPython, type Gene, type Genotype } from '../src/search/genotype.ts';
 import { genotypeByName } from '../src/search/genotypes.ts';
-import { decodeCheckpoint } from '../src/search/checkpoint.ts';
 import type { OpName } from '../src/search/space.ts';
 import { assertClose, gpu, loseDeviceAfter } from './helpers/gpu.ts';
+import { FASHION, RGB32 } from './helpers/model.ts';
 import * as ref from './ref/ops64.ts';
 import { mulberry32, numel, random, scalar, type T64 } from './ref/tensor64.ts';
 
@@ -67,7 +70,7 @@ function refNetwork(P: Params, g: Genotype, layers: number, x: T64, labels: numb
     const pooled = ref.avgPool(ref.relu(t), 1, 1, 0);
     const hidden = ref.relu(bn(ref.conv2d(pooled, p('auxiliary.reduce.conv')), 'auxiliary.reduce.bn'));
     const features = ref.relu(bn(ref.conv2d(hidden, p('auxiliary.expand.conv')), 'auxiliary.expand.bn'));
-    return ref.linear({ shape: [t.shape[0]!, 768], data: features.data }, p('auxiliary.classifier.weight'), p('auxiliary.classifier.bias'));
+    return ref.linear({ shape: [t.shape[0]!, features.shape[1]!], data: features.data }, p('auxiliary.classifier.weight'), p('auxiliary.classifier.bias'));
   };
 
   const stem = bn(ref.conv2d(x, p('stem.conv'), { pad: 1 }), 'stem.bn');
@@ -97,7 +100,7 @@ test('forward and backward of a tiny evaluation network match a float64 referenc
   // differentiated instead, and the GPU gradients are compared with it.
   const backend = await gpu();
   const layers = 3;
-  const net = new EvalNetwork(backend, { C: 2, layers, classes: 10, inputChannels: 3, auxiliary: true }, TINY, new Rng(11));
+  const net = new EvalNetwork(backend, { C: 2, layers, classes: 10, inputChannels: 3, auxiliary: true, auxiliaryScaled: true }, TINY, new Rng(11));
   const rng = mulberry32(5);
   const P: Params = {};
   for (const [name, t] of net.namedParameters()) {
@@ -144,7 +147,7 @@ test('forward and backward of a tiny evaluation network match a float64 referenc
     const got = await gpuGrads[i]!.grad!.read();
     const what = i < checked.length ? checked[i]! : 'input';
     const want = elements[i]!.map((j) => numeric[i]!.data[j]!);
-    // Tolerance relative to the tensor's gradient scale: at batch 2 the auxiliary 768-channel BN
+    // Tolerance relative to the tensor's gradient scale: at batch 2 the auxiliary head's BN
     // sees two values per channel and passes back gradients of only ~1e-6.
     const scaleOf = Math.max(...want.map(Math.abs));
     assertClose(elements[i]!.map((j) => got[j]!), want, `d loss / d ${what}`, 1e-7 + 1e-3 * scaleOf, 1e-2);
@@ -220,7 +223,7 @@ test('drop path spares identity ops, drops every other op (strided skip_connect 
   assert.ok(reduceDropped![1]!.every((v) => v === 0), 'node 1 = identities of the dropped node 0');
 
   // Eval mode: drop path is ignored entirely.
-  const net = new EvalNetwork(backend, { C: 2, layers: 3, classes: 10, inputChannels: 1, auxiliary: true }, TINY, new Rng(4));
+  const net = new EvalNetwork(backend, { C: 2, layers: 3, classes: 10, inputChannels: 1, auxiliary: true, auxiliaryScaled: true }, TINY, new Rng(4));
   net.setTraining(false);
   const x = Tensor.from(backend, random([2, 1, 8, 8], mulberry32(2)).data, [2, 1, 8, 8]);
   const [withDrop, without] = tape.run(() => [net.forward(x, dropAll()), net.forward(x)]);
@@ -239,7 +242,7 @@ test('grayscale 28×28 inputs: the stem takes one channel and the auxiliary pool
   }
   assert.throws(() => auxiliaryPool(1), /at least 2×2.*--no-auxiliary/);
   const backend = await gpu();
-  const net = new EvalNetwork(backend, { C: 2, layers: 3, classes: 10, inputChannels: 1, auxiliary: true }, genotypeByName('Cri2_CIFAR_Best'), new Rng(1));
+  const net = new EvalNetwork(backend, { C: 2, layers: 3, classes: 10, inputChannels: 1, auxiliary: true, auxiliaryScaled: true }, genotypeByName('Cri2_CIFAR_Best'), new Rng(1));
   const tape = new Tape();
   const out = tape.run(() => net.forward(Tensor.from(backend, random([2, 1, 28, 28], mulberry32(3)).data, [2, 1, 28, 28])));
   assert.deepEqual(out.logits.shape, [2, 10]);
@@ -284,7 +287,7 @@ test('Cutout zeroes one clipped square per image, in every channel, after which 
 });
 
 test('sgas info counts the published networks without a GPU: 3,795,166 and 4,094,110 parameters', async () => {
-  const cifar = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true };
+  const cifar = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true, auxiliaryScaled: true };
   assert.equal(countParameters(genotypeByName('Cri1_CIFAR_Best'), cifar).network, 3_795_166);
   assert.equal(countParameters(genotypeByName('Cri2_CIFAR_Best'), cifar).network, 4_094_110);
   // The auxiliary head: 576·128 + 2·128 + 128·768·4 + 2·768 + 768·10 + 10.
@@ -293,13 +296,61 @@ test('sgas info counts the published networks without a GPU: 3,795,166 and 4,094
   assert.match(output, /^params: 4094110$/m);
   assert.match(output, /^auxiliary params: 476426$/m);
   const small = await captureStdout(() => infoCommand(['--genotype', 'Cri1_CIFAR_Best', '--init-channels', '16', '--layers', '8', '--input-channels', '1'], noGpu));
-  const expected = countParameters(genotypeByName('Cri1_CIFAR_Best'), { C: 16, layers: 8, classes: 10, inputChannels: 1, auxiliary: true });
+  const expected = countParameters(genotypeByName('Cri1_CIFAR_Best'), { C: 16, layers: 8, classes: 10, inputChannels: 1, auxiliary: true, auxiliaryScaled: true });
   assert.match(small, new RegExp(`^params: ${expected.network}$`, 'm'));
   await assert.rejects(infoCommand(['--genotype', 'Cri9_CIFAR_Best'], noGpu), /not a published genotype/);
 });
 
+test("the auxiliary head scales with C at the reference's ratios; the paper's C=36 keeps 128 and 768", async () => {
+  assert.deepEqual(auxiliaryWidths(36, true), { hidden: 128, features: 768 });
+  assert.deepEqual(auxiliaryWidths(8, true), { hidden: 28, features: 171 }, 'round(128·8/36), round(768·8/36)');
+  assert.deepEqual(auxiliaryWidths(8, false), { hidden: 128, features: 768 });
+  // The cpu training preset's network (C=8, 8 cells, grayscale): the head reads cell 5's 4·32 channels.
+  const cpu = { C: 8, layers: 8, classes: 10, inputChannels: 1, auxiliary: true };
+  const genotype = genotypeByName('Cri2_CIFAR_Best');
+  assert.equal(countParameters(genotype, { ...cpu, auxiliaryScaled: false }).auxiliary, 419_082, 'DARTS\'s fixed head, six times the network');
+  assert.equal(countParameters(genotype, { ...cpu, auxiliaryScaled: true }).auxiliary, 128 * 28 + 2 * 28 + 28 * 171 * 4 + 2 * 171 + 171 * 10 + 10);
+  const args = ['--genotype', 'Cri2_CIFAR_Best', '--init-channels', '8', '--layers', '8', '--input-channels', '1'];
+  const scaled = await captureStdout(() => infoCommand(args, noGpu));
+  assert.match(scaled, /auxiliary head after cell 5 \(widths 28 and 171\)$/m);
+  assert.match(scaled, /^auxiliary params: 24854$/m);
+  assert.match(await captureStdout(() => infoCommand([...args, '--no-auxiliary-scaled'], noGpu)), /^auxiliary params: 419082$/m);
+});
+
+test('a found cell is weighed at the default training preset, without its auxiliary head', () => {
+  // The issue that asked for it measured Cri2_CIFAR_Best at the cpu preset: 95,138 weights.
+  assert.deepEqual(trainParameters(genotypeByName('Cri2_CIFAR_Best'), FASHION), { preset: 'cpu', initChannels: 8, layers: 8, count: 95_138 });
+  const paper = trainParameters(genotypeByName('Cri2_CIFAR_Best'), RGB32, 'sgas-cifar10');
+  assert.equal(paper.count, 4_094_110, "the paper's network, as sgas info counts it");
+});
+
+test('a training checkpoint from before the scaled head resumes with its fixed-width head, tensors unchanged', async () => {
+  const backend = await gpu();
+  const config = { ...trainPresetConfig('cpu'), initChannels: 2, layers: 3, imageSize: 8, maxImages: 32, maxTestImages: 32, batchSize: 16, auxiliaryScaled: false };
+  const [train, testSet] = [loadDataset(undefined, 'train'), loadDataset(undefined, 'test')];
+  const genotype = genotypeByName('Cri2_CIFAR_Best');
+  const trainer = new Trainer(backend, config, genotype, prepareTrainData(train, testSet, config));
+  const { state, tensors } = decodeCheckpoint<{ config: Partial<TrainConfig> }>(await trainer.checkpoint(), 'memory');
+  trainer.release();
+  // As that version wrote it: no auxiliaryScaled (nor recompute) in the stored config.
+  delete state.config.auxiliaryScaled;
+  delete state.config.recompute;
+  const old = Trainer.fromCheckpoint(backend, encodeCheckpoint(state, tensors), train, testSet, 'old checkpoint');
+  try {
+    assert.equal(old.config.auxiliaryScaled, false);
+    const fixed = countParameters(genotype, { C: 2, layers: 3, classes: 10, inputChannels: 1, auxiliary: true, auxiliaryScaled: false }).auxiliary;
+    assert.equal(old.net.parameterCounts().auxiliary, fixed);
+    assert.ok(fixed > countParameters(genotype, { C: 2, layers: 3, classes: 10, inputChannels: 1, auxiliary: true, auxiliaryScaled: true }).auxiliary);
+    const loaded = await moduleTensors(old.net);
+    for (const [name, values] of loaded) assert.deepEqual(values, tensors.get(name), name);
+    assert.ok([...loaded.keys()].some((name) => name.startsWith('auxiliary.')));
+  } finally {
+    old.release();
+  }
+});
+
 test('the DARTS-family baselines count as their papers report on CIFAR-10 (C=36, 20 cells)', () => {
-  const cifar = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true };
+  const cifar = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true, auxiliaryScaled: true };
   const count = (name: string) => countParameters(genotypeByName(name), cifar).network;
   // DARTS_V2 as the DARTS training logs print it ("param size = 3.349342MB").
   assert.equal(count('DARTS_V2'), 3_349_342);

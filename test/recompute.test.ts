@@ -104,7 +104,7 @@ test('recomputed cells give the same loss, gradients and running statistics', as
 });
 
 async function evalStepOn(backend: Backend, recomputeCells: boolean): Promise<StepOutcome & { rng: number[] }> {
-  const net = new EvalNetwork(backend, { C: 4, layers: 3, classes: 10, inputChannels: 1, auxiliary: true }, genotypeByName('Cri2_CIFAR_Best'), new Rng(7));
+  const net = new EvalNetwork(backend, { C: 4, layers: 3, classes: 10, inputChannels: 1, auxiliary: true, auxiliaryScaled: true }, genotypeByName('Cri2_CIFAR_Best'), new Rng(7));
   net.recomputeCells = recomputeCells;
   const { x, labels } = inputs(backend);
   const drop = { keep: 0.6, rng: new Rng(9) };
@@ -129,7 +129,7 @@ test('recomputed evaluation cells drop the same paths and give the same gradient
 
 test("the paper's evaluation training does not fit the wasm heap as it is, and fits with recomputed cells", async () => {
   const config = trainPresetConfig('sgas-cifar10');
-  const network = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true };
+  const network = { C: 36, layers: 20, classes: 10, inputChannels: 3, auxiliary: true, auxiliaryScaled: true };
   const genotype = genotypeByName('Cri2_CIFAR_Best');
   const kept = await trainStepPeakBytes(config, network, genotype, 32, false, Heap.sizeClass);
   const recomputed = await trainStepPeakBytes(config, network, genotype, 32, true, Heap.sizeClass);

@@ -9,7 +9,8 @@ import { search } from '../src/jobs/search.ts';
 import { randomGenotype } from '../src/search/randomGenotype.ts';
 import { genotypeToPython } from '../src/search/genotype.ts';
 import { STEPS } from '../src/search/space.ts';
-import { stat, type Leaderboard } from '../src/sweep/leaderboard.ts';
+import { stat, versusRandom, type Leaderboard } from '../src/sweep/leaderboard.ts';
+import { versusRandomVerdict } from '../src/sweep/report.ts';
 import { planJobs, type SweepSpec } from '../src/sweep/plan.ts';
 import { sweep } from '../src/sweep/sweep.ts';
 import { buildCli, run } from './helpers/cli.ts';
@@ -39,6 +40,20 @@ test('random cells: two distinct inputs per node, no none, the same for the same
   assert.deepEqual(planJobs(spec).map((j) => j.name), ['search-cri2-seed3', 'search-cri2-seed4']);
   assert.throws(() => planJobs({ ...spec, random: 2 }), /--random and --baselines are trained for comparison/);
   assert.throws(() => planJobs({ ...spec, trainPreset: 'tiny', baselines: ['NoSuchNet'] }), /--baselines NoSuchNet: not a published genotype/);
+});
+
+test('searches beat random cells when their mean test accuracy exceeds the random mean by more than the random std', () => {
+  const spec: SweepSpec = { seeds: [1, 2], criteria: [1, 2], preset: 'cpu', trainPreset: 'cpu', random: 3, baselines: [] };
+  const runs = (group: string, accuracies: number[]) => accuracies.map((testAccuracy, i) => ({ name: `${group}-${i}`, group, testAccuracy }));
+  const random = runs('random', [0.8, 0.82, 0.84]);
+  // Random: mean 0.82, std 0.02. Criterion 1 by 0.04, criterion 2 by 0.01, both pooled by 0.03.
+  const verdicts = versusRandom(spec, [...runs('criterion 1', [0.85, 0.87]), ...runs('criterion 2', [0.83]), ...random]);
+  assert.deepEqual(verdicts.map((v) => [v.group, v.beats]), [['criterion 1', true], ['criterion 2', false], ['all searches', true]]);
+  for (const [v, margin] of [[verdicts[0]!, 0.04], [verdicts[1]!, 0.01], [verdicts[2]!, 0.03]] as const) {
+    assert.ok(Math.abs(v.margin - margin) < 1e-12 && Math.abs(v.randomStd - 0.02) < 1e-12, v.group);
+  }
+  assert.equal(versusRandomVerdict(verdicts[1]!), 'criterion 2: does not beat random cells (+1.00 points, not more than their std 2.00)');
+  assert.deepEqual(versusRandom(spec, [...runs('criterion 1', [0.9]), ...random.slice(0, 1)]), [], 'one random cell has no spread to beat');
 });
 
 test('a sweep of 4 tiny searches, their trainings, a random cell and a baseline: stopped, continued, ranked', async () => {
@@ -103,6 +118,8 @@ test('a sweep of 4 tiny searches, their trainings, a random cell and a baseline:
   const plain = await search({ preset: 'tiny', seed: 2, criterion: 1, out: join(tempDir('plain'), 'run'), backend: 'wasm' });
   const swept = readJson(join(out, 'search-cri1-seed2', 'genotype.json'));
   assert.deepEqual([swept.python, swept.alphas], [plain.report.python, plain.report.alphas]);
+  assert.deepEqual(plain.report.trainParameters, readJson(join(plain.out, 'run.json')).trainParameters, "search() resolves with the cell's weights run.json gives");
+  assert.equal(plain.report.trainParameters.preset, 'cpu');
 });
 
 function checkRanks(board: Leaderboard): void {

@@ -87,6 +87,8 @@ test('a page and a Node worker finish a 4-job sweep together; the page\'s search
       const plain = await search({ preset: 'tiny', seed: 1, criterion: c, out: join(tempDir('plain'), 'run'), backend: 'wasm' });
       const swept = JSON.parse(readFileSync(join(out, `search-cri${c}-seed1`, 'genotype.json'), 'utf8'));
       assert.equal(swept.python, plain.report.python, `criterion ${c} (${byPage.includes(`search-cri${c}-seed1`) ? 'the page' : 'Node'})`);
+      const run = JSON.parse(readFileSync(join(out, `search-cri${c}-seed1`, 'run.json'), 'utf8'));
+      assert.deepEqual([swept.trainParameters, run.trainParameters], [plain.report.trainParameters, plain.report.trainParameters], "the cell's weights in genotype.json and run.json");
     }
   } finally {
     await server.close();

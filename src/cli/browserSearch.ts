@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { EMBEDDED_SOURCE } from '../data/load.ts';
+import { searchResultLine, writeSearchResult } from '../jobs/search.ts';
 import { decodeCheckpoint } from '../search/checkpoint.ts';
 import type { SearchConfig } from '../search/config.ts';
 import { parseGenotype } from '../search/genotype.ts';
@@ -116,10 +117,10 @@ export async function browserSearch(run: BrowserSearch): Promise<number> {
       return resume ? window.sgas.resumeCheckpoint(resume, preset, reporter) : window.sgas.runSearch({ ...config, preset }, reporter);
     }, { preset: run.preset, config: run.config, resume: run.resume ? Buffer.from(run.resume).toString('base64') : null });
     progress?.done();
-    writeFileAtomic(join(run.out, 'genotype.json'), JSON.stringify(genotypeJson, null, 2) + '\n');
+    writeSearchResult(run.out, genotypeJson);
     writeSearchPlots(run.out, records, parseGenotype(JSON.stringify(genotypeJson.genotype)));
     process.stdout.write(`${genotypeJson.python}\n`);
-    process.stderr.write(`genotype written to ${join(run.out, 'genotype.json')}\n`);
+    process.stderr.write(`${searchResultLine(run.out, genotypeJson)}\n`);
     return 0;
   } finally {
     await browser?.close();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { DEFAULT_PRESET, presetConfig, PRESETS, type SearchConfig } from '../search/config.ts';
 import type { EpochRecord } from '../search/search.ts';
-import { inSearchFolder, searchWith } from '../jobs/search.ts';
+import { inSearchFolder, searchResultLine, searchWith } from '../jobs/search.ts';
 import type { SearchOptions } from '../jobs/options.ts';
 import {
   byFlag, FRACTION, kebab, NON_NEGATIVE, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, numericOverrides, parseFlags, POSITIVE, POSITIVE_INTEGER,
@@ -79,7 +79,7 @@ export async function searchCommand(argv: string[], backend: () => Promise<Backe
   }
   return runCommand<EpochRecord>('sgas search', epochLine, async (hooks) => {
     const { out, report } = await searchWith(options, { ...hooks, ...run }, backend);
-    return { stdout: `${report.python}\n`, stderr: `genotype written to ${join(out, 'genotype.json')}\n` };
+    return { stdout: `${report.python}\n`, stderr: `${searchResultLine(out, report)}\n` };
   });
 }
 

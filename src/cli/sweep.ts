@@ -10,6 +10,7 @@ import { collectSweep, statusLine, sweepOnQueue } from '../sweep/distributed.ts'
 import { SweepStoppedError } from '../sweep/local.ts';
 import type { SweepSpec } from '../sweep/plan.ts';
 import { jobStatus, openQueue } from '../sweep/queue.ts';
+import { versusRandomVerdict } from '../sweep/report.ts';
 import { finishSweep, openSweep, readSweepFile, sweep } from '../sweep/sweep.ts';
 import { checkNumericFlags, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, UsageError, type DeviceFlags } from './args.ts';
 import { DATA_FLAG_RANGES, DATA_FLAGS, dataFlags } from './dataFlags.ts';
@@ -138,6 +139,7 @@ function report(board: ReturnType<typeof finishSweep>, out: string): void {
     const acc = g.testAccuracy ?? g.validAccuracy;
     process.stdout.write(`${g.group.padEnd(16)} ${acc ? `${(100 * acc.mean).toFixed(2)} ± ${(100 * acc.std).toFixed(2)} %` : '—'}  (${g.runs - g.failed} of ${g.runs} runs)\n`);
   }
+  for (const v of board.versusRandom) process.stdout.write(`${versusRandomVerdict(v)}\n`);
   process.stdout.write(`leaderboard: ${out}/leaderboard.md\n`);
 }
 

@@ -7,6 +7,8 @@ export interface TrainConfig {
   initChannels: number;
   layers: number;
   auxiliary: boolean;
+  /** The auxiliary head's widths scale with initChannels (src/eval/model.ts auxiliaryWidths); false: DARTS's fixed ones. */
+  auxiliaryScaled: boolean;
   auxiliaryWeight: number;
   dropPathProb: number;
   /** Data: at most this many training / test images (0 = all), resized to imageSize (0 = keep). */
@@ -31,9 +33,9 @@ export interface TrainConfig {
   recompute: RecomputeMode;
 }
 
-/** The paper's evaluation (cnn/train.py as the README runs it: --auxiliary --cutout). */
+/** The paper's evaluation (cnn/train.py as the README runs it: --auxiliary --cutout); at C=36 the scaled head is the paper's. */
 const SGAS_CIFAR10: TrainConfig = {
-  initChannels: 36, layers: 20, auxiliary: true, auxiliaryWeight: 0.4, dropPathProb: 0.2,
+  initChannels: 36, layers: 20, auxiliary: true, auxiliaryScaled: true, auxiliaryWeight: 0.4, dropPathProb: 0.2,
   maxImages: 0, maxTestImages: 0, imageSize: 0, cropPadding: 4, flip: true, cutout: true, cutoutLength: 16,
   epochs: 600, batchSize: 96, learningRate: 0.025, learningRateMin: 0, momentum: 0.9, weightDecay: 3e-4, gradClip: 5,
   seed: 0, recompute: 'auto',
@@ -60,6 +62,14 @@ export const TRAIN_PRESETS: Record<string, { description: string; config: TrainC
 };
 
 export const DEFAULT_TRAIN_PRESET = 'cpu';
+
+/**
+ * A config as a checkpoint or run.json stored it, with what its version did for fields it predates:
+ * recompute planned as new runs do, the auxiliary head at DARTS's fixed widths (so its tensors load).
+ */
+export function storedTrainConfig(stored: TrainConfig): TrainConfig {
+  return { ...stored, recompute: stored.recompute ?? 'auto', auxiliaryScaled: stored.auxiliaryScaled ?? false };
+}
 
 export function trainPresetConfig(name: string): TrainConfig {
   const preset = TRAIN_PRESETS[name];

@@ -21,12 +21,27 @@ export interface EvalNetworkConfig {
   classes: number;
   inputChannels: number;
   auxiliary: boolean;
+  /** The auxiliary head's widths scaled with C (auxiliaryWidths); false: DARTS's fixed 128 and 768. */
+  auxiliaryScaled: boolean;
 }
 
 /** As in NetworkCIFAR; the search network's stem multiplier is a setting, here it is fixed. */
 const STEM_MULTIPLIER = 3;
+/** AuxiliaryHeadCIFAR's widths, sized for the reference network's C. */
 const AUX_HIDDEN = 128;
 const AUX_FEATURES = 768;
+const AUX_REFERENCE_C = 36;
+
+/**
+ * The auxiliary head's conv widths at initial channels C. DARTS fixed them for C=36; kept at C=8
+ * they make a head six times the network it helps, so scaled they keep the reference's ratios
+ * (the paper's C=36 gets its own 128 and 768). Unscaled: checkpoints from before the scaling.
+ */
+export function auxiliaryWidths(C: number, scaled: boolean): { hidden: number; features: number } {
+  if (!scaled) return { hidden: AUX_HIDDEN, features: AUX_FEATURES };
+  const scale = (width: number) => Math.max(1, Math.round((width * C) / AUX_REFERENCE_C));
+  return { hidden: scale(AUX_HIDDEN), features: scale(AUX_FEATURES) };
+}
 
 /** Drop path during a training forward: each non-identity op output keeps a sample with probability `keep`. */
 export interface DropPathSetting {
@@ -141,17 +156,17 @@ export function auxiliaryPool(side: number): PoolWindow {
   return { kernel: Math.ceil(side / 2), stride: Math.floor(side / 2), pad: 0 };
 }
 
-/** ReLU → AvgPool → conv1×1 (→128) → BN → ReLU → conv2×2 (→768) → BN → ReLU → Linear (AuxiliaryHeadCIFAR). */
+/** ReLU → AvgPool → conv1×1 (→hidden) → BN → ReLU → conv2×2 (→features) → BN → ReLU → Linear (AuxiliaryHeadCIFAR). */
 export class AuxiliaryHead extends Module {
   private readonly reduce: ConvBn;
   private readonly expand: ConvBn;
   private readonly classifier: Linear;
 
-  constructor(backend: Backend, rng: Rng, C: number, classes: number) {
+  constructor(backend: Backend, rng: Rng, C: number, classes: number, private readonly widths: { hidden: number; features: number }) {
     super();
-    this.reduce = this.child('reduce', new ConvBn(backend, rng, C, AUX_HIDDEN, 1, 0));
-    this.expand = this.child('expand', new ConvBn(backend, rng, AUX_HIDDEN, AUX_FEATURES, 2, 0));
-    this.classifier = this.child('classifier', new Linear(backend, rng, AUX_FEATURES, classes));
+    this.reduce = this.child('reduce', new ConvBn(backend, rng, C, widths.hidden, 1, 0));
+    this.expand = this.child('expand', new ConvBn(backend, rng, widths.hidden, widths.features, 2, 0));
+    this.classifier = this.child('classifier', new Linear(backend, rng, widths.features, classes));
   }
 
   forward(x: Tensor): Tensor {
@@ -159,7 +174,7 @@ export class AuxiliaryHead extends Module {
     if (H !== W) throw new Error(`the auxiliary head expects square feature maps, got ${H}×${W}`);
     const pooled = avgPool2d(relu(x), auxiliaryPool(H));
     const features = relu(this.expand.forward(relu(this.reduce.forward(pooled))));
-    return this.classifier.forward(reshape(features, [N, AUX_FEATURES]));
+    return this.classifier.forward(reshape(features, [N, this.widths.features]));
   }
 }
 
@@ -201,7 +216,9 @@ export class EvalNetwork extends Module {
       [Cpp, Cp] = [Cp, cell.outChannels];
       if (i === this.auxiliaryCell) auxiliaryChannels = Cp;
     }
-    this.auxiliary = config.auxiliary ? this.child('auxiliary', new AuxiliaryHead(backend, rng, auxiliaryChannels, classes)) : null;
+    this.auxiliary = config.auxiliary
+      ? this.child('auxiliary', new AuxiliaryHead(backend, rng, auxiliaryChannels, classes, auxiliaryWidths(C, config.auxiliaryScaled)))
+      : null;
     this.classifier = this.child('classifier', new Linear(backend, rng, Cp, classes));
   }
 

@@ -37,7 +37,7 @@ export interface SavedNetwork {
 
 /** The network a genotype builds at C and layers, for the record's images and classes, holding `tensors`; in eval mode. */
 export function trainedModel(backend: Backend, { genotype, size, dataInfo, tensors }: SavedNetwork, source: string): TrainedModel {
-  const config: EvalNetworkConfig = { ...size, classes: dataInfo.classes.length, inputChannels: dataInfo.channels, auxiliary: false };
+  const config: EvalNetworkConfig = { ...size, classes: dataInfo.classes.length, inputChannels: dataInfo.channels, auxiliary: false, auxiliaryScaled: false };
   const net = new EvalNetwork(backend, config, genotype, new Rng(0));
   try {
     loadModuleTensors(net, tensors, source);

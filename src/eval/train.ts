@@ -11,7 +11,7 @@ import { FASHION_MNIST_CLASSES } from '../data/idx.ts';
 import { augmentBatch, cutoutBatch, firstImages, resizeDataset } from '../data/transforms.ts';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from '../search/checkpoint.ts';
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
-import { dropPathProbAt, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
+import { dropPathProbAt, storedTrainConfig, trainLearningRateAt, validateTrainConfig, type TrainConfig } from './config.ts';
 import { EvalNetwork } from './model.ts';
 import { loadModuleTensors, moduleTensors, trainedModel, type SavedNetwork, type TrainedModel } from './modelFile.ts';
 import { planTrainMemory, trainStep } from './step.ts';
@@ -276,7 +276,8 @@ export function dataForNetwork(trained: TrainedNetwork, data: Dataset, source: s
 
 function buildNetwork(backend: Backend, config: TrainConfig, genotype: Genotype, data: Dataset, rng: Rng): EvalNetwork {
   return new EvalNetwork(backend, {
-    C: config.initChannels, layers: config.layers, classes: data.classes.length, inputChannels: data.channels, auxiliary: config.auxiliary,
+    C: config.initChannels, layers: config.layers, classes: data.classes.length, inputChannels: data.channels,
+    auxiliary: config.auxiliary, auxiliaryScaled: config.auxiliaryScaled,
   }, genotype, rng);
 }
 
@@ -290,6 +291,7 @@ export function readTrainCheckpoint(bytes: Uint8Array, source: string) {
   if (state.format !== 'sgas-train-v1') throw new CheckpointError(`${source}: not a training checkpoint (format ${state.format}); sgas train writes one`);
   // Validates again: the checkpoint may come from elsewhere.
   state.genotype = parseGenotype(JSON.stringify(state.genotype));
+  state.config = storedTrainConfig(state.config);
   state.dataInfo ??= legacyDataInfo(state, source);
   const problem = dataInfoProblem(state.dataInfo);
   if (problem) throw new CheckpointError(`${source}: its data record ${problem}; train it again with sgas train`);

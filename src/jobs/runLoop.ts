@@ -150,6 +150,9 @@ export async function runInFolder<Step extends LoopStep, Epoch extends { epoch: 
         // Counted from the step itself, so a resumed run's count includes the steps before it.
         const stepsDone = s.epoch * s.steps + s.step;
         await hooks.onStep?.({ ...s, stepsDone, stepsTotal: s.epochs * s.steps });
+        // A step on the WebAssembly backend settles in microtasks alone: without a turn of the event
+        // loop here, a signal (Ctrl-C), a parent's IPC stop and timers would wait for the run's end.
+        await new Promise((resolve) => setImmediate(resolve));
         await device.step(s.step, s.steps);
       },
       epoch: (r) => {

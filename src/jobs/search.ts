@@ -7,6 +7,7 @@ import type { DataInfo } from '../data/dataInfo.ts';
 import type { LoadedData } from '../data/load.ts';
 import { decodeCheckpoint } from '../search/checkpoint.ts';
 import { DEFAULT_PRESET, searchEpochs, type SearchConfig } from '../search/config.ts';
+import type { TrainParameters } from '../eval/parameters.ts';
 import { searchReport, type SearchReport } from '../search/report.ts';
 import { prepareSearchData, Search, withDataImageSize, type EpochRecord, type SearchData, type StepInfo } from '../search/search.ts';
 import { UsageError } from '../cli/args.ts';
@@ -23,7 +24,7 @@ export type SearchHooks = RunHooks<StepInfo, EpochRecord>;
 
 export interface SearchOutcome {
   out: string;
-  /** What genotype.json holds: the genotype, its Python string, the softmaxed alphas, the config, time and accuracy. */
+  /** What genotype.json holds: the genotype, its Python string, the softmaxed alphas, the config, time, accuracy and the cell's weights. */
   report: SearchReport;
 }
 
@@ -38,6 +39,8 @@ interface SearchRunFile {
   dataInfo?: DataInfo;
   preset?: string;
   config?: SearchConfig;
+  /** Written when the search ends. */
+  trainParameters?: TrainParameters;
 }
 
 const lockOptions = (log: (line: string) => void) => ({ command: 'sgas search', log });
@@ -92,11 +95,29 @@ export async function searchWith(options: SearchOptions, hooks: SearchHooks, ope
     }, async (search) => {
       const result = (await search.result());
       const report = searchReport(search, result);
-      writeFileAtomic(join(start.out, 'genotype.json'), JSON.stringify(report, null, 2) + '\n');
+      writeSearchResult(start.out, report);
       writeSearchPlots(start.out, search.records, result.genotype);
       return { out: start.out, report };
     });
   });
+}
+
+/**
+ * A finished search's results in its folder: genotype.json, and beside the settings in run.json the
+ * found cell's weights at the default training preset, so a folder of runs compares at a glance.
+ */
+export function writeSearchResult(out: string, report: SearchReport): void {
+  writeFileAtomic(join(out, 'genotype.json'), JSON.stringify(report, null, 2) + '\n');
+  if (existsSync(join(out, 'run.json'))) {
+    writeFileAtomic(join(out, 'run.json'), JSON.stringify({ ...readRunFile<SearchRunFile>(out), trainParameters: report.trainParameters }, null, 2));
+  }
+}
+
+/** A search's closing line: where its genotype is, and what the cell weighs once trained. */
+export function searchResultLine(out: string, report: SearchReport): string {
+  const { count, preset, initChannels, layers } = report.trainParameters;
+  return `genotype written to ${join(out, 'genotype.json')}; the cell trains with ${count.toLocaleString('en-US')} weights ` +
+    `at the ${preset} training preset (C=${initChannels}, ${layers} cells, auxiliary head apart)`;
 }
 
 /** Loads and describes the run's training images; an image folder sets the run's image size. */

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { DataInfo } from '../data/dataInfo.ts';
 import type { LoadedData } from '../data/load.ts';
-import { DEFAULT_TRAIN_PRESET, type TrainConfig } from '../eval/config.ts';
+import { DEFAULT_TRAIN_PRESET, storedTrainConfig, type TrainConfig } from '../eval/config.ts';
 import { prepareTrainData, readTrainCheckpoint, Trainer, type TrainData, type TrainEpochRecord, type TrainStepInfo } from '../eval/train.ts';
 import { genotypeToJson, genotypeToPython, parseGenotype, type Genotype } from '../search/genotype.ts';
 import { UsageError } from '../cli/args.ts';
@@ -115,7 +115,7 @@ export async function trainWith(options: TrainOptions, hooks: TrainHooks, open: 
       if (!run.config || !run.genotype) throw new UsageError(noCheckpoint);
       log(`${dir}: no checkpoint yet (the training stopped in its first epoch); starting it again from run.json`);
       const again: NewTraining = {
-        out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: run.config, genotype: parseGenotype(JSON.stringify(run.genotype)),
+        out: dir, preset: run.preset ?? DEFAULT_TRAIN_PRESET, config: storedTrainConfig(run.config), genotype: parseGenotype(JSON.stringify(run.genotype)),
         genotypeSource: run.genotypeSource ?? 'run.json', data: resumed, like: run.dataInfo,
       };
       trainer = await begin(again, await trainData(again, log), open, log);

@@ -1,5 +1,6 @@
 // genotype.json: what a finished search reports, the same from the CLI and from the page.
 import type { DataInfo } from '../data/dataInfo.ts';
+import { trainParameters, type TrainParameters } from '../eval/parameters.ts';
 import type { SearchConfig } from './config.ts';
 import { genotypeToJson, genotypeToPython } from './genotype.ts';
 import type { Search, SearchResult } from './search.ts';
@@ -16,6 +17,8 @@ export interface SearchReport {
   seconds: number;
   /** The last epoch's validation accuracy (the search's own held-out half). */
   validAccuracy: number;
+  /** The found cell's weights under the default training preset (no auxiliary head). */
+  trainParameters: TrainParameters;
 }
 
 /** The result's part of genotype.json: the genotype in both forms and the final softmaxed alphas. */
@@ -36,5 +39,6 @@ export function searchReport(search: Search, result: SearchResult): SearchReport
     // Search time across pauses, reloads and resumes: what the epochs themselves took.
     seconds: search.records.reduce((s, r) => s + r.seconds, 0),
     validAccuracy: search.records.at(-1)?.validAccuracy ?? NaN,
+    trainParameters: trainParameters(result.genotype, search.dataInfo),
   };
 }

@@ -3,13 +3,13 @@
 // published baselines trained at the same budget: read from the jobs' folders.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_TRAIN_PRESET, trainPresetConfig } from '../eval/config.ts';
-import { countParameters } from '../cli/info.ts';
+import { DEFAULT_TRAIN_PRESET } from '../eval/config.ts';
+import { trainParameters } from '../eval/parameters.ts';
 import type { SearchReport } from '../search/report.ts';
 import { parseGenotype } from '../search/genotype.ts';
 import type { TrainReport } from '../jobs/train.ts';
 import { FAILED_FILE } from './local.ts';
-import { criterionGroup, type SweepJob, type SweepSpec } from './plan.ts';
+import { criterionGroup, RANDOM_GROUP, type SweepJob, type SweepSpec } from './plan.ts';
 
 /** Mean and sample standard deviation (n − 1; 0 for one value) of a group's values. */
 export interface Stat {
@@ -49,6 +49,22 @@ export interface LeaderboardGroup {
   trainSeconds: Stat | null;
 }
 
+/**
+ * A group's trained cells against the random ones, trained with the same preset: a search is worth
+ * running when its cells beat random cells by more than the random group's own spread.
+ */
+export interface VersusRandom {
+  group: string;
+  /** The group's mean test accuracy minus the random group's. */
+  margin: number;
+  /** The random group's sample standard deviation: what the margin must exceed. */
+  randomStd: number;
+  beats: boolean;
+}
+
+/** The pooled group of every search's cell, both criteria together. */
+export const ALL_SEARCHES = 'all searches';
+
 export interface Leaderboard {
   spec: SweepSpec;
   /** What the ranks compare: test accuracy, or validation accuracy in a sweep without training. */
@@ -56,6 +72,8 @@ export interface Leaderboard {
   groups: LeaderboardGroup[];
   /** Per criterion, the run whose cell did best ("Best" in the paper's tables). */
   best: Record<string, LeaderboardRun>;
+  /** Per criterion (and all searches pooled, with both), against random cells; empty below two trained random cells. */
+  versusRandom: VersusRandom[];
   runs: LeaderboardRun[];
 }
 
@@ -70,13 +88,9 @@ function readJson<T>(path: string): T | null {
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as T : null;
 }
 
-/** The parameters a searched cell has in the training preset's network, counted without a GPU. */
+/** The parameters a searched cell has in the sweep's training network, counted without a GPU. */
 function searchedParameters(report: SearchReport, spec: SweepSpec): number {
-  const config = trainPresetConfig(spec.trainPreset ?? DEFAULT_TRAIN_PRESET);
-  const info = report.dataInfo;
-  return countParameters(parseGenotype(report.python), {
-    C: config.initChannels, layers: config.layers, classes: info.classes.length, inputChannels: info.channels, auxiliary: false,
-  }).network;
+  return trainParameters(parseGenotype(report.python), report.dataInfo, spec.trainPreset ?? DEFAULT_TRAIN_PRESET, spec.trainOverrides).count;
 }
 
 /** Reads every job's folder under `out` into the leaderboard. */
@@ -122,5 +136,21 @@ export function buildLeaderboard(spec: SweepSpec, jobs: SweepJob[], out: string)
     const top = scored.find((r) => r.group === criterionGroup(criterion));
     if (top) best[criterionGroup(criterion)] = top;
   }
-  return { spec, rankedBy, groups, best, runs };
+  return { spec, rankedBy, groups, best, versusRandom: versusRandom(spec, runs), runs };
+}
+
+/** Each criterion (and, with both, all searches pooled) against the random group; empty below two trained random cells. */
+export function versusRandom(spec: SweepSpec, runs: readonly LeaderboardRun[]): VersusRandom[] {
+  const accuracies = (inGroup: (group: string) => boolean) => stat(runs.flatMap((r) => (inGroup(r.group) && r.testAccuracy !== undefined ? [r.testAccuracy] : [])));
+  const random = accuracies((g) => g === RANDOM_GROUP);
+  if (!random || random.n < 2) return [];
+  const searched = spec.criteria.map(criterionGroup);
+  const compared: [string, (group: string) => boolean][] = searched.map((name) => [name, (g) => g === name]);
+  if (searched.length > 1) compared.push([ALL_SEARCHES, (g) => searched.includes(g)]);
+  return compared.flatMap(([group, inGroup]) => {
+    const accuracy = accuracies(inGroup);
+    if (!accuracy) return [];
+    const margin = accuracy.mean - random.mean;
+    return [{ group, margin, randomStd: random.std, beats: margin > random.std }];
+  });
 }

@@ -17,6 +17,7 @@ import { JsonLines, writeFileAtomic } from '../cli/files.ts';
 import { genotypeFlag } from '../cli/genotypeFlag.ts';
 import { writeSearchPlots } from '../cli/searchPlots.ts';
 import { searchConfigOf, trainConfigOf } from '../jobs/options.ts';
+import { writeSearchResult } from '../jobs/search.ts';
 import { trainReport } from '../jobs/train.ts';
 import { decodeCheckpoint } from '../search/checkpoint.ts';
 import { parseGenotype, type Genotype } from '../search/genotype.ts';
@@ -249,7 +250,7 @@ export class LeaseDesk {
     let value: JobResult;
     if (result.kind === 'search') {
       const report: SearchReport = result.report;
-      writeFileAtomic(join(dir, 'genotype.json'), JSON.stringify(report, null, 2) + '\n');
+      writeSearchResult(dir, report);
       writeSearchPlots(dir, state.records, parseGenotype(report.python));
       value = { name: job.data.job.name, kind: 'search', python: report.python, seconds: report.seconds, validAccuracy: report.validAccuracy };
     } else if (lease.work.kind === 'train') {

@@ -1,7 +1,7 @@
 // leaderboard.md, leaderboard.json and the two figures, written to the sweep's folder.
 import { join } from 'node:path';
 import { writeFileAtomic } from '../cli/files.ts';
-import type { Leaderboard, LeaderboardRun, Stat } from './leaderboard.ts';
+import type { Leaderboard, LeaderboardRun, Stat, VersusRandom } from './leaderboard.ts';
 import { groupStripSvg, scatterSvg } from './plots.ts';
 
 export const LEADERBOARD_FILES = ['leaderboard.md', 'leaderboard.json', 'accuracy_by_group.svg', 'accuracy_vs_parameters.svg'];
@@ -20,6 +20,14 @@ function meanStd(s: Stat | null, format: 'percent' | 'count' | 'seconds'): strin
 const table = (head: string[], rows: string[][]) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
+/** Mean ± std of every group: accuracies, parameters and times. */
+export function groupTable(board: Leaderboard): string {
+  return table(['group', 'runs', 'search valid accuracy', 'test accuracy', 'parameters', 'search time', 'train time'], board.groups.map((g) => [
+    g.group, g.failed ? `${g.runs - g.failed} (+${g.failed} failed)` : String(g.runs), meanStd(g.validAccuracy, 'percent'),
+    meanStd(g.testAccuracy, 'percent'), meanStd(g.parameters, 'count'), meanStd(g.searchSeconds, 'seconds'), meanStd(g.trainSeconds, 'seconds'),
+  ]));
+}
+
 export function leaderboardMarkdown(board: Leaderboard): string {
   const { spec } = board;
   const seeds = spec.seeds.join(', ');
@@ -32,10 +40,8 @@ export function leaderboardMarkdown(board: Leaderboard): string {
       `; data: ${spec.data?.dir ?? 'the embedded Fashion-MNIST'}.`, '',
     `Mean ± sample standard deviation per group; runs ranked by ${accuracy}. Parameters: the training preset's network (auxiliary head apart).`, '',
     '## Groups', '',
-    table(['group', 'runs', 'search valid accuracy', 'test accuracy', 'parameters', 'search time', 'train time'], board.groups.map((g) => [
-      g.group, g.failed ? `${g.runs - g.failed} (+${g.failed} failed)` : String(g.runs), meanStd(g.validAccuracy, 'percent'),
-      meanStd(g.testAccuracy, 'percent'), meanStd(g.parameters, 'count'), meanStd(g.searchSeconds, 'seconds'), meanStd(g.trainSeconds, 'seconds'),
-    ])), '',
+    groupTable(board), '',
+    ...versusRandomSection(board),
     '## Best genotype per criterion', '',
     ...Object.entries(board.best).map(([group, run]) => `- ${group}: ${run.name}, ${accuracy} ${percent(run[board.rankedBy])}, ${count(run.parameters)} parameters\n  \`${run.genotype}\``),
     '', '## Runs', '',
@@ -48,6 +54,28 @@ export function leaderboardMarkdown(board: Leaderboard): string {
   if (failed.length) lines.push('', '## Not finished', '', table(['job', 'why'], failed.map((r) => [r.failed!.job, r.failed!.error.replace(/\|/g, '\\|')])));
   lines.push('', `![${accuracy} per group](accuracy_by_group.svg)`, '', `![${accuracy} against parameters](accuracy_vs_parameters.svg)`, '');
   return lines.join('\n');
+}
+
+/** The sentence a sweep's reader needs first: do the searches beat random cells, group by group. */
+export function versusRandomVerdict(v: VersusRandom): string {
+  const margin = `${v.margin >= 0 ? '+' : '−'}${(100 * Math.abs(v.margin)).toFixed(2)}`;
+  return v.beats
+    ? `${v.group}: beats random cells (${margin} points, more than their std ${(100 * v.randomStd).toFixed(2)})`
+    : `${v.group}: does not beat random cells (${margin} points, not more than their std ${(100 * v.randomStd).toFixed(2)})`;
+}
+
+function versusRandomSection(board: Leaderboard): string[] {
+  if (!board.versusRandom.length) return [];
+  return ['## Against random cells', '', ...versusRandomLines(board), ''];
+}
+
+/** What the leaderboard says of the searches against random cells, as Markdown lines. */
+export function versusRandomLines(board: Leaderboard): string[] {
+  return [
+    'A search is worth running when its cells, trained with the same preset, beat random cells of the same space ' +
+      'by more than one standard deviation of the random group.', '',
+    ...board.versusRandom.map((v) => `- ${versusRandomVerdict(v)}`),
+  ];
 }
 
 export function writeLeaderboard(out: string, board: Leaderboard): void {

@@ -24,7 +24,7 @@ export const RGB32: DataInfo = {
 
 export async function modelFile(backend: Backend, dataInfo: DataInfo, seed = 1): Promise<Uint8Array> {
   const genotype = genotypeByName('Cri1_CIFAR_Best');
-  const config = { C: 4, layers: 3, classes: dataInfo.classes.length, inputChannels: dataInfo.channels, auxiliary: false };
+  const config = { C: 4, layers: 3, classes: dataInfo.classes.length, inputChannels: dataInfo.channels, auxiliary: false, auxiliaryScaled: false };
   const net = new EvalNetwork(backend, config, genotype, new Rng(seed));
   try {
     net.setTraining(false);
