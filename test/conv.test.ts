@@ -49,6 +49,10 @@ const DEPTHWISE: Case[] = [
   // Dilation wider than the input: most taps fall in the padding.
   depthwise([1, 2, 3, 4], 3, 1, 4, 4),
   depthwise([1, 4, 2, 3], 3, 2, 3, 3),
+  // Planes of several 8-column blocks and 4-row groups (interleaved at dilation 2), no padding, a crop.
+  depthwise([1, 2, 12, 13], 5, 1, 4, 2),
+  depthwise([1, 2, 9, 10], 3, 1, 0, 1),
+  { x: [1, 2, 8, 9], w: [2, 1, 3, 3], opts: { stride: 1, pad: 1, groups: 2, crop: [1, 2] } },
 ];
 
 const POINTWISE: Case[] = [

@@ -206,10 +206,10 @@ static void dw_forward4(const float *src, const i32 *offsets, const float *w, u3
 // (row, then column), as in dw_forward8, so the bits are the same.
 
 // R output rows × n ≤ 8 columns from the padded plane q at the block's first output (rows of width
-// floats, stride phases `phase` apart); y is the block's first output, rows `ow` apart. K, D, S, R
+// floats, stride phases `phase` apart); y is the block's first output, rows `ystride` apart. K, D, S, R
 // and the spacing are constants where it is inlined, so every loop unrolls, the rows no output
 // reads are never loaded, and the accumulators stay in registers.
-static inline __attribute__((always_inline)) void dw_block(const float *q, u32 width, u32 phase, const float *w, float *y, u32 ow, u32 n,
+static inline __attribute__((always_inline)) void dw_block(const float *q, u32 width, u32 phase, const float *w, float *y, u32 ystride, u32 n,
                                                            const u32 K, const u32 D, const u32 S, const u32 R, const u32 spacing) {
   f4 acc[4][2];
   for (u32 r = 0; r < R; r++) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0);
@@ -231,40 +231,44 @@ static inline __attribute__((always_inline)) void dw_block(const float *q, u32 w
     }
   }
   for (u32 r = 0; r < R; r++) {
-    store_lanes(y + r * spacing * ow, acc[r][0], n);
-    if (n > 4) store_lanes(y + r * spacing * ow + 4, acc[r][1], n - 4);
+    store_lanes(y + r * spacing * ystride, acc[r][0], n);
+    if (n > 4) store_lanes(y + r * spacing * ystride + 4, acc[r][1], n - 4);
   }
 }
 
-// Output rows [h, h + R·spacing) with the given spacing, all columns.
+// Output rows [h, h + R·spacing) with the given spacing, all ow columns; output rows are ystride apart.
 #define DW_ROWS 4
-static inline __attribute__((always_inline)) void dw_rows(const float *q, const Padded *g, const float *w, float *y, u32 h, u32 ow,
+static inline __attribute__((always_inline)) void dw_rows(const float *q, const Padded *g, const float *w, float *y, u32 h, u32 ow, u32 ystride,
                                                           const u32 K, const u32 D, const u32 S, const u32 R, const u32 spacing) {
-  for (u32 j = 0; j < ow; j += 8) dw_block(q + h * S * g->width + j, g->width, g->phase, w, y + h * ow + j, ow, min_u(8, ow - j), K, D, S, R, spacing);
+  for (u32 j = 0; j < ow; j += 8) {
+    dw_block(q + h * S * g->width + j, g->width, g->phase, w, y + h * ystride + j, ystride, min_u(8, ow - j), K, D, S, R, spacing);
+  }
 }
 
 // A whole padded plane → its output plane: groups of 4·D rows as D interleaved blocks where the
 // stride is 1 (rows D apart share input rows), else 4 neighbouring rows; then the rest.
-static inline __attribute__((always_inline)) void dw_blocks(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow,
+static inline __attribute__((always_inline)) void dw_blocks(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow, u32 ystride,
                                                             const u32 K, const u32 D, const u32 S) {
   const u32 spacing = S == 1 ? D : 1;
   u32 h = 0;
   for (; h + DW_ROWS * spacing <= oh; h += DW_ROWS * spacing) {
-    for (u32 i = 0; i < spacing; i++) dw_rows(q, g, w, y, h + i, ow, K, D, S, DW_ROWS, spacing);
+    for (u32 i = 0; i < spacing; i++) dw_rows(q, g, w, y, h + i, ow, ystride, K, D, S, DW_ROWS, spacing);
   }
-  for (; h + DW_ROWS <= oh; h += DW_ROWS) dw_rows(q, g, w, y, h, ow, K, D, S, DW_ROWS, 1);
+  for (; h + DW_ROWS <= oh; h += DW_ROWS) dw_rows(q, g, w, y, h, ow, ystride, K, D, S, DW_ROWS, 1);
   switch (oh - h) {
     case 0: break;
-    case 1: dw_rows(q, g, w, y, h, ow, K, D, S, 1, 1); break;
-    case 2: dw_rows(q, g, w, y, h, ow, K, D, S, 2, 1); break;
-    default: dw_rows(q, g, w, y, h, ow, K, D, S, 3, 1); break;
+    case 1: dw_rows(q, g, w, y, h, ow, ystride, K, D, S, 1, 1); break;
+    case 2: dw_rows(q, g, w, y, h, ow, ystride, K, D, S, 2, 1); break;
+    default: dw_rows(q, g, w, y, h, ow, ystride, K, D, S, 3, 1); break;
   }
 }
 
-typedef void (*DwPlane)(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow);
+typedef void (*DwPlane)(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow, u32 ystride);
 
-#define DW_PLANE(K, D, S) \
-  static void dw_plane_##K##_##D##_##S(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow) { dw_blocks(q, g, w, y, oh, ow, K, D, S); }
+#define DW_PLANE(K, D, S)                                                                                          \
+  static void dw_plane_##K##_##D##_##S(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow, u32 ystride) { \
+    dw_blocks(q, g, w, y, oh, ow, ystride, K, D, S);                                                               \
+  }
 DW_PLANE(3, 1, 1)
 DW_PLANE(3, 2, 1)
 DW_PLANE(5, 1, 1)
@@ -301,7 +305,7 @@ static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
     float *y = c->io[2] + plane * out_plane(p);
     pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
     if (blocked) {
-      blocked(q, &g, w, y, p->oh, p->ow);
+      blocked(q, &g, w, y, p->oh, p->ow, p->ow);
       continue;
     }
     for (u32 oh = 0; oh < p->oh; oh++) {
@@ -367,8 +371,42 @@ static void dw_gather4(const float *rows, const Reach *reach, u32 taps, const fl
   wasm_v128_store(out, a);
 }
 
+// At stride 1 the gather is a forward convolution: dx[ih, iw] = Σ w[K−1−a, K−1−b]·dy[ih − top + pad
+// − (K−1−a)·d, iw − left + pad − (K−1−b)·d], the flipped kernel over dy with (K−1)·d zeros around
+// it. So the search space's kernels take dw_forward's blocked planes, straight into dx's real
+// region; taps come in the flipped kernel's order, deterministic as before.
+static void dw_backward_input_blocked(const Call *c, u32 lo, u32 hi, DwPlane blocked) {
+  const Params *p = PARAMS(Params);
+  u32 K = p->kh, T = taps(p), margin = (K - 1) * p->dil, rows = p->h - p->top, cols = p->w - p->left;
+  // Plane position (i, j) holds dy[i + pad − margin, j + pad − margin]; (0, 0) is dx[top, left]'s
+  // first tap. Its rows and width cover every vector the blocks read.
+  Padded g = { .rows = rows + margin, .cols = cols + margin, .width = round_up(round_up(cols, 8) + margin, 4) };
+  g.phase = g.size = g.rows * g.width;
+  float q[g.size] __attribute__((aligned(16)));
+  zero(q, g.size);
+  i32 shift = (i32)margin - (i32)p->pad;
+  u32 oh0 = shift < 0 ? (u32)-shift : 0, oh1 = min_u(p->oh, (u32)max_i(0, (i32)g.rows - shift));
+  u32 ow0 = oh0, ow1 = min_u(p->ow, (u32)max_i(0, (i32)g.width - shift));
+  float flipped[T];
+  for (u32 plane = lo; plane < hi; plane++) {
+    const float *w = c->io[1] + (plane % p->ci) * T;
+    for (u32 t = 0; t < T; t++) flipped[t] = w[T - 1 - t];
+    const float *dy = c->io[0] + plane * out_plane(p);
+    for (u32 oh = oh0; ow0 < ow1 && oh < oh1; oh++) copy_run(dy + oh * p->ow + ow0, ow1 - ow0, 1, 0, q + (oh + shift) * g.width + ow0 + shift);
+    float *dx = c->io[2] + plane * in_plane(p);
+    // The cropped-away border gets no gradient.
+    if (p->top || p->left) zero(dx, in_plane(p));
+    blocked(q, &g, flipped, dx + p->top * p->w + p->left, rows, cols, p->w);
+  }
+}
+
 static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
+  DwPlane blocked = p->stride == 1 ? dw_plane_kernel(p) : 0;
+  if (blocked) {
+    dw_backward_input_blocked(c, lo, hi, blocked);
+    return;
+  }
   Padded g = padded(p);
   float q[g.size] __attribute__((aligned(16)));
   u32 s = p->stride, d = p->dil, margin = ((p->kw - 1) * d + s - 1) / s + 1;
