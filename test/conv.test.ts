@@ -187,11 +187,17 @@ test('conv2dPair keeps only its input and gives the bits of two conv2d calls, gr
   const paired = await outputAndGrads([x, dw, pw], () => conv2dPair(x, dw, first, pw));
   const apart = await outputAndGrads([x, dw, pw], () => conv2d(conv2d(x, dw, first), pw));
   paired.forEach((values, i) => assert.deepEqual(values, apart[i], `${['output', 'dx', 'd dw', 'd pw'][i]} differs`));
-  // Nothing but the output outlives the forward: the inner activation is computed again for d pw.
-  const tape = new Tape();
-  const before = be.memory().liveBuffers;
-  tape.run(() => conv2dPair(x, dw, first, pw));
-  assert.equal(be.memory().liveBuffers, before + 1);
-  tape.dispose();
+  const kept = await outputAndGrads([x, dw, pw], () => conv2dPair(x, dw, first, pw, {}, { keepInner: true }));
+  kept.forEach((values, i) => assert.deepEqual(values, apart[i], `keeping the inner output: ${['output', 'dx', 'd dw', 'd pw'][i]} differs`));
+  // Nothing but the output outlives the forward: the inner activation is computed again for d pw,
+  // unless it is kept.
+  for (const keepInner of [false, true]) {
+    const tape = new Tape();
+    const before = be.memory().liveBuffers;
+    tape.run(() => conv2dPair(x, dw, first, pw, {}, { keepInner }));
+    assert.equal(be.memory().liveBuffers, before + (keepInner ? 2 : 1));
+    tape.dispose();
+    assert.equal(be.memory().liveBuffers, before);
+  }
   for (const t of [x, dw, pw]) t.release();
 });

@@ -148,14 +148,19 @@ test('recomputing cells cuts a CIFAR-shape step to a fraction of its memory', as
   assert.ok(recomputed < kept / 3, `recomputed ${recomputed} B against kept ${kept} B`);
 });
 
-test("'auto' recomputes exactly where the step would not fit the backend's capacity", async () => {
+test("'auto' keeps the depthwise outputs where they fit, and recomputes exactly where the lean step would not fit", async () => {
   const config = presetConfig('tiny');
   const shape = { network: { C: 4, layers: 3, classes: 10, inputChannels: 1, stemMultiplier: 3 }, side: 8, batchSize: 16 };
   const need = await searchStepPeakBytes(config, { ...shape, recomputeCells: false });
+  const keeping = await searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepPairInner: true });
+  assert.ok(keeping > need, `keeping ${keeping} B against lean ${need} B`);
   const withCapacity = (bytes: number) => Object.assign(new CountingBackend(), { capacity: { bytes, sizeClass: (b: number) => b } });
-  assert.equal((await planMemory('auto', config, shape, withCapacity(2 * need))).recomputeCells, false);
+  assert.deepEqual(await planMemory('auto', config, shape, withCapacity(keeping / 0.8 + 8)), { recomputeCells: false, keepPairInner: true, needBytes: keeping, capacityBytes: keeping / 0.8 + 8 });
+  const lean = await planMemory('auto', config, shape, withCapacity(need / 0.8 + 8));
+  assert.deepEqual([lean.recomputeCells, lean.keepPairInner, lean.needBytes], [false, false, need]);
   const tight = await planMemory('auto', config, shape, withCapacity(need));
   assert.equal(tight.recomputeCells, true);
+  assert.equal(tight.keepPairInner, false);
   assert.equal(tight.needBytes, need);
   assert.equal((await planMemory('off', config, shape, withCapacity(need))).recomputeCells, false);
   assert.equal((await planMemory('cells', config, shape, new CountingBackend())).recomputeCells, true);
