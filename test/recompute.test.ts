@@ -222,3 +222,20 @@ test('the wasm heap merges freed blocks so a step of new sizes reuses the old st
   assert.equal(heap.liveBytes, 0);
   assert.throws(() => heap.acquire(80 * PAGE), /out of memory.*limit is/);
 });
+
+test('the wasm heap grows rather than merging while it stays within twice its live peak: each size keeps its blocks', () => {
+  const PAGE = 65536;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 256 });
+  const heap = new Heap(memory, 1024, 256 * PAGE);
+  // A step's parts ask for different sizes at different times; merging on every miss would hand each
+  // part blocks split out of the other's, round after round.
+  const part = (size: number) => {
+    const blocks = Array.from({ length: 20 }, () => heap.acquire(size));
+    blocks.forEach((b) => heap.release(b.offset, b.bytes));
+    return blocks.map((b) => b.offset).sort((x, y) => x - y);
+  };
+  const first = [part(40 * 1024), part(46 * 1024)];
+  for (let round = 0; round < 3; round++) assert.deepEqual([part(40 * 1024), part(46 * 1024)], first);
+  const peak = 20 * Heap.sizeClass(46 * 1024);
+  assert.ok(memory.buffer.byteLength <= 2 * peak + 1024 + PAGE, `${memory.buffer.byteLength} B committed for a peak of ${peak} B`);
+});
