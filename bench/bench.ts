@@ -11,6 +11,7 @@
 //   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu,torch]
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
 //                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
+//                    [--wasm-profile n]
 //                    [--images png,jpeg|all|none]
 //                    [--page wasm,webgpu|none] [--page-pauses n] [--queue rounds|none]
 //                    [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled] [--profile]
@@ -26,6 +27,8 @@
 // --adapter, --kernels: our WebGPU adapter and kernel variants, as the CLI takes them (default: auto, auto).
 // --profile: each kernel's share of our WebGPU side of every op row and of the search step, by
 //   timestamp queries where the adapter has them; the search step's kernel calls and submits are always counted.
+// --wasm-profile n: after the search steps, where each wasm step's time goes (bench/kernelProfile.ts): every
+//   kernel's share of each part and the n slowest kernel shapes, on a fresh backend, best of --search-reps.
 // --images png,jpeg|all|none: loading image folders without and with the decoded-image cache
 //   (bench/imageLoad.ts; default all).
 // --page: the page in headless Chromium on these backends (default wasm,webgpu; --quick: wasm), running a
@@ -49,7 +52,8 @@ import { opRuns } from '../src/nn/opRuns.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
 import { ourCases, tfCases, torchCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
 import { measurePeak } from './peak.ts';
-import { PARTS, peerStepCommand, SEARCH_SETTINGS, timeSearchStep, type Part, type PartTimes, type SearchStepResult } from './searchStep.ts';
+import { formatProfile } from './kernelProfile.ts';
+import { PARTS, peerStepCommand, profileSearchStep, SEARCH_SETTINGS, timeSearchStep, type Part, type PartTimes, type SearchStepResult } from './searchStep.ts';
 import { benchImageLoading, IMAGE_SETS, type ImageSet } from './imageLoad.ts';
 import { benchPageLatency, percentile, type BackendLatency } from './pageLatency.ts';
 import { benchQueueOverhead } from './queueOverhead.ts';
@@ -104,6 +108,7 @@ function options() {
       'search-webgpu': { type: 'boolean', default: false },
       'search-reps': { type: 'string' },
       'wasm-threads': { type: 'string' },
+      'wasm-profile': { type: 'string' },
       images: { type: 'string', default: 'all' },
       page: { type: 'string' },
       'page-pauses': { type: 'string' },
@@ -144,16 +149,17 @@ function options() {
   const searchReps = Number(values['search-reps'] ?? (values.quick ? 1 : 3));
   // Our wasm backend's threads, the caller's included (default: every core), and PyTorch's. TF.js WASM has one in Node.
   const wasmThreads = values['wasm-threads'] === undefined ? undefined : Number(values['wasm-threads']);
+  const wasmProfile = Number(values['wasm-profile'] ?? 0);
   // A case slower than budget / reps gets fewer runs: TF.js CPU takes seconds per backward.
   const budgetMs = 1000 * Number(values.budget ?? (values.quick ? 5 : 20));
   const images = { all: [...IMAGE_SETS], none: [] }[values.images!] ?? list(values.images)!;
   for (const set of images) if (!IMAGE_SETS.includes(set as ImageSet)) throw new Error(`--images takes ${IMAGE_SETS.join(', ')}, all or none; got '${set}'`);
-  if (![...strides, reps, searchReps, pagePauses, wasmThreads ?? 1, queueRounds || 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
-    throw new Error('--strides, --reps, --search-reps, --page-pauses, --queue and --wasm-threads take positive integers, --budget a positive number of seconds');
+  if (![...strides, reps, searchReps, pagePauses, wasmThreads ?? 1, queueRounds || 1, wasmProfile || 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
+    throw new Error('--strides, --reps, --search-reps, --page-pauses, --queue, --wasm-threads and --wasm-profile take positive integers, --budget a positive number of seconds');
   }
   return {
     quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
-    search, searchBackends, searchReps, wasmThreads, images: images as ImageSet[], page: page as Ours[], pagePauses, queueRounds,
+    search, searchBackends, searchReps, wasmThreads, wasmProfile, images: images as ImageSet[], page: page as Ours[], pagePauses, queueRounds,
     profile: values.profile!, webgpu: { adapter: values.adapter, kernels: kernelPolicy(values.kernels!) },
   };
 }
@@ -504,6 +510,17 @@ async function main(): Promise<void> {
         steps.push(result);
         console.log(formatStep(stepCols, result));
         if (result.profile) console.log(profileTable(result.profile));
+        save();
+      }
+    }
+    if (opts.wasmProfile && opts.searchBackends.includes('wasm')) {
+      const profiles: Record<string, unknown> = {};
+      json.searchProfiles = profiles;
+      for (const setting of opts.search) {
+        const p = await profileSearchStep(setting, opts.searchReps, opts.wasmThreads);
+        profiles[setting.key] = p;
+        console.log(`\nwhere the time goes: ${setting.label}, ours-wasm ${p.threads} thread${p.threads > 1 ? 's' : ''}, ${p.build}`);
+        for (const part of PARTS) console.log(formatProfile(part, p.parts[part], opts.wasmProfile).join('\n'));
         save();
       }
     }

@@ -14,6 +14,8 @@ import { Architect, type LabelledBatch } from '../src/search/architect.ts';
 import { learningRateAt, presetConfig, type SearchConfig } from '../src/search/config.ts';
 import { Network } from '../src/search/model.ts';
 import { planSearchMemory, searchStepPeakBytes, weightStep } from '../src/search/step.ts';
+import type { MemoryPlan } from '../src/train/memory.ts';
+import { profilePart, type PartProfile } from './kernelProfile.ts';
 
 export type Part = 'forward' | 'weightStep' | 'architectStep';
 export const PARTS: Part[] = ['forward', 'weightStep', 'architectStep'];
@@ -62,8 +64,8 @@ export interface SearchStepResult {
   ours: PartTimes;
   peer?: PartTimes;
   /**
-   * Floating-point operations of each part, counted without recomputing cells (that adds work, not
-   * useful work); the weight step's count includes the depthwise outputs conv2dPair computes again.
+   * Floating-point operations of each part, counted with nothing computed twice (no recomputed
+   * cells, conv2dPair keeping its depthwise outputs): recomputation adds work, not useful work.
    */
   flops: Record<Part, number>;
   /** Live and pooled bytes after the runs: their sum is the backend's high-water mark (nothing is returned). */
@@ -99,12 +101,13 @@ const stepShape = (s: SearchSetting, config: SearchConfig) => ({
   network: { C: s.C, layers: s.layers, classes: 10, inputChannels: s.channels, stemMultiplier: config.stemMultiplier }, side: s.side, batchSize: s.batch,
 });
 
-/** The three parts of a search step on a fresh network, its optimizers and two batches (added to `owned`). */
-function buildStep(backend: Backend, s: SearchSetting, recomputeCells: boolean, owned: { release(): void }[]): Record<Part, () => Promise<void>> {
+/** The three parts of a search step on a fresh network, its optimizers and two batches (added to `owned`); memory as `plan` says. */
+function buildStep(backend: Backend, s: SearchSetting, plan: MemoryPlan, owned: { release(): void }[]): Record<Part, () => Promise<void>> {
   const config = settingConfig(s);
   const rng = new Rng(config.seed);
   const net = new Network(backend, stepShape(s, config).network, rng);
-  net.recomputeCells = recomputeCells;
+  net.recomputeCells = plan.recomputeCells;
+  net.memory.keepPairInner = plan.keepPairInner;
   owned.push(net);
   const sgd = new Sgd(net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
   owned.push(sgd);
@@ -145,11 +148,11 @@ export function peerStepCommand(s: SearchSetting): Record<string, unknown> {
   };
 }
 
-/** Each part's floating-point work, counted on a backend that runs no kernels, without recomputing cells. */
+/** Each part's floating-point work, counted on a backend that runs no kernels, with nothing computed twice. */
 export async function countStepFlops(s: SearchSetting): Promise<Record<Part, number>> {
   const counter = new CountingBackend();
   const owned: { release(): void }[] = [];
-  const run = buildStep(counter, s, false, owned);
+  const run = buildStep(counter, s, { recomputeCells: false, keepPairInner: true }, owned);
   const flops = { forward: 0, weightStep: 0, architectStep: 0 };
   try {
     for (const part of PARTS) {
@@ -243,7 +246,7 @@ export async function timeSearchStep(
     runKernel.call(backend, call);
   };
   try {
-    const run = buildStep(backend, s, plan.recomputeCells, owned);
+    const run = buildStep(backend, s, plan, owned);
     const sides = [{
       times: result.ours,
       run: async (part: Part) => {
@@ -294,4 +297,21 @@ export async function timeSearchStep(
     await peer?.release();
   }
   return result;
+}
+
+/** Each part's kernels timed on a fresh wasm backend (bench/kernelProfile.ts): where the step's time goes. */
+export async function profileSearchStep(s: SearchSetting, reps: number, wasmThreads?: number): Promise<{ threads: number; build: string; parts: Record<Part, PartProfile> }> {
+  const backend = await createWasmBackend({ threads: wasmThreads });
+  const owned: { release(): void }[] = [];
+  try {
+    const config = settingConfig(s);
+    const plan = await planSearchMemory('auto', config, stepShape(s, config), backend);
+    const run = buildStep(backend, s, plan, owned);
+    const parts = {} as Record<Part, PartProfile>;
+    for (const part of PARTS) parts[part] = await profilePart(backend, run[part], reps);
+    return { threads: backend.threads, build: backend.build, parts };
+  } finally {
+    for (const o of owned.reverse()) o.release();
+    backend.destroy();
+  }
 }

@@ -49,6 +49,10 @@ const DEPTHWISE: Case[] = [
   // Dilation wider than the input: most taps fall in the padding.
   depthwise([1, 2, 3, 4], 3, 1, 4, 4),
   depthwise([1, 4, 2, 3], 3, 2, 3, 3),
+  // Planes of several 8-column blocks and 4-row groups (interleaved at dilation 2), no padding, a crop.
+  depthwise([1, 2, 12, 13], 5, 1, 4, 2),
+  depthwise([1, 2, 9, 10], 3, 1, 0, 1),
+  { x: [1, 2, 8, 9], w: [2, 1, 3, 3], opts: { stride: 1, pad: 1, groups: 2, crop: [1, 2] } },
 ];
 
 const POINTWISE: Case[] = [
@@ -183,11 +187,17 @@ test('conv2dPair keeps only its input and gives the bits of two conv2d calls, gr
   const paired = await outputAndGrads([x, dw, pw], () => conv2dPair(x, dw, first, pw));
   const apart = await outputAndGrads([x, dw, pw], () => conv2d(conv2d(x, dw, first), pw));
   paired.forEach((values, i) => assert.deepEqual(values, apart[i], `${['output', 'dx', 'd dw', 'd pw'][i]} differs`));
-  // Nothing but the output outlives the forward: the inner activation is computed again for d pw.
-  const tape = new Tape();
-  const before = be.memory().liveBuffers;
-  tape.run(() => conv2dPair(x, dw, first, pw));
-  assert.equal(be.memory().liveBuffers, before + 1);
-  tape.dispose();
+  const kept = await outputAndGrads([x, dw, pw], () => conv2dPair(x, dw, first, pw, {}, { keepInner: true }));
+  kept.forEach((values, i) => assert.deepEqual(values, apart[i], `keeping the inner output: ${['output', 'dx', 'd dw', 'd pw'][i]} differs`));
+  // Nothing but the output outlives the forward: the inner activation is computed again for d pw,
+  // unless it is kept.
+  for (const keepInner of [false, true]) {
+    const tape = new Tape();
+    const before = be.memory().liveBuffers;
+    tape.run(() => conv2dPair(x, dw, first, pw, {}, { keepInner }));
+    assert.equal(be.memory().liveBuffers, before + (keepInner ? 2 : 1));
+    tape.dispose();
+    assert.equal(be.memory().liveBuffers, before);
+  }
   for (const t of [x, dw, pw]) t.release();
 });

@@ -148,14 +148,19 @@ test('recomputing cells cuts a CIFAR-shape step to a fraction of its memory', as
   assert.ok(recomputed < kept / 3, `recomputed ${recomputed} B against kept ${kept} B`);
 });
 
-test("'auto' recomputes exactly where the step would not fit the backend's capacity", async () => {
+test("'auto' keeps the depthwise outputs where they fit, and recomputes exactly where the lean step would not fit", async () => {
   const config = presetConfig('tiny');
   const shape = { network: { C: 4, layers: 3, classes: 10, inputChannels: 1, stemMultiplier: 3 }, side: 8, batchSize: 16 };
   const need = await searchStepPeakBytes(config, { ...shape, recomputeCells: false });
+  const keeping = await searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepPairInner: true });
+  assert.ok(keeping > need, `keeping ${keeping} B against lean ${need} B`);
   const withCapacity = (bytes: number) => Object.assign(new CountingBackend(), { capacity: { bytes, sizeClass: (b: number) => b } });
-  assert.equal((await planMemory('auto', config, shape, withCapacity(2 * need))).recomputeCells, false);
+  assert.deepEqual(await planMemory('auto', config, shape, withCapacity(keeping / 0.8 + 8)), { recomputeCells: false, keepPairInner: true, needBytes: keeping, capacityBytes: keeping / 0.8 + 8 });
+  const lean = await planMemory('auto', config, shape, withCapacity(need / 0.8 + 8));
+  assert.deepEqual([lean.recomputeCells, lean.keepPairInner, lean.needBytes], [false, false, need]);
   const tight = await planMemory('auto', config, shape, withCapacity(need));
   assert.equal(tight.recomputeCells, true);
+  assert.equal(tight.keepPairInner, false);
   assert.equal(tight.needBytes, need);
   assert.equal((await planMemory('off', config, shape, withCapacity(need))).recomputeCells, false);
   assert.equal((await planMemory('cells', config, shape, new CountingBackend())).recomputeCells, true);
@@ -216,4 +221,21 @@ test('the wasm heap merges freed blocks so a step of new sizes reuses the old st
   assert.ok(memory.buffer.byteLength <= 64 * PAGE);
   assert.equal(heap.liveBytes, 0);
   assert.throws(() => heap.acquire(80 * PAGE), /out of memory.*limit is/);
+});
+
+test('the wasm heap grows rather than merging while it stays within twice its live peak: each size keeps its blocks', () => {
+  const PAGE = 65536;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 256 });
+  const heap = new Heap(memory, 1024, 256 * PAGE);
+  // A step's parts ask for different sizes at different times; merging on every miss would hand each
+  // part blocks split out of the other's, round after round.
+  const part = (size: number) => {
+    const blocks = Array.from({ length: 20 }, () => heap.acquire(size));
+    blocks.forEach((b) => heap.release(b.offset, b.bytes));
+    return blocks.map((b) => b.offset).sort((x, y) => x - y);
+  };
+  const first = [part(40 * 1024), part(46 * 1024)];
+  for (let round = 0; round < 3; round++) assert.deepEqual([part(40 * 1024), part(46 * 1024)], first);
+  const peak = 20 * Heap.sizeClass(46 * 1024);
+  assert.ok(memory.buffer.byteLength <= 2 * peak + 1024 + PAGE, `${memory.buffer.byteLength} B committed for a peak of ${peak} B`);
 });

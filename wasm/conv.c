@@ -87,37 +87,49 @@ static void zero(float *q, u32 size) {
 // ReLU on four lanes as relu() does it: negatives to zero, NaN kept.
 static f4 relu4(f4 v) { return wasm_v128_andnot(v, wasm_f32x4_lt(v, wasm_f32x4_splat(0))); }
 
-// The even lanes of 8 floats from src (one stride-2 phase): four at a time while the odd lane
-// past them is still inside the run; returns how many it copied.
-static u32 even_lanes(const float *src, u32 count, int relu_input, float *dst) {
-  u32 j = 0;
-  for (; j + 4 < count; j += 4) {
-    f4 even = wasm_i32x4_shuffle(wasm_v128_load(src + 2 * j), wasm_v128_load(src + 2 * j + 4), 0, 2, 4, 6);
-    wasm_v128_store(dst + j, relu_input ? relu4(even) : even);
+// Stores the first n lanes of v (all four when n ≥ 4).
+static inline void store_lanes(float *out, f4 v, u32 n) {
+  if (n >= 4) {
+    wasm_v128_store(out, v);
+  } else if (n == 3) {
+    wasm_v128_store64_lane(out, v, 0);
+    wasm_v128_store32_lane(out + 2, v, 2);
+  } else if (n == 2) {
+    wasm_v128_store64_lane(out, v, 0);
+  } else if (n == 1) {
+    wasm_v128_store32_lane(out, v, 0);
   }
-  return j;
+}
+
+// dst[j] = src[j·stride] for j < count, through ReLU where asked. Vectors throughout, the last few
+// values gathered into one: ReLU on a lone float becomes a branch in the JIT's code, which random
+// signs mispredict.
+static void copy_run(const float *src, u32 count, u32 stride, int relu_input, float *dst) {
+  u32 j = 0;
+  if (stride == 1) {
+    for (; j + 4 <= count; j += 4) {
+      f4 v = wasm_v128_load(src + j);
+      wasm_v128_store(dst + j, relu_input ? relu4(v) : v);
+    }
+  } else if (stride == 2) {
+    // The even lanes of 8 floats, while the odd one past them is still inside the run.
+    for (; j + 4 < count; j += 4) {
+      f4 v = wasm_i32x4_shuffle(wasm_v128_load(src + 2 * j), wasm_v128_load(src + 2 * j + 4), 0, 2, 4, 6);
+      wasm_v128_store(dst + j, relu_input ? relu4(v) : v);
+    }
+  }
+  for (; j < count; j += 4) {
+    float part[4] __attribute__((aligned(16))) = { 0 };
+    for (u32 i = 0; i < 4 && j + i < count; i++) part[i] = src[(j + i) * stride];
+    f4 v = wasm_v128_load(part);
+    store_lanes(dst + j, relu_input ? relu4(v) : v, count - j);
+  }
 }
 
 // Copies one input plane's real values into a padded plane whose padding is already zero, through
 // ReLU where the convolution takes relu(x).
 static void pad_plane(const Params *p, const Run *runs, u32 count, const float *x, float *q) {
-  u32 stride = p->stride;
-  for (u32 k = 0; k < count; k++) {
-    const float *src = x + runs[k].src;
-    float *dst = q + runs[k].dst;
-    if (stride == 2) {
-      u32 j = even_lanes(src, runs[k].count, p->relu_input, dst);
-      for (; j < runs[k].count; j++) dst[j] = p->relu_input ? relu(src[2 * j]) : src[2 * j];
-    } else if (p->relu_input && stride == 1) {
-      for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j]);
-    } else if (p->relu_input) {
-      for (u32 j = 0; j < runs[k].count; j++) dst[j] = relu(src[j * stride]);
-    } else if (stride == 1) {
-      for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j];
-    } else {
-      for (u32 j = 0; j < runs[k].count; j++) dst[j] = src[j * stride];
-    }
-  }
+  for (u32 k = 0; k < count; k++) copy_run(x + runs[k].src, runs[k].count, p->stride, (int)p->relu_input, q + runs[k].dst);
 }
 
 // The inverse for gradients: dx[ih, iw] = the padded value at its position, zero where no
@@ -186,6 +198,96 @@ static void dw_forward4(const float *src, const i32 *offsets, const float *w, u3
   store4(out, a, n);
 }
 
+// The search space's depthwise kernels (3×3 and 5×5, dilation 1 or 2, stride 1 or 2) take a
+// register-blocked path: R output rows × 8 columns in R·2 accumulators, the padded rows walked
+// once, each input vector loaded once for every output row of the block whose taps read it. Rows
+// of a block are `spacing` apart: with dilation 2 at stride 1, rows two apart share most of their
+// input rows and neighbours share none. For any one output the taps still come in tap order
+// (row, then column), as in dw_forward8, so the bits are the same.
+
+// R output rows × n ≤ 8 columns from the padded plane q at the block's first output (rows of width
+// floats, stride phases `phase` apart); y is the block's first output, rows `ystride` apart. K, D, S, R
+// and the spacing are constants where it is inlined, so every loop unrolls, the rows no output
+// reads are never loaded, and the accumulators stay in registers.
+static inline __attribute__((always_inline)) void dw_block(const float *q, u32 width, u32 phase, const float *w, float *y, u32 ystride, u32 n,
+                                                           const u32 K, const u32 D, const u32 S, const u32 R, const u32 spacing) {
+  f4 acc[4][2];
+  for (u32 r = 0; r < R; r++) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0);
+#pragma clang loop unroll(full)
+  for (u32 row = 0; row < (R - 1) * spacing * S + (K - 1) * D + 1; row++) {
+#pragma clang loop unroll(full)
+    for (u32 kw = 0; kw < K; kw++) {
+      const float *src = q + row * width + kw * D % S * phase + kw * D / S;
+      f4 x0 = wasm_v128_load(src), x1 = wasm_v128_load(src + 4);
+#pragma clang loop unroll(full)
+      for (u32 r = 0; r < R; r++) {
+        // Output row r reads this row through tap row kh = (row − first) / D, where that is a tap.
+        u32 first = r * spacing * S;
+        if (row < first || (row - first) % D || (row - first) / D >= K) continue;
+        f4 wt = wasm_v128_load32_splat(w + (row - first) / D * K + kw);
+        acc[r][0] = madd(wt, x0, acc[r][0]);
+        acc[r][1] = madd(wt, x1, acc[r][1]);
+      }
+    }
+  }
+  for (u32 r = 0; r < R; r++) {
+    store_lanes(y + r * spacing * ystride, acc[r][0], n);
+    if (n > 4) store_lanes(y + r * spacing * ystride + 4, acc[r][1], n - 4);
+  }
+}
+
+// Output rows [h, h + R·spacing) with the given spacing, all ow columns; output rows are ystride apart.
+#define DW_ROWS 4
+static inline __attribute__((always_inline)) void dw_rows(const float *q, const Padded *g, const float *w, float *y, u32 h, u32 ow, u32 ystride,
+                                                          const u32 K, const u32 D, const u32 S, const u32 R, const u32 spacing) {
+  for (u32 j = 0; j < ow; j += 8) {
+    dw_block(q + h * S * g->width + j, g->width, g->phase, w, y + h * ystride + j, ystride, min_u(8, ow - j), K, D, S, R, spacing);
+  }
+}
+
+// A whole padded plane → its output plane: groups of 4·D rows as D interleaved blocks where the
+// stride is 1 (rows D apart share input rows), else 4 neighbouring rows; then the rest.
+static inline __attribute__((always_inline)) void dw_blocks(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow, u32 ystride,
+                                                            const u32 K, const u32 D, const u32 S) {
+  const u32 spacing = S == 1 ? D : 1;
+  u32 h = 0;
+  for (; h + DW_ROWS * spacing <= oh; h += DW_ROWS * spacing) {
+    for (u32 i = 0; i < spacing; i++) dw_rows(q, g, w, y, h + i, ow, ystride, K, D, S, DW_ROWS, spacing);
+  }
+  for (; h + DW_ROWS <= oh; h += DW_ROWS) dw_rows(q, g, w, y, h, ow, ystride, K, D, S, DW_ROWS, 1);
+  switch (oh - h) {
+    case 0: break;
+    case 1: dw_rows(q, g, w, y, h, ow, ystride, K, D, S, 1, 1); break;
+    case 2: dw_rows(q, g, w, y, h, ow, ystride, K, D, S, 2, 1); break;
+    default: dw_rows(q, g, w, y, h, ow, ystride, K, D, S, 3, 1); break;
+  }
+}
+
+typedef void (*DwPlane)(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow, u32 ystride);
+
+#define DW_PLANE(K, D, S)                                                                                          \
+  static void dw_plane_##K##_##D##_##S(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow, u32 ystride) { \
+    dw_blocks(q, g, w, y, oh, ow, ystride, K, D, S);                                                               \
+  }
+DW_PLANE(3, 1, 1)
+DW_PLANE(3, 2, 1)
+DW_PLANE(5, 1, 1)
+DW_PLANE(5, 2, 1)
+DW_PLANE(3, 1, 2)
+DW_PLANE(3, 2, 2)
+DW_PLANE(5, 1, 2)
+DW_PLANE(5, 2, 2)
+
+// The blocked plane kernel for a square kernel, dilation and stride, or NULL.
+static DwPlane dw_plane_kernel(const Params *p) {
+  if (p->kh != p->kw || (p->kh != 3 && p->kh != 5) || p->dil > 2 || p->stride > 2) return 0;
+  static const DwPlane kernels[2][2][2] = {
+    { { dw_plane_3_1_1, dw_plane_3_1_2 }, { dw_plane_3_2_1, dw_plane_3_2_2 } },
+    { { dw_plane_5_1_1, dw_plane_5_1_2 }, { dw_plane_5_2_1, dw_plane_5_2_2 } },
+  };
+  return kernels[p->kh == 5][p->dil - 1][p->stride - 1];
+}
+
 // (x, w) → y; items are planes (n, c).
 static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
@@ -196,11 +298,16 @@ static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
   Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
   u32 count = real_runs(p, &g, runs);
+  DwPlane blocked = dw_plane_kernel(p);
   zero(q, g.size);
   for (u32 plane = lo; plane < hi; plane++) {
     const float *w = c->io[1] + (plane % p->ci) * T;
     float *y = c->io[2] + plane * out_plane(p);
     pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
+    if (blocked) {
+      blocked(q, &g, w, y, p->oh, p->ow, p->ow);
+      continue;
+    }
     for (u32 oh = 0; oh < p->oh; oh++) {
       const float *base = q + oh * p->stride * g.width;
       float *out = y + oh * p->ow;
@@ -264,8 +371,42 @@ static void dw_gather4(const float *rows, const Reach *reach, u32 taps, const fl
   wasm_v128_store(out, a);
 }
 
+// At stride 1 the gather is a forward convolution: dx[ih, iw] = Σ w[K−1−a, K−1−b]·dy[ih − top + pad
+// − (K−1−a)·d, iw − left + pad − (K−1−b)·d], the flipped kernel over dy with (K−1)·d zeros around
+// it. So the search space's kernels take dw_forward's blocked planes, straight into dx's real
+// region; taps come in the flipped kernel's order, deterministic as before.
+static void dw_backward_input_blocked(const Call *c, u32 lo, u32 hi, DwPlane blocked) {
+  const Params *p = PARAMS(Params);
+  u32 K = p->kh, T = taps(p), margin = (K - 1) * p->dil, rows = p->h - p->top, cols = p->w - p->left;
+  // Plane position (i, j) holds dy[i + pad − margin, j + pad − margin]; (0, 0) is dx[top, left]'s
+  // first tap. Its rows and width cover every vector the blocks read.
+  Padded g = { .rows = rows + margin, .cols = cols + margin, .width = round_up(round_up(cols, 8) + margin, 4) };
+  g.phase = g.size = g.rows * g.width;
+  float q[g.size] __attribute__((aligned(16)));
+  zero(q, g.size);
+  i32 shift = (i32)margin - (i32)p->pad;
+  u32 oh0 = shift < 0 ? (u32)-shift : 0, oh1 = min_u(p->oh, (u32)max_i(0, (i32)g.rows - shift));
+  u32 ow0 = oh0, ow1 = min_u(p->ow, (u32)max_i(0, (i32)g.width - shift));
+  float flipped[T];
+  for (u32 plane = lo; plane < hi; plane++) {
+    const float *w = c->io[1] + (plane % p->ci) * T;
+    for (u32 t = 0; t < T; t++) flipped[t] = w[T - 1 - t];
+    const float *dy = c->io[0] + plane * out_plane(p);
+    for (u32 oh = oh0; ow0 < ow1 && oh < oh1; oh++) copy_run(dy + oh * p->ow + ow0, ow1 - ow0, 1, 0, q + (oh + shift) * g.width + ow0 + shift);
+    float *dx = c->io[2] + plane * in_plane(p);
+    // The cropped-away border gets no gradient.
+    if (p->top || p->left) zero(dx, in_plane(p));
+    blocked(q, &g, flipped, dx + p->top * p->w + p->left, rows, cols, p->w);
+  }
+}
+
 static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
+  DwPlane blocked = p->stride == 1 ? dw_plane_kernel(p) : 0;
+  if (blocked) {
+    dw_backward_input_blocked(c, lo, hi, blocked);
+    return;
+  }
   Padded g = padded(p);
   float q[g.size] __attribute__((aligned(16)));
   u32 s = p->stride, d = p->dil, margin = ((p->kw - 1) * d + s - 1) / s + 1;

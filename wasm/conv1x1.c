@@ -21,21 +21,44 @@ static void pixel_sources(const Params *p, i32 *src) {
 static u32 pixels(const Params *p) { return p->oh * p->ow; }
 static u32 plane(const Params *p) { return p->h * p->w; }
 
-// An input value as the convolution reads it: through ReLU where it takes relu(x).
-static float input(const Params *p, float v) { return p->relu_input ? relu(v) : v; }
+// Four inputs from x at the given offsets, through ReLU where the convolution takes relu(x), and
+// zero in the lanes `keep` clears. Branch-free: ReLU on a lone float becomes a branch in the JIT's
+// code, which random signs mispredict.
+static f4 gather4(const Params *p, const float *x, const i32 *at, v128_t keep) {
+  f4 v = wasm_f32x4_make(x[at[0]], x[at[1]], x[at[2]], x[at[3]]);
+  if (p->relu_input) v = wasm_v128_andnot(v, wasm_f32x4_lt(v, wasm_f32x4_splat(0)));
+  return wasm_v128_and(v, keep);
+}
 
 // panel[k·8 + j] = pixel j's input in plane k (kc planes `stride` apart, nr ≤ 8 pixels), zero
 // past nr and where the pixel reads padding.
 static void gather_pixels(const Params *p, const float *x, u32 stride, const i32 *src, u32 nr, u32 kc, float *panel) {
+  i32 at[TILE_N], keep[TILE_N] __attribute__((aligned(16)));
+  for (u32 j = 0; j < TILE_N; j++) {
+    int real = j < nr && src[j] >= 0;
+    at[j] = real ? src[j] : 0;
+    keep[j] = real ? -1 : 0;
+  }
+  v128_t keep0 = wasm_v128_load(keep), keep1 = wasm_v128_load(keep + 4);
   for (u32 k = 0; k < kc; k++) {
-    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr && src[j] >= 0 ? input(p, x[k * stride + src[j]]) : 0.0f;
+    wasm_v128_store(panel + k * TILE_N, gather4(p, x + k * stride, at, keep0));
+    wasm_v128_store(panel + k * TILE_N + 4, gather4(p, x + k * stride, at + 4, keep1));
   }
 }
 
 // panel[k·8 + j] = input channel j's value at pixel k (nr ≤ 8 channels, kc pixels).
 static void gather_channels(const Params *p, const float *x, u32 stride, const i32 *src, u32 nr, u32 kc, float *panel) {
+  i32 at[TILE_N], keep[TILE_N] __attribute__((aligned(16)));
+  for (u32 j = 0; j < TILE_N; j++) {
+    at[j] = j < nr ? (i32)(j * stride) : 0;
+    keep[j] = j < nr ? -1 : 0;
+  }
+  v128_t keep0 = wasm_v128_load(keep), keep1 = wasm_v128_load(keep + 4), none = wasm_i32x4_splat(0);
   for (u32 k = 0; k < kc; k++) {
-    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr && src[k] >= 0 ? input(p, x[j * stride + src[k]]) : 0.0f;
+    int real = src[k] >= 0;
+    const float *xk = x + (real ? src[k] : 0);
+    wasm_v128_store(panel + k * TILE_N, gather4(p, xk, at, real ? keep0 : none));
+    wasm_v128_store(panel + k * TILE_N + 4, gather4(p, xk, at + 4, real ? keep1 : none));
   }
 }
 

@@ -134,29 +134,31 @@ export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor 
  * conv2d(conv2d(x, w1, first), w2, second) keeping only x: the backward computes the inner output
  * again where the outer weight's gradient needs it. For a depthwise conv followed by a pointwise
  * one (SepConv, DilConv) that is a small share of the work, for the memory of one activation per
- * pair; the gradients are the same bits as two conv2d calls give.
+ * pair; the gradients are the same bits as two conv2d calls give. With `keepInner`, where memory
+ * allows, a recording tape keeps the inner output instead and nothing is computed again.
  */
-export function conv2dPair(x: Tensor, w1: Tensor, first: ConvOptions, w2: Tensor, second: ConvOptions = {}): Tensor {
+export function conv2dPair(x: Tensor, w1: Tensor, first: ConvOptions, w2: Tensor, second: ConvOptions = {}, { keepInner = false } = {}): Tensor {
   const g1 = geometry(x, w1, first);
   const inner = forward(g1, x, w1);
   const g2 = geometry(inner, w2, second);
   const y = forward(g2, inner, w2);
-  // Before recording: nothing may save it.
-  inner.release();
+  const kept = keepInner && Tape.recording && w2.requiresGrad;
+  // Before recording: nothing may save it, unless it is kept (the tape owns it, and its dispose releases it).
+  if (!kept) inner.release();
   Tape.record('conv2d_pair', [x, w1, w2], [y], ([dy]) => {
     checkGrad(dy!, y, inner, w2);
     let dw2: Tensor | null = null;
     if (w2.requiresGrad) {
-      const again = forward(g1, x, w1);
+      const again = kept ? inner : forward(g1, x, w1);
       dw2 = weightGrad(g2, again, dy!, w2);
-      again.release();
+      if (!kept) again.release();
     }
     if (!x.requiresGrad && !w1.requiresGrad) return [null, null, dw2];
     const dInner = inputGrad(g2, inner, dy!, w2);
     const grads = [x.requiresGrad ? inputGrad(g1, x, dInner, w1) : null, w1.requiresGrad ? weightGrad(g1, x, dInner, w1) : null, dw2];
     dInner.release();
     return grads;
-  }, [x, w1, w2]);
+  }, kept ? [x, w1, w2, inner] : [x, w1, w2]);
   return y;
 }
 

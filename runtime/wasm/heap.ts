@@ -1,13 +1,19 @@
 // The allocator over the WebAssembly memory. Requests round up to size classes (four per power of
 // two, so at most 25% is wasted) and freed blocks wait on a list per size: in a training loop every
 // step asks for the same sizes, so nearly every request is a pop. When no block of the size is free
-// and the memory already committed is used up, adjacent free blocks are merged and the best fit is
-// split, before the memory grows: a search whose batch size changes reuses the old step's space
-// instead of stacking a new step's sizes on top of it. Memory is never returned to the host.
+// and the memory already committed is used up, the memory grows while it stays within twice the
+// most bytes ever live at once: a step's parts (forward, Architect step, weight step) ask for
+// different sizes at different times, and each size's pool must be able to hold its own peak. Past
+// that, adjacent free blocks are merged and the best fit is split before the memory grows further:
+// a search whose batch size changes reuses the old step's space instead of stacking a new step's
+// sizes on top of it. Merging rebuilds every pool, so a heap that merged on every miss would spend
+// its time merging. Memory is never returned to the host.
 import { GpuError } from '../errors.ts';
 
 const PAGE = 65536;
 const ALIGN = 64;
+// Committed memory may grow without merging up to this many times the peak of live bytes.
+const GROWTH_OVER_PEAK = 2;
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
@@ -18,6 +24,8 @@ export class Heap {
   liveBytes = 0;
   pooledBytes = 0;
   liveBuffers = 0;
+  /** The most bytes live at once so far. */
+  private peakLiveBytes = 0;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -41,9 +49,10 @@ export class Heap {
   /** Returns the byte offset of a block of at least `bytes` bytes, and its size class. */
   acquire(bytes: number): { offset: number; bytes: number } {
     const size = Heap.sizeClass(bytes);
-    const offset = this.pop(size) ?? this.bumpWithin(size) ?? this.fitAfterMerging(size) ?? this.bumpGrowing(size);
+    const offset = this.pop(size) ?? this.bumpWithin(size) ?? this.bumpWithinPeak(size) ?? this.fitAfterMerging(size) ?? this.bumpGrowing(size);
     this.liveBytes += size;
     this.liveBuffers++;
+    this.peakLiveBytes = Math.max(this.peakLiveBytes, this.liveBytes);
     return { offset, bytes: size };
   }
 
@@ -72,6 +81,18 @@ export class Heap {
     const offset = this.top;
     this.top += size;
     return offset;
+  }
+
+  /** Growing the memory, while what it commits stays within GROWTH_OVER_PEAK × the live peak (this request's included). */
+  private bumpWithinPeak(size: number): number | undefined {
+    const end = this.top + size;
+    if (end > GROWTH_OVER_PEAK * Math.max(this.peakLiveBytes, this.liveBytes + size) || end > this.limitBytes) return undefined;
+    try {
+      return this.bumpGrowing(size);
+    } catch {
+      // The host would not grow it this far: merging may still find the space.
+      return undefined;
+    }
   }
 
   /** Merges adjacent free blocks (giving the last one back to the bump pointer) and splits the best fit. */

@@ -10,7 +10,7 @@ import { Module } from '../../runtime/module.ts';
 import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
-import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type Operation } from '../nn/operations.ts';
+import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
 import type { Gene, Genotype } from '../search/genotype.ts';
 import { isReductionLayer } from '../search/space.ts';
 
@@ -193,12 +193,14 @@ export class EvalNetwork extends Module {
   private readonly classifier: Linear;
   /** Keep only each cell's inputs and output through the forward (TrainConfig.recompute). */
   recomputeCells = false;
+  /** What the ops keep for the backward (MemoryPlan.keepPairInner). */
+  readonly memory: OpMemory = { keepPairInner: false };
   private readonly cellParameters = new Map<Cell, Tensor[]>();
 
   constructor(readonly backend: Backend, readonly config: EvalNetworkConfig, readonly genotype: Genotype, rng: Rng) {
     super();
     const { C, layers, classes, inputChannels } = config;
-    const ctx: OpContext = { backend, rng, affine: true };
+    const ctx: OpContext = { backend, rng, affine: true, memory: this.memory };
     const stemC = STEM_MULTIPLIER * C;
     this.stem = this.child('stem', new ConvBn(backend, rng, inputChannels, stemC, 3, 1));
     this.auxiliaryCell = Math.floor((2 * layers) / 3);

@@ -149,7 +149,9 @@ export class Trainer {
     const lr = trainLearningRateAt(this.config, epoch);
     const dropPathProb = dropPathProbAt(this.config, epoch);
     this.sgd.lr = lr;
-    this.net.recomputeCells = (await this.memoryPlan()).recomputeCells;
+    const plan = await this.memoryPlan();
+    this.net.recomputeCells = plan.recomputeCells;
+    this.net.memory.keepPairInner = plan.keepPairInner;
     const train = await this.trainEpoch(epoch, lr, dropPathProb, observer, started);
     if (!train) return null;
     const test = await evaluate(this.net, this.data.test, this.config.batchSize);

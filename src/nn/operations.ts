@@ -13,6 +13,14 @@ export interface OpContext {
   backend: Backend;
   rng: Rng;
   affine: boolean;
+  /** The network's memory choices, which its ops read as they run; without it they keep the least. */
+  memory?: OpMemory;
+}
+
+/** Memory traded for work, set from a network's memory plan (src/train/memory.ts). */
+export interface OpMemory {
+  /** SepConv's and DilConv's depthwise outputs kept for the backward, not computed again. */
+  keepPairInner: boolean;
 }
 
 // The ops that begin with ReLU hand it to their first convolution (conv2d's reluInput): relu(x) is
@@ -30,6 +38,7 @@ export abstract class Operation extends Module {
 /** ReLU → depthwise k×k (stride, dilation) → pointwise → BN: one half of SepConv, or DilConv whole. */
 class ReluDwPwBn extends Operation {
   private readonly bn: BatchNorm2d;
+  private readonly memory?: OpMemory;
 
   constructor(
     ctx: OpContext,
@@ -43,10 +52,11 @@ class ReluDwPwBn extends Operation {
   ) {
     super();
     this.bn = this.child(bnName, new BatchNorm2d(ctx.backend, C, ctx.affine));
+    this.memory = ctx.memory;
   }
 
   forward(x: Tensor): Tensor {
-    const pointwise = conv2dPair(x, this.dw, { ...this.depthwise, reluInput: true }, this.pw);
+    const pointwise = conv2dPair(x, this.dw, { ...this.depthwise, reluInput: true }, this.pw, {}, { keepInner: this.memory?.keepPairInner });
     const y = this.bn.forward(pointwise);
     Tape.discard(pointwise);
     return y;

@@ -8,7 +8,7 @@ import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
 import type { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
-import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type Operation } from '../nn/operations.ts';
+import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
 import { isReductionLayer, isStrided, NUM_EDGES, PRIMITIVES, STEPS, type CellType } from './space.ts';
 
 /** Per edge: −1 undecided (weighted sum of all ops), 0 pruned (skipped), k the chosen op alone. */
@@ -103,12 +103,14 @@ export class Network extends Module {
    * the backward: about a third more work for a fraction of the memory (SearchConfig.recompute).
    */
   recomputeCells = false;
+  /** What the ops keep for the backward (MemoryPlan.keepPairInner). */
+  readonly memory: OpMemory = { keepPairInner: false };
   private readonly cellParameters = new Map<Cell, Tensor[]>();
 
   constructor(readonly backend: Backend, readonly config: NetworkConfig, rng: Rng) {
     super();
     const { C, layers, classes, inputChannels, stemMultiplier } = config;
-    const ctx: OpContext = { backend, rng, affine: false };
+    const ctx: OpContext = { backend, rng, affine: false, memory: this.memory };
     const stemC = stemMultiplier * C;
     const stem = this.child('stem', new StemParams());
     this.stemConv = stem.add('conv', convWeight(backend, rng, stemC, inputChannels, 3, 'stem.conv'));

@@ -194,7 +194,9 @@ export class Search {
     const epoch = this.nextEpoch;
     const lr = learningRateAt(this.config, epoch);
     this.sgd.lr = lr;
-    this.net.recomputeCells = (await this.memoryPlan()).recomputeCells;
+    const plan = await this.memoryPlan();
+    this.net.recomputeCells = plan.recomputeCells;
+    this.net.memory.keepPairInner = plan.keepPairInner;
     const train = await this.trainEpoch(epoch, lr, observer, started);
     if (!train) return null;
     const valid = await this.validate();

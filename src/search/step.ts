@@ -40,6 +40,8 @@ export interface StepShape {
   batchSize: number;
   selection?: Record<CellType, EdgeSelection>;
   recomputeCells: boolean;
+  /** OpMemory.keepPairInner (default false). */
+  keepPairInner?: boolean;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function searchStepPeakBytes(config: SearchConfig, shape: StepShape
   const sgd = new Sgd(net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
   const architect = new Architect(net, config);
   net.recomputeCells = shape.recomputeCells;
+  net.memory.keepPairInner = shape.keepPairInner ?? false;
   if (shape.selection) for (const type of ['normal', 'reduce'] as const) net.selection[type].splice(0, Infinity, ...shape.selection[type]);
   const batch = (): LabelledBatch => {
     const { network: { inputChannels }, side } = shape;
@@ -79,5 +82,5 @@ export async function searchStepPeakBytes(config: SearchConfig, shape: StepShape
 
 /** Whether to recompute cells (SearchConfig.recompute), counting the step where 'auto' needs it. */
 export function planSearchMemory(mode: RecomputeMode, config: SearchConfig, shape: Omit<StepShape, 'recomputeCells'>, backend: Backend): Promise<MemoryPlan> {
-  return planMemory(mode, backend, (sizeClass) => searchStepPeakBytes(config, { ...shape, recomputeCells: false }, sizeClass));
+  return planMemory(mode, backend, (sizeClass, keepPairInner) => searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepPairInner }, sizeClass));
 }

@@ -8,7 +8,9 @@ export const RECOMPUTE_MODES: readonly RecomputeMode[] = ['auto', 'cells', 'off'
 
 export interface MemoryPlan {
   recomputeCells: boolean;
-  /** The step's peak without recomputation, where 'auto' counted it. */
+  /** Whether the ops keep their inner activations too (OpMemory), where the step fits with them. */
+  keepPairInner: boolean;
+  /** The step's peak without recomputation (with the inner activations where they are kept), where 'auto' counted it. */
   needBytes?: number;
   capacityBytes?: number;
 }
@@ -18,16 +20,21 @@ export interface MemoryPlan {
 const USABLE_SHARE = 0.8;
 
 /**
- * `countPeak` gives the step's peak bytes without recomputation, each buffer rounded by `sizeClass`.
- * A backend that does not tell its capacity (WebGPU) is trusted to hold the step.
+ * `countPeak` gives the step's peak bytes without recomputation, each buffer rounded by `sizeClass`,
+ * with or without the ops' inner activations kept. 'auto' keeps them where the step still fits (no
+ * work is done twice), else recomputes cells only where the lean step does not fit either. A backend
+ * that does not tell its capacity (WebGPU) is trusted to hold the lean step.
  */
 export async function planMemory(
-  mode: RecomputeMode, backend: Backend, countPeak: (sizeClass: (bytes: number) => number) => Promise<number>,
+  mode: RecomputeMode, backend: Backend, countPeak: (sizeClass: (bytes: number) => number, keepPairInner: boolean) => Promise<number>,
 ): Promise<MemoryPlan> {
-  if (mode !== 'auto' || !backend.capacity) return { recomputeCells: mode === 'cells' };
+  if (mode !== 'auto' || !backend.capacity) return { recomputeCells: mode === 'cells', keepPairInner: false };
   const { bytes, sizeClass } = backend.capacity;
-  const needBytes = await countPeak(sizeClass);
-  return { recomputeCells: needBytes > USABLE_SHARE * bytes, needBytes, capacityBytes: bytes };
+  const usable = USABLE_SHARE * bytes;
+  const keeping = await countPeak(sizeClass, true);
+  if (keeping <= usable) return { recomputeCells: false, keepPairInner: true, needBytes: keeping, capacityBytes: bytes };
+  const needBytes = await countPeak(sizeClass, false);
+  return { recomputeCells: needBytes > usable, keepPairInner: false, needBytes, capacityBytes: bytes };
 }
 
 export function describePlan(plan: MemoryPlan): string | null {
