@@ -22,7 +22,8 @@ export interface TorchInfo {
   /**
    * OpenMP's OMP_WAIT_POLICY, from the environment: its default spins between parallel regions,
    * which on a machine busy with other work slows PyTorch 10× and more; PASSIVE sleeps instead, as
-   * our worker pool does. Left as the caller set it, and printed.
+   * our worker pool does, but wakes slower. Left as the caller set it, and printed; between commands
+   * the process is stopped, so its spinning never overlaps our side (see ask).
    */
   ompWaitPolicy: string;
 }
@@ -63,12 +64,19 @@ export class TorchPeer {
     return peer;
   }
 
-  /** Sends a command and waits for its answer; an error the script reports is thrown here. */
+  /**
+   * Sends a command and waits for its answer; an error the script reports is thrown here. Between
+   * commands the process is stopped (SIGSTOP): OpenMP's default wait policy keeps PyTorch's idle
+   * threads spinning, which took a core from our side at 2 threads and doubled our times; stopped,
+   * they take none, and each side runs at its own defaults.
+   */
   async ask(command: Record<string, unknown>): Promise<Answer> {
     const answer = await new Promise<Answer>((resolve) => {
       this.answers.push(resolve);
+      this.child.kill('SIGCONT');
       this.child.stdin.write(JSON.stringify(command) + '\n');
     });
+    this.child.kill('SIGSTOP');
     if (answer.error) throw new Error(`pytorch: ${answer.error}`);
     return answer;
   }
@@ -88,6 +96,7 @@ export class TorchPeer {
   }
 
   close(): void {
+    this.child.kill('SIGCONT');
     this.child.stdin.end();
   }
 }
