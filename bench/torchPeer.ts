@@ -51,6 +51,11 @@ export class TorchPeer {
     const found = TorchPeer.findPython();
     if ('missing' in found) return found;
     const child = spawn(found.python, [SCRIPT, '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A bench that ends without close() (an error) must not leave the peer stopped for ever: continued,
+    // it reads the end of its stdin and exits.
+    const wake = () => child.kill('SIGCONT');
+    process.once('exit', wake);
+    child.once('exit', () => process.removeListener('exit', wake));
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const peer = new TorchPeer(child, { python: found.python, version: '', threads: 0, mkldnn: false, ompWaitPolicy: '' });
