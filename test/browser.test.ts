@@ -141,6 +141,10 @@ test('pause, resume, a lost device and a reload mid-search that resumes from Ind
   const report = (await page.evaluate(() => window.sgas.report()))!;
   assert.deepEqual(report.genotype, reference.genotype);
   assertAlphasClose(report.alphas, reference.alphas, 'paused, device lost, reloaded vs uninterrupted');
+  // The found cell's weights, as the CLI's closing line gives them.
+  const weights = (await page.textContent('#cell-weights'))!;
+  assert.ok(report.trainParameters.count > 0);
+  assert.ok(weights.includes(`${report.trainParameters.count.toLocaleString('en-US')} weights at the cpu training preset (C=8, 8 cells`), weights);
 
   const download = async (button: string) => {
     const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);

@@ -8,6 +8,7 @@ import type { LoadedData } from '../data/load.ts';
 import { decodeCheckpoint } from '../search/checkpoint.ts';
 import { DEFAULT_PRESET, searchEpochs, type SearchConfig } from '../search/config.ts';
 import type { TrainParameters } from '../eval/parameters.ts';
+import { cellWeightsText } from '../eval/cellWeightsText.ts';
 import { searchReport, type SearchReport } from '../search/report.ts';
 import { prepareSearchData, Search, withDataImageSize, type EpochRecord, type SearchData, type StepInfo } from '../search/search.ts';
 import { UsageError } from '../cli/args.ts';
@@ -115,9 +116,7 @@ export function writeSearchResult(out: string, report: SearchReport): void {
 
 /** A search's closing line: where its genotype is, and what the cell weighs once trained. */
 export function searchResultLine(out: string, report: SearchReport): string {
-  const { count, preset, initChannels, layers } = report.trainParameters;
-  return `genotype written to ${join(out, 'genotype.json')}; the cell trains with ${count.toLocaleString('en-US')} weights ` +
-    `at the ${preset} training preset (C=${initChannels}, ${layers} cells, auxiliary head apart)`;
+  return `genotype written to ${join(out, 'genotype.json')}; ${cellWeightsText(report.trainParameters)}`;
 }
 
 /** Loads and describes the run's training images; an image folder sets the run's image size. */

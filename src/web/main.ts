@@ -3,6 +3,7 @@
 // files (genotype.json, log.jsonl, checkpoint.bin) to download. The engine runs in a Worker
 // (engine.ts) on WebGPU or WebAssembly as ?backend=auto|webgpu|wasm asks; this thread only draws,
 // takes input and keeps IndexedDB, so it answers at once however long a step takes.
+import { cellWeightsText } from '../eval/cellWeightsText.ts';
 import { parseGenotype } from '../search/genotype.ts';
 import type { StepInfo } from '../search/search.ts';
 import { SearchCharts } from './charts.ts';
@@ -36,6 +37,7 @@ const ui = {
   progress: byId<HTMLProgressElement>('progress'),
   step: byId('step-text'),
   genotype: byId('genotype'),
+  cellWeights: byId('cell-weights'),
   downloadGenotype: byId<HTMLButtonElement>('download-genotype'),
   downloadLog: byId<HTMLButtonElement>('download-log'),
   downloadCheckpoint: byId<HTMLButtonElement>('download-checkpoint'),
@@ -134,6 +136,8 @@ function render(state: SessionState, message: string): void {
   ui.downloadLog.disabled = !session.records.length;
   ui.downloadCheckpoint.disabled = !session.checkpoint;
   ui.genotype.textContent = session.report?.python ?? '';
+  // A report stored by a page from before the count has none.
+  ui.cellWeights.textContent = session.report?.trainParameters ? `Trained from scratch, ${cellWeightsText(session.report.trainParameters)}.` : '';
   const epochs = session.epochs;
   if (epochs) ui.progress.value = session.records.length / epochs;
   if (state === 'idle') ui.progress.value = 0;
