@@ -78,3 +78,20 @@ test('the refusals read as a user would want them', async () => {
   await assert.rejects(searchCommand(['--out', '-x'], noGpu), /search: Option '--out' argument is ambiguous/);
   await assert.rejects(searchCommand(['--batch-size'], noGpu), /search: Option '--batch-size <value>' argument missing/);
 });
+
+test('sgas sweep --redis refuses device flags, which only its workers can apply', async () => {
+  const base = ['--redis', 'redis://127.0.0.1:9', '--seeds', '2', '--out', 'nowhere/sweep'];
+  for (const [device, flag] of [[{ choice: 'wasm' }, '--backend wasm'], [{ adapter: '1' }, '--adapter 1'], [{ kernels: 'tiled' }, '--kernels tiled']] as const) {
+    await assert.rejects(sweepCommand(base, noGpu, device), { name: 'UsageError', message: new RegExp(`^${flag} chooses this machine's device.*pass it to sgas worker`) });
+  }
+});
+
+test('sweep, worker and serve fail in one line, within seconds, where no Redis answers', async () => {
+  // Port 9 (discard): nothing listens there.
+  const url = 'redis://127.0.0.1:9';
+  const message = /^cannot reach Redis at redis:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): start it .* or check --redis$/;
+  await assert.rejects(sweepCommand(['--redis', url, '--seeds', '2', '--out', 'nowhere/sweep'], noGpu), { message });
+  await assert.rejects(sweepCommand(['--redis', url, '--status'], noGpu), { message });
+  await assert.rejects(workerCommand(['--redis', url], noGpu), { message });
+  await assert.rejects(serveCommand(['--redis', url]), { message });
+});

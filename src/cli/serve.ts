@@ -150,6 +150,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (values.redis && !isLoopback(host) && !values.token) {
     throw new UsageError(`--host ${host} lends sweep jobs beyond this machine: add --token T (pages then open ?token=T)`);
   }
+  if (values.redis) await (await import('../sweep/queue.ts')).reachRedis(values.redis);
   const log = (line: string) => process.stderr.write(line + '\n');
   const lending = values.redis ? await (await import('../sweep/lease.ts')).LeaseDesk.open({
     redis: values.redis, token: values.token, log, work: join(tmpdir(), `sgas-serve-${process.pid}`),

@@ -9,7 +9,7 @@ import { PRESETS } from '../search/config.ts';
 import { collectSweep, statusLine, sweepOnQueue } from '../sweep/distributed.ts';
 import { SweepStoppedError } from '../sweep/local.ts';
 import type { SweepSpec } from '../sweep/plan.ts';
-import { jobStatus, openQueue } from '../sweep/queue.ts';
+import { jobStatus, openQueue, reachRedis } from '../sweep/queue.ts';
 import { versusRandomVerdict } from '../sweep/report.ts';
 import { finishSweep, openSweep, readSweepFile, sweep } from '../sweep/sweep.ts';
 import { checkNumericFlags, NON_NEGATIVE_INTEGER, numberFlag, numericOptions, parseFlags, POSITIVE_INTEGER, UsageError, type DeviceFlags } from './args.ts';
@@ -97,6 +97,9 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
   const url = flags.redis as string | undefined;
   if ((flags.status || flags.collect || flags.detach) && !url) throw new UsageError('--status, --collect and --detach work on a queue: add --redis redis://HOST:PORT');
   if (url && flags.jobs !== undefined) throw new UsageError('--jobs is for sweeps on this machine; with --redis, start sgas worker where the jobs should run');
+  const deviceFlag = [device.choice && device.choice !== 'auto' && `--backend ${device.choice}`, device.adapter && `--adapter ${device.adapter}`, device.kernels && `--kernels ${device.kernels}`].find(Boolean);
+  if (url && deviceFlag) throw new UsageError(`${deviceFlag} chooses this machine's device, and with --redis the jobs run on the workers: pass it to sgas worker, which picks its own`);
+  if (url) await reachRedis(url);
   if (flags.status) return status(url!, flags.out as string | undefined);
   if (flags.collect) {
     const out = flags.out as string | undefined;

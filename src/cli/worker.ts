@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { serveLocalJobs } from '../sweep/localWorker.ts';
-import { connection } from '../sweep/queue.ts';
+import { reachRedis } from '../sweep/queue.ts';
 import { startWorker } from '../sweep/worker.ts';
 import { checkNumericFlags, numberFlag, numericOptions, parseFlags, POSITIVE, POSITIVE_INTEGER, UsageError } from './args.ts';
 
@@ -38,7 +38,7 @@ export async function workerCommand(argv: string[], backend: () => Promise<Backe
     return serveLocalJobs(backend);
   }
   if (!values.redis) throw new UsageError('worker: --redis redis://HOST:PORT is required (the queue sgas sweep --redis put the jobs on)');
-  connection(values.redis);
+  await reachRedis(values.redis);
   const log = (line: string) => process.stderr.write(line + '\n');
   const worker = await startWorker({
     redis: values.redis, backend: await backend(), log,

@@ -50,6 +50,30 @@ export function connection(url: string): ConnectionOptions & RetryOptions & { ur
   return { url, maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (times: number) => Math.min(100 * times, 2000) };
 }
 
+/**
+ * Fails in one line, within `timeoutMs`, when no Redis answers at `url`. The retries above ride out a
+ * Redis that went away mid-sweep; at the start they would wait for ever on a wrong URL or a server
+ * never started, printing a stack per try.
+ */
+export async function reachRedis(url: string, timeoutMs = 5000): Promise<void> {
+  connection(url);
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: timeoutMs });
+  // connect() rejects with "Connection is closed."; the socket's own error says why.
+  let socketError: NodeJS.ErrnoException | undefined;
+  client.on('error', (e: NodeJS.ErrnoException) => (socketError ??= e));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    const error = socketError ?? (e as NodeJS.ErrnoException);
+    const cause = error.code ?? error.message;
+    throw new Error(`cannot reach Redis at ${url} (${cause}): start it (redis-server --port PORT; scripts/setup.sh installs it) or check --redis`);
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** A plain Redis client on the same terms (the job store). */
 export async function redisClient(url: string): Promise<Redis> {
   const { maxRetriesPerRequest, enableOfflineQueue, retryStrategy } = connection(url);
