@@ -33,7 +33,7 @@ test('npm run quality: searches of both criteria and random cells trained alike,
   assert.ok(study.includes(`\`npm run quality -- ${command}\``), 'the command that reproduces it');
   assert.ok(study.includes('(training flags {"epochs":1})'), study);
   assert.ok(study.startsWith('# How good is the default search\n\n**A reduced run** (search preset tiny, training preset tiny, 1 seed instead of 5, ' +
-    '2 random cells instead of 10, training settings changed)'), study);
+    "2 random cells instead of 10, 1 training epoch instead of the tiny preset's 2)"), study);
   const epochs = readFileSync(join(out, 'train-random-1', 'log.jsonl'), 'utf8').trim().split('\n').length;
   assert.equal(epochs, 1, 'every training took the --train-flags');
   assert.match(study, /backend wasm: \d+ s of searching and training/);
