@@ -116,7 +116,7 @@ export function writeSearchResult(out: string, report: SearchReport): void {
 
 /** A search's closing line: where its genotype is, and what the cell weighs once trained. */
 export function searchResultLine(out: string, report: SearchReport): string {
-  return `genotype written to ${join(out, 'genotype.json')}; ${cellWeightsText(report.trainParameters)}`;
+  return `genotype written to ${join(out, 'genotype.json')}; the cell ${cellWeightsText(report.trainParameters)}`;
 }
 
 /** Loads and describes the run's training images; an image folder sets the run's image size. */

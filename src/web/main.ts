@@ -137,7 +137,7 @@ function render(state: SessionState, message: string): void {
   ui.downloadCheckpoint.disabled = !session.checkpoint;
   ui.genotype.textContent = session.report?.python ?? '';
   // A report stored by a page from before the count has none.
-  ui.cellWeights.textContent = session.report?.trainParameters ? `Trained from scratch, ${cellWeightsText(session.report.trainParameters)}.` : '';
+  ui.cellWeights.textContent = session.report?.trainParameters ? `The found cell ${cellWeightsText(session.report.trainParameters)}.` : '';
   const epochs = session.epochs;
   if (epochs) ui.progress.value = session.records.length / epochs;
   if (state === 'idle') ui.progress.value = 0;
