@@ -10,6 +10,8 @@
 //   npm run quality -- --preset tiny --train-preset tiny --seeds 1 --random 2   a smoke check in seconds
 //
 // Run again with the same flags and --out, it continues where it stopped (a sweep keeps its jobs).
+// --reuse DIR takes another study's finished jobs that are the same (sgas sweep --reuse): a new
+// search setting is compared with the random cells already trained.
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -71,13 +73,19 @@ function options(argv: string[]) {
   const { values } = parseFlags('quality', rest, {
     seeds: { type: 'string' }, criteria: { type: 'string' }, random: { type: 'string' }, preset: { type: 'string' },
     'train-preset': { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' },
-    out: { type: 'string' }, jobs: { type: 'string' }, readme: { type: 'string' },
+    out: { type: 'string' }, jobs: { type: 'string' }, readme: { type: 'string' }, reuse: { type: 'string' },
   });
   const spec = sweepSpec({ ...DEFAULTS, ...values });
   if (spec.trainPreset === null) throw new UsageError('--train-preset none: the study trains every cell; name a training preset');
   if (spec.random < 2) throw new UsageError(`--random ${spec.random}: the random group needs at least 2 cells to have a spread to beat`);
   const jobs = numberFlag('jobs', values.jobs, 1, POSITIVE_INTEGER);
-  return { spec, backend, jobs, out: values.out ?? join('runs', `quality-${spec.preset}`), readme: values.readme };
+  return { spec, backend, jobs, out: values.out ?? join('runs', `quality-${spec.preset}`), readme: values.readme, reuse: values.reuse };
+}
+
+/** The command as typed, less --reuse: the jobs it copies are the same as those it would run, and its folder is not the reader's. */
+export function reproducingCommand(argv: string[]): string {
+  const shown = argv.filter((a, i) => !a.startsWith('--reuse') && argv[i - 1] !== '--reuse');
+  return ['npm run quality', ...(shown.length ? ['--', ...shown.map((a) => (/^[\w./,=-]+$/.test(a) ? a : `'${a}'`))] : [])].join(' ');
 }
 
 const duration = (seconds: number) => {
@@ -103,7 +111,7 @@ export function qualityMarkdown(board: Leaderboard, spec: SweepSpec, run: { comm
     '',
     `Ran ${new Date().toISOString().slice(0, 10)} on ${cpu.length} CPU cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), backend ${run.backend}: ` +
       `${duration(searching + training)} of searching and training (searches ${duration(searching)}, trainings ${duration(training)}); ` +
-      `this invocation took ${duration(run.wallSeconds)} (less where it continued an earlier one).`,
+      `this invocation took ${duration(run.wallSeconds)} (less where it continued an earlier one or reused another's jobs).`,
     '',
     groupTable(board),
     '',
@@ -132,14 +140,14 @@ function readText(path: string): string {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const { spec, backend, jobs, out, readme } = options(argv);
+  const { spec, backend, jobs, out, readme, reuse } = options(argv);
   // Checked first, so that a README without the section fails before hours of work.
   if (readme) replaceReadmeSection(readText(readme), '');
   const started = performance.now();
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
-  const board = await sweep({ ...spec, out, jobs, backend }, { log: (line) => process.stderr.write(line + '\n'), signal: controller.signal });
-  const command = ['npm run quality', ...(argv.length ? ['--', ...argv.map((a) => (/^[\w./,=-]+$/.test(a) ? a : `'${a}'`))] : [])].join(' ');
+  const board = await sweep({ ...spec, out, jobs, backend, reuse }, { log: (line) => process.stderr.write(line + '\n'), signal: controller.signal });
+  const command = reproducingCommand(argv);
   const run = { command, backend, wallSeconds: (performance.now() - started) / 1000 };
   writeFileAtomic(join(out, 'quality.md'), `# How good is the default search\n\n${qualityMarkdown(board, spec, { ...run, figure: FIGURE })}`);
   if (readme) {

@@ -21,7 +21,7 @@ export const SWEEP_FLAG_RANGES = { random: NON_NEGATIVE_INTEGER, jobs: POSITIVE_
 
 export const SWEEP_HELP = `usage: sgas sweep --seeds N|S1,S2,... [--criteria 1,2] [--preset P] [--train-preset P|none] [--random K]
                   [--baselines NAME,NAME] [--search-flags "..."] [--train-flags "..."] [--data DIR] [--out DIR]
-                  [--jobs N] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled]
+                  [--jobs N] [--reuse DIR] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled]
        sgas sweep --redis redis://HOST:PORT [the same flags] [--detach]
        sgas sweep --redis URL --status [--out DIR]
        sgas sweep --redis URL --collect --out DIR
@@ -39,6 +39,10 @@ mean ± std per group, each run's rank and the best genotype per criterion, with
   --search-flags "--max-images 4096 --layers 6"   sgas search hyperparameter flags for every search
   --train-flags "--epochs 20"                     sgas train hyperparameter flags for every training
   --jobs N         worker processes on this machine (default 1: this process)
+  --reuse DIR      take the finished jobs of the sweep in DIR that are the same as this one's (same
+                   data, config and genotype; trainings after a search only where the search is
+                   the same) instead of running them again: a new search setting against the same
+                   random cells
   --redis URL      put the jobs on a BullMQ queue in Redis instead; sgas worker --redis URL runs them
                    (any machine), and this waits for them and writes the leaderboard
   --detach         with --redis: return once the jobs are queued
@@ -46,7 +50,8 @@ mean ± std per group, each run's rank and the best genotype per criterion, with
   --collect        with --redis: fetch the jobs' folders into --out and write the leaderboard
 
 The same command run again with the same --out continues the sweep: jobs done are kept, the
-others continue from their checkpoints. Ctrl-C stops the jobs after their step in progress.
+others continue from their checkpoints; a job that ran with other values than its preset has now
+is refused. Ctrl-C stops the jobs after their step in progress.
 `;
 
 function listFlag(name: string, value: string, parse: (item: string) => number): number[] {
@@ -86,6 +91,7 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
     ...numericOptions(SWEEP_FLAG_RANGES), ...DATA_FLAGS,
     seeds: { type: 'string' }, criteria: { type: 'string' }, preset: { type: 'string' }, 'train-preset': { type: 'string' },
     baselines: { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' }, out: { type: 'string' }, redis: { type: 'string' },
+    reuse: { type: 'string' },
     detach: { type: 'boolean' }, status: { type: 'boolean' }, collect: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   const flags = values as Record<string, string | boolean | undefined>;
@@ -97,6 +103,7 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
   const url = flags.redis as string | undefined;
   if ((flags.status || flags.collect || flags.detach) && !url) throw new UsageError('--status, --collect and --detach work on a queue: add --redis redis://HOST:PORT');
   if (url && flags.jobs !== undefined) throw new UsageError('--jobs is for sweeps on this machine; with --redis, start sgas worker where the jobs should run');
+  if (url && flags.reuse !== undefined) throw new UsageError('--reuse copies finished jobs into a sweep on this machine; with --redis, run the sweep without it');
   const deviceFlag = [device.choice && device.choice !== 'auto' && `--backend ${device.choice}`, device.adapter && `--adapter ${device.adapter}`, device.kernels && `--kernels ${device.kernels}`].find(Boolean);
   if (url && deviceFlag) throw new UsageError(`${deviceFlag} chooses this machine's device, and with --redis the jobs run on the workers: pass it to sgas worker, which picks its own`);
   if (url) await reachRedis(url);
@@ -126,7 +133,8 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
     }
     const jobs = numberFlag('jobs', flags.jobs as string | undefined, 1, POSITIVE_INTEGER);
     const { choice: backend, adapter, kernels } = device;
-    report(await sweep({ ...spec, out, jobs, backend, adapter, kernels }, { log, signal: controller.signal }), out);
+    const reuse = flags.reuse as string | undefined;
+    report(await sweep({ ...spec, out, jobs, backend, adapter, kernels, reuse }, { log, signal: controller.signal }), out);
     return 0;
   } catch (e) {
     if (!(e instanceof SweepStoppedError) && !controller.signal.aborted) throw e;

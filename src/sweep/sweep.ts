@@ -10,12 +10,15 @@ import { buildLeaderboard, type Leaderboard } from './leaderboard.ts';
 import { runLocally } from './local.ts';
 import { planJobs, type SweepJob, type SweepSpec } from './plan.ts';
 import { writeLeaderboard } from './report.ts';
+import { checkCurrent, reuseJobs } from './reuse.ts';
 
 /** `backend`, `adapter`, `kernels`: what the jobs run on. */
 export interface SweepOptions extends SweepSpec, BackendRequest {
   out: string;
   /** Local worker processes (1: this process); without a queue only. */
   jobs?: number;
+  /** Another sweep's folder: its finished jobs that are the same as this sweep's are copied, not run again. */
+  reuse?: string;
 }
 
 export interface SweepHooks {
@@ -38,7 +41,7 @@ export function readSweepFile(out: string): SweepFile | null {
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as SweepFile : null;
 }
 
-/** The sweep in `out`: the one there (the same spec), or a new one written there. */
+/** The sweep in `out`: the one there (the same spec, its runs made with today's preset values), or a new one written there. */
 export function openSweep(spec: SweepSpec, out: string, newId: () => string): SweepFile {
   const jobs = planJobs(spec);
   const existing = readSweepFile(out);
@@ -46,6 +49,7 @@ export function openSweep(spec: SweepSpec, out: string, newId: () => string): Sw
     if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
       throw new UsageError(`${out} holds another sweep (${join(out, SWEEP_FILE)}): run it with its own flags, or choose another --out`);
     }
+    checkCurrent(existing, out);
     return existing;
   }
   const file: SweepFile = { spec, jobs, id: newId() };
@@ -55,9 +59,10 @@ export function openSweep(spec: SweepSpec, out: string, newId: () => string): Sw
 
 /** Runs the sweep's jobs on this machine and writes its leaderboard. */
 export async function sweep(options: SweepOptions, hooks: SweepHooks = {}): Promise<Leaderboard> {
-  const { out, jobs: workers = 1, backend, adapter, kernels, ...spec } = options;
+  const { out, jobs: workers = 1, backend, adapter, kernels, reuse, ...spec } = options;
   const log = hooks.log ?? (() => {});
   const file = openSweep(spec, out, () => 'local');
+  if (reuse) reuseJobs(file, out, reuse, readSweepFile(reuse), log);
   await runLocally(file.jobs, { out, jobs: workers, device: { backend, adapter, kernels }, log, signal: hooks.signal });
   return finishSweep(file, out, log);
 }

@@ -1,0 +1,79 @@
+// A sweep's jobs against the values their presets have today: --reuse copies only the jobs that
+// are the same (config, genotype, data), and a sweep whose runs were made with other values than
+// its preset now gives is refused rather than passed off as the new one.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { reproducingCommand } from '../bench/quality.ts';
+import type { SweepSpec } from '../src/sweep/plan.ts';
+import { sweep } from '../src/sweep/sweep.ts';
+import { buildCli, run } from './helpers/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sgas-reuse-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const reusedLine = (lines: string[]) => lines.find((l) => /reused from/.test(l)) ?? lines.join('\n');
+
+const spec: SweepSpec = { seeds: [1], criteria: [1], preset: 'tiny', trainPreset: 'tiny', random: 1, baselines: [], trainOverrides: { epochs: 1 } };
+const JOBS = ['search-cri1-seed1', 'train-cri1-seed1', 'train-random-1'];
+
+test('--reuse: a new search setting takes the random cells already trained, the same sweep takes every job, another training none', async () => {
+  const first = join(dir, 'first');
+  const firstBoard = await sweep({ ...spec, out: first, backend: 'wasm' });
+
+  // Another search learning rate: the search and the training of its cell run; the random cell is the same job.
+  const lines: string[] = [];
+  const other = join(dir, 'other-search');
+  await sweep({ ...spec, searchOverrides: { learningRate: 0.1 }, out: other, backend: 'wasm', reuse: first }, { log: (l) => lines.push(l) });
+  assert.match(reusedLine(lines), /1 finished job reused from .*first \(train-random-1\)$/);
+  assert.ok(lines.some((l) => /search-cri1-seed1: starting/.test(l)) && lines.some((l) => /train-cri1-seed1: starting/.test(l)), lines.join('\n'));
+  assert.deepEqual(readJson(join(other, 'train-random-1', 'result.json')), readJson(join(first, 'train-random-1', 'result.json')));
+  assert.equal(readJson(join(other, 'search-cri1-seed1', 'run.json')).config.learningRate, 0.1);
+
+  // The same sweep: every job copied, nothing run, the same leaderboard.
+  lines.length = 0;
+  const same = join(dir, 'same');
+  const board = await sweep({ ...spec, out: same, backend: 'wasm', reuse: first }, { log: (l) => lines.push(l) });
+  assert.match(reusedLine(lines), new RegExp(`3 finished jobs reused from .*first \\(${JOBS.join(', ')}\\)$`));
+  assert.ok(!lines.some((l) => /: starting/.test(l)), lines.join('\n'));
+  assert.deepEqual(board.groups, firstBoard.groups);
+  assert.ok(!existsSync(join(dir, 'same', 'search-cri1-seed1.reuse.tmp')));
+
+  // Another training: the search is the same job, no training is.
+  lines.length = 0;
+  await sweep({ ...spec, trainOverrides: { epochs: 2 }, out: join(dir, 'longer'), backend: 'wasm', reuse: first }, { log: (l) => lines.push(l) });
+  assert.match(reusedLine(lines), /1 finished job reused from .*first \(search-cri1-seed1\)$/);
+  assert.equal(readFileSync(join(dir, 'longer', 'train-random-1', 'log.jsonl'), 'utf8').trim().split('\n').length, 2);
+
+  await assert.rejects(sweep({ ...spec, out: join(dir, 'none'), reuse: join(dir, 'missing') }), /--reuse .*missing: no sweep there/);
+  await assert.rejects(sweep({ ...spec, data: { dir: '/elsewhere' }, out: join(dir, 'data'), reuse: first }), /--reuse .*first: that sweep ran on other data/);
+});
+
+test('a sweep whose runs were made with other values than its preset gives today is refused, not continued', async () => {
+  const out = join(dir, 'stale');
+  await sweep({ ...spec, random: 0, out, backend: 'wasm' });
+  // As if the tiny preset's images had changed since the search ran.
+  const runFile = join(out, 'search-cri1-seed1', 'run.json');
+  const ran = readJson(runFile);
+  writeFileSync(runFile, JSON.stringify({ ...ran, config: { ...ran.config, maxImages: 64 } }));
+  await assert.rejects(sweep({ ...spec, random: 0, out, backend: 'wasm' }),
+    /search-cri1-seed1 ran with maxImages 64, where its preset now gives 32: a preset changed since this sweep began; choose another --out \(--reuse .*stale takes the jobs that still match\)/);
+
+  // A training of another genotype than its search found.
+  writeFileSync(runFile, JSON.stringify(ran));
+  const trainFile = join(out, 'train-cri1-seed1', 'run.json');
+  const trained = readJson(trainFile);
+  writeFileSync(trainFile, JSON.stringify({ ...trained, python: trained.python.replace(/'(\w+)', 0\)/, "'none', 0)") }));
+  await assert.rejects(sweep({ ...spec, random: 0, out, backend: 'wasm' }), /train-cri1-seed1 ran with another genotype/);
+});
+
+test('sgas sweep --reuse with --redis is refused; the study shows the command that reproduces it without --reuse', async () => {
+  buildCli();
+  const { code, stderr } = await run(['sweep', '--seeds', '1', '--redis', 'redis://127.0.0.1:9', '--reuse', dir]);
+  assert.equal(code, 2);
+  assert.equal(stderr.trim(), 'sgas: --reuse copies finished jobs into a sweep on this machine; with --redis, run the sweep without it');
+  assert.equal(reproducingCommand(['--reuse', 'runs/a', '--train-flags', '--epochs 5', '--reuse=runs/b', '--out', 'runs/q']),
+    "npm run quality -- --train-flags '--epochs 5' --out runs/q");
+});
