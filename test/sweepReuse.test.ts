@@ -59,7 +59,7 @@ test('a sweep whose runs were made with other values than its preset gives today
   const ran = readJson(runFile);
   writeFileSync(runFile, JSON.stringify({ ...ran, config: { ...ran.config, maxImages: 64 } }));
   await assert.rejects(sweep({ ...spec, random: 0, out, backend: 'wasm' }),
-    /search-cri1-seed1 ran with maxImages 64, where its preset now gives 32: a preset changed since this sweep began; choose another --out \(--reuse .*stale takes the jobs that still match\)/);
+    /search-cri1-seed1 ran with maxImages 64, where its preset now gives 32: the job changed since this sweep began; choose another --out \(--reuse .*stale takes the jobs that still match\)/);
 
   // A training of another genotype than its search found.
   writeFileSync(runFile, JSON.stringify(ran));

@@ -62,7 +62,7 @@ export function checkCurrent(file: SweepFile, out: string): void {
   for (const job of file.jobs) {
     const differs = difference(job, join(out, job.name), out);
     if (differs) {
-      throw new UsageError(`${join(out, job.name)} ran with ${differs}: a preset changed since this sweep began; choose another --out (--reuse ${out} takes the jobs that still match)`);
+      throw new UsageError(`${join(out, job.name)} ran with ${differs}: the job changed since this sweep began; choose another --out (--reuse ${out} takes the jobs that still match)`);
     }
   }
 }
