@@ -2,7 +2,7 @@
 // of a sweep would pass off old runs as new ones. Each job's run.json keeps the config it ran with:
 // a sweep continued in its folder refuses a job that ran with other values, and --reuse takes a
 // finished job from another sweep's folder only where it is the same job (same config, same genotype).
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { UsageError } from '../cli/args.ts';
@@ -20,19 +20,15 @@ function jobConfig(job: SweepJob): object {
   return job.kind === 'search' ? searchConfigOf(job.options).config : trainConfigOf(job.options).config;
 }
 
-/** The genotype a training trains, as Python text; null where it is a search's that is not found yet. */
+/** The genotype a training trains, as the Python text its run.json keeps; null where a search's is not found yet (or is damaged: the training says so). */
 function trainedGenotype(job: SweepJob, out: string): string | null {
   if (job.kind !== 'train') return null;
-  if (job.after) {
-    const found = join(out, job.after, 'genotype.json');
-    try {
-      return (JSON.parse(readFileSync(found, 'utf8')) as { python?: string }).python ?? null;
-    } catch {
-      return null; // not found yet, or damaged: the training says so when it reads it
-    }
+  const given = job.after ? join(out, job.after) : job.options.genotype;
+  try {
+    return genotypeToPython(typeof given === 'object' ? given : genotypeFlag(given, 'sweep'));
+  } catch {
+    return null;
   }
-  const given = job.options.genotype;
-  return typeof given === 'object' ? genotypeToPython(given) : genotypeToPython(genotypeFlag(given, 'sweep'));
 }
 
 /** run.json of `dir`; a damaged one reads as empty here, and its job fails on it with its own error. */
