@@ -29,6 +29,12 @@ export interface SearchConfig {
   archWeightDecay: number;
   archBetas: [number, number];
   unrolled: boolean;
+  /**
+   * Epochs the weights train alone before the Architect's first step (0: from the first step).
+   * Untrained convolutions lose to parameter-free ops at first, and alphas learnt then drift
+   * towards pools and skips; PC-DARTS and P-DARTS train the weights first for this reason.
+   */
+  archStartEpoch: number;
   /** Edge decisions. */
   criterion: 1 | 2;
   warmupDecEpoch: number;
@@ -48,7 +54,7 @@ const SGAS_CIFAR10: SearchConfig = {
   initChannels: 16, layers: 8, stemMultiplier: 3,
   trainPortion: 0.5, maxImages: 0, imageSize: 0, cropPadding: 4, flip: true,
   batchSize: 64, batchIncrease: 8, learningRate: 0.025, learningRateMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5,
-  archLearningRate: 3e-4, archWeightDecay: 1e-3, archBetas: [0.5, 0.999], unrolled: false,
+  archLearningRate: 3e-4, archWeightDecay: 1e-3, archBetas: [0.5, 0.999], unrolled: false, archStartEpoch: 0,
   criterion: 1, warmupDecEpoch: 9, decisionFreq: 5, historySize: 4, postTrain: 5,
   maxValidImages: 0, seed: 2, recompute: 'auto',
 };
@@ -82,6 +88,14 @@ export function presetConfig(name: string): SearchConfig {
   const preset = PRESETS[name];
   if (!preset) throw new Error(`unknown preset '${name}' (presets: ${Object.keys(PRESETS).join(', ')})`);
   return { ...preset.config, archBetas: [...preset.config.archBetas] };
+}
+
+/**
+ * A config as a run.json or checkpoint kept it: a setting added since reads as the value that ran
+ * (recompute: memory planned as new searches plan it).
+ */
+export function storedSearchConfig(stored: SearchConfig): SearchConfig {
+  return { ...stored, recompute: stored.recompute ?? 'auto', archStartEpoch: stored.archStartEpoch ?? 0 };
 }
 
 /** Edges kept per cell type: two per node. */
@@ -121,8 +135,11 @@ export function validateConfig(c: SearchConfig): void {
   if (!(c.learningRate > 0) || !(c.learningRateMin >= 0) || c.learningRateMin > c.learningRate) bad('learningRate', 'learning rates must satisfy 0 <= min <= lr, lr > 0');
   if (!(c.archLearningRate > 0)) bad('archLearningRate', `archLearningRate must be positive, got ${c.archLearningRate}`);
   if (c.criterion !== 1 && c.criterion !== 2) bad('criterion', `criterion must be 1 or 2, got ${c.criterion}`);
-  for (const name of ['warmupDecEpoch', 'postTrain', 'batchIncrease', 'maxImages', 'imageSize', 'cropPadding', 'maxValidImages'] as const) {
+  for (const name of ['archStartEpoch', 'warmupDecEpoch', 'postTrain', 'batchIncrease', 'maxImages', 'imageSize', 'cropPadding', 'maxValidImages'] as const) {
     if (!Number.isInteger(c[name]) || c[name] < 0) bad(name, `${name} must be a non-negative integer, got ${c[name]}`);
+  }
+  if (c.archStartEpoch > c.warmupDecEpoch) {
+    bad('archStartEpoch', `archStartEpoch (${c.archStartEpoch}) must not come after the first decision (warmupDecEpoch ${c.warmupDecEpoch}): that decision would read untrained alphas`);
   }
   if (c.imageSize && c.imageSize % 4 !== 0) bad('imageSize', `imageSize must be a multiple of 4 (two reductions need even sizes), got ${c.imageSize}`);
   if (!RECOMPUTE_MODES.includes(c.recompute)) bad('recompute', `recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got ${c.recompute}`);

@@ -9,7 +9,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { augmentBatch, firstImages, resizeDataset } from '../data/transforms.ts';
 import { Architect, type LabelledBatch } from './architect.ts';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from './checkpoint.ts';
-import { learningRateAt, searchEpochs, validateConfig, type SearchConfig } from './config.ts';
+import { learningRateAt, searchEpochs, storedSearchConfig, validateConfig, type SearchConfig } from './config.ts';
 import { decideEdge, initialDecisionState, rowSoftmax, type DecisionState, type EdgeStats } from './edgeDecision.ts';
 import { genotypeFromGenes, parseGene, parseGeneForce, type Genotype } from './genotype.ts';
 import { Network } from './model.ts';
@@ -239,9 +239,9 @@ export class Search {
     let { lossSum, correct, seen } = resumed ?? { lossSum: 0, correct: 0, seen: 0 };
     for (let step = resumed?.step ?? 0; step < steps; step++) {
       const trainBatch = this.batch(Array.from(order.subarray(step * batchSize, (step + 1) * batchSize), (i) => train[i]!));
-      const validBatch = this.batch(this.sampleValid(batchSize));
+      const validBatch = epoch >= this.config.archStartEpoch ? this.batch(this.sampleValid(batchSize)) : null;
       try {
-        await this.architect.step(validBatch, trainBatch, lr, this.sgd);
+        if (validBatch) await this.architect.step(validBatch, trainBatch, lr, this.sgd);
         const { loss: lossValue, logits: logitValues, norm } = await weightStep(this.net, this.sgd, trainBatch, this.config.gradClip);
         if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
           throw new SearchDivergedError(
@@ -256,7 +256,7 @@ export class Search {
           epoch, epochs: this.epochs, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, lr, batchSize,
         });
       } finally {
-        for (const t of [trainBatch.x, trainBatch.y, validBatch.x, validBatch.y]) t.release();
+        for (const t of [trainBatch, validBatch].flatMap((b) => (b ? [b.x, b.y] : []))) t.release();
       }
       if (this.stopRequested) {
         this.inEpoch = { epoch, step: step + 1, steps, orderRng, lossSum, correct, seen, seconds: (performance.now() - started) / 1000 };
@@ -392,8 +392,7 @@ function decodeSearchCheckpoint(bytes: Uint8Array, source: string): CheckpointFi
   const checkpoint = decodeCheckpoint<SavedState>(bytes, source);
   const { state } = checkpoint;
   if (state.format !== 'sgas-search-v1') throw new CheckpointError(`${source}: not a search checkpoint (format ${state.format})`);
-  // Checkpoints written before SearchConfig.recompute existed plan memory as new searches do.
-  state.config = { ...state.config, recompute: state.config.recompute ?? 'auto' };
+  state.config = storedSearchConfig(state.config);
   return checkpoint;
 }
 

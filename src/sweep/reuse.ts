@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { UsageError } from '../cli/args.ts';
 import { genotypeFlag } from '../cli/genotypeFlag.ts';
 import { storedTrainConfig, type TrainConfig } from '../eval/config.ts';
+import { storedSearchConfig, type SearchConfig } from '../search/config.ts';
 import { genotypeToPython } from '../search/genotype.ts';
 import { searchConfigOf, trainConfigOf } from '../jobs/options.ts';
 import { readRunFile } from '../jobs/runFile.ts';
@@ -44,7 +45,7 @@ function ranWith(dir: string): Partial<{ config: Record<string, unknown>; python
 export function difference(job: SweepJob, dir: string, out: string): string | null {
   const run = ranWith(dir);
   if (!run.config) return null;
-  const ran = job.kind === 'train' ? storedTrainConfig(run.config as unknown as TrainConfig) as unknown as Record<string, unknown> : run.config;
+  const ran = (job.kind === 'train' ? storedTrainConfig(run.config as unknown as TrainConfig) : storedSearchConfig(run.config as unknown as SearchConfig)) as unknown as Record<string, unknown>;
   const now = jobConfig(job) as Record<string, unknown>;
   const key = [...new Set([...Object.keys(now), ...Object.keys(ran)])].find((k) => !isDeepStrictEqual(now[k], ran[k]));
   if (key) return `${key} ${JSON.stringify(ran[key])}, where its preset now gives ${JSON.stringify(now[key])}`;
