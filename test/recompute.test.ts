@@ -79,9 +79,10 @@ function inputs(backend: Backend) {
   return { x, labels: Tensor.from(backend, [1, 7, 3, 3, 0, 9], [6]) };
 }
 
-async function searchStepOn(backend: Backend, recomputeCells: boolean): Promise<StepOutcome> {
+async function searchStepOn(backend: Backend, recomputeCells: boolean, dropRng: Rng | null = null): Promise<StepOutcome> {
   const net = new Network(backend, { C: 3, layers: 3, classes: 10, inputChannels: 1, stemMultiplier: 3 }, new Rng(5));
   net.recomputeCells = recomputeCells;
+  net.paramFreeDrop = dropRng && { keep: 0.5, rng: dropRng };
   // Some edges decided and some pruned, so the cells' weights list has holes.
   net.selection.normal.splice(0, 3, 4, 0, -1);
   net.selection.reduce.splice(5, 2, 1, 0);
@@ -101,6 +102,16 @@ test('recomputed cells give the same loss, gradients and running statistics', as
   const kept = await searchStepOn(backend, false);
   assert.ok(kept.names.some((n) => n.startsWith('alphas_')) && kept.names.some((n) => n.startsWith('cell1.')), 'alphas and cell weights get gradients');
   assertSameStep(await searchStepOn(backend, true), kept);
+});
+
+test('recomputed search cells drop the same samples of the parameter-free ops', async () => {
+  const backend = await gpu();
+  const [keptRng, recomputedRng] = [new Rng(9), new Rng(9)];
+  const kept = await searchStepOn(backend, false, keptRng);
+  const recomputed = await searchStepOn(backend, true, recomputedRng);
+  assert.deepEqual(recomputedRng.state(), keptRng.state(), "the generator moved on by the first forward's draws only");
+  assertSameStep(recomputed, kept);
+  assert.notEqual(kept.loss, (await searchStepOn(backend, false)).loss, 'dropping changed nothing');
 });
 
 async function evalStepOn(backend: Backend, recomputeCells: boolean): Promise<StepOutcome & { rng: number[] }> {

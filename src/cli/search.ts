@@ -20,7 +20,7 @@ type NumericKey = Exclude<{ [K in keyof SearchConfig]: SearchConfig[K] extends n
 /** Every numeric hyperparameter is a flag named after its config key (initChannels → --init-channels), with its range. */
 const RANGES: Record<NumericKey, Range> = {
   ...SHARED_RANGES, stemMultiplier: POSITIVE_INTEGER, trainPortion: { above: 0, below: 1 }, batchSize: POSITIVE_INTEGER,
-  batchIncrease: NON_NEGATIVE_INTEGER, archLearningRate: POSITIVE, archWeightDecay: NON_NEGATIVE, archStartEpoch: NON_NEGATIVE_INTEGER, warmupDecEpoch: NON_NEGATIVE_INTEGER,
+  batchIncrease: NON_NEGATIVE_INTEGER, archLearningRate: POSITIVE, archWeightDecay: NON_NEGATIVE, archStartEpoch: NON_NEGATIVE_INTEGER, paramFreeDrop: FRACTION, warmupDecEpoch: NON_NEGATIVE_INTEGER,
   decisionFreq: POSITIVE_INTEGER, historySize: POSITIVE_INTEGER, postTrain: NON_NEGATIVE_INTEGER, maxValidImages: NON_NEGATIVE_INTEGER,
 };
 const NUMERIC_KEYS = Object.keys(RANGES) as NumericKey[];

@@ -10,7 +10,9 @@ import { Module } from '../../runtime/module.ts';
 import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
-import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
+import { buildOperation, FactorizedReduce, ReluConvBn, type DropPathSetting, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
+
+export type { DropPathSetting };
 import type { Gene, Genotype } from '../search/genotype.ts';
 import { isReductionLayer } from '../search/space.ts';
 
@@ -41,12 +43,6 @@ export function auxiliaryWidths(C: number, scaled: boolean): { hidden: number; f
   if (!scaled) return { hidden: AUX_HIDDEN, features: AUX_FEATURES };
   const scale = (width: number) => Math.max(1, Math.round((width * C) / AUX_REFERENCE_C));
   return { hidden: scale(AUX_HIDDEN), features: scale(AUX_FEATURES) };
-}
-
-/** Drop path during a training forward: each non-identity op output keeps a sample with probability `keep`. */
-export interface DropPathSetting {
-  keep: number;
-  rng: Rng;
 }
 
 /** Linear layer with nn.Linear's initialisation (weight and bias U(±1/√in)). */

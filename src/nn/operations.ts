@@ -17,6 +17,12 @@ export interface OpContext {
   memory?: OpMemory;
 }
 
+/** Drop path during a training forward: an op's output keeps each sample with probability `keep`. */
+export interface DropPathSetting {
+  keep: number;
+  rng: Rng;
+}
+
 /** Memory traded for work, set from a network's memory plan (src/train/memory.ts). */
 export interface OpMemory {
   /** SepConv's and DilConv's depthwise outputs kept for the backward, not computed again. */

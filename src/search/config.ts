@@ -35,6 +35,12 @@ export interface SearchConfig {
    * towards pools and skips; PC-DARTS and P-DARTS train the weights first for this reason.
    */
   archStartEpoch: number;
+  /**
+   * Drop path on the parameter-free ops (pools, identity) of undecided edges, in the weight and the
+   * Architect steps: each sample of their outputs is zeroed with this probability (the rest scaled
+   * up). P-DARTS drops identity's output to stop parameter-free ops winning on their head start.
+   */
+  paramFreeDrop: number;
   /** Edge decisions. */
   criterion: 1 | 2;
   warmupDecEpoch: number;
@@ -54,7 +60,7 @@ const SGAS_CIFAR10: SearchConfig = {
   initChannels: 16, layers: 8, stemMultiplier: 3,
   trainPortion: 0.5, maxImages: 0, imageSize: 0, cropPadding: 4, flip: true,
   batchSize: 64, batchIncrease: 8, learningRate: 0.025, learningRateMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5,
-  archLearningRate: 3e-4, archWeightDecay: 1e-3, archBetas: [0.5, 0.999], unrolled: false, archStartEpoch: 0,
+  archLearningRate: 3e-4, archWeightDecay: 1e-3, archBetas: [0.5, 0.999], unrolled: false, archStartEpoch: 0, paramFreeDrop: 0,
   criterion: 1, warmupDecEpoch: 9, decisionFreq: 5, historySize: 4, postTrain: 5,
   maxValidImages: 0, seed: 2, recompute: 'auto',
 };
@@ -95,7 +101,7 @@ export function presetConfig(name: string): SearchConfig {
  * (recompute: memory planned as new searches plan it).
  */
 export function storedSearchConfig(stored: SearchConfig): SearchConfig {
-  return { ...stored, recompute: stored.recompute ?? 'auto', archStartEpoch: stored.archStartEpoch ?? 0 };
+  return { ...stored, recompute: stored.recompute ?? 'auto', archStartEpoch: stored.archStartEpoch ?? 0, paramFreeDrop: stored.paramFreeDrop ?? 0 };
 }
 
 /** Edges kept per cell type: two per node. */
@@ -138,6 +144,7 @@ export function validateConfig(c: SearchConfig): void {
   for (const name of ['archStartEpoch', 'warmupDecEpoch', 'postTrain', 'batchIncrease', 'maxImages', 'imageSize', 'cropPadding', 'maxValidImages'] as const) {
     if (!Number.isInteger(c[name]) || c[name] < 0) bad(name, `${name} must be a non-negative integer, got ${c[name]}`);
   }
+  if (!(c.paramFreeDrop >= 0 && c.paramFreeDrop < 1)) bad('paramFreeDrop', `paramFreeDrop must be in [0, 1), got ${c.paramFreeDrop}`);
   if (c.archStartEpoch > c.warmupDecEpoch) {
     bad('archStartEpoch', `archStartEpoch (${c.archStartEpoch}) must not come after the first decision (warmupDecEpoch ${c.warmupDecEpoch}): that decision would read untrained alphas`);
   }

@@ -2,13 +2,13 @@
 // Alphas live apart from the weights (one [8] parameter per edge and cell type, so a decided
 // edge's alpha simply stops receiving gradients and Adam skips it, as in the reference).
 import {
-  add, concatChannels, conv2d, recompute, Tape, globalAvgPool, linear, reshape, sliceRows, Tensor, softmax, weightedSum, type Backend,
+  add, concatChannels, conv2d, dropPath, recompute, Tape, globalAvgPool, linear, reshape, sliceRows, Tensor, softmax, weightedSum, type Backend,
 } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
-import type { Rng } from '../../runtime/rng.ts';
+import { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
-import { buildOperation, FactorizedReduce, ReluConvBn, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
+import { buildOperation, FactorizedReduce, ReluConvBn, type DropPathSetting, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
 import { isReductionLayer, isStrided, NUM_EDGES, PRIMITIVES, STEPS, type CellType } from './space.ts';
 
 /** Per edge: −1 undecided (weighted sum of all ops), 0 pruned (skipped), k the chosen op alone. */
@@ -24,22 +24,35 @@ export interface NetworkConfig {
 
 export class MixedOp extends Module {
   readonly ops: Operation[];
+  /** Pools and identity: the ops SearchConfig.paramFreeDrop drops. */
+  private readonly parameterFree: boolean[];
 
   constructor(ctx: OpContext, C: number, stride: number) {
     super();
     this.ops = PRIMITIVES.map((name) => this.child(name, buildOperation(name, ctx, C, stride, true)));
+    this.parameterFree = this.ops.map((op) => op.parameters().length === 0);
   }
 
-  /** selection −1 uses `weights` (a [1, 8] softmax row); a decided edge runs its op alone, unweighted. */
-  forward(x: Tensor, selection: number, weights: Tensor | null): Tensor {
+  /**
+   * selection −1 uses `weights` (a [1, 8] softmax row), with `drop` dropping samples of the
+   * parameter-free ops' outputs; a decided edge runs its op alone, unweighted.
+   */
+  forward(x: Tensor, selection: number, weights: Tensor | null, drop: DropPathSetting | null = null): Tensor {
     if (selection > 0) return this.ops[selection]!.forward(x);
     // 'none' adds w·0: it is left out, and its weight gets the zero gradient it would have had.
     const others = sliceRows(reshape(weights!, [PRIMITIVES.length, 1]), 1, PRIMITIVES.length - 1);
-    const ops = this.ops.slice(1);
-    const branches = ops.map((op) => op.forward(x));
+    const made: Tensor[] = [];
+    const branches = this.ops.slice(1).map((op, k) => {
+      const y = op.forward(x);
+      if (!op.isIdentity) made.push(y);
+      if (!drop || !this.parameterFree[k + 1]) return y;
+      const dropped = dropPath(y, drop.keep, drop.rng);
+      made.push(dropped);
+      return dropped;
+    });
     const y = weightedSum(branches, others);
     // The sum keeps its branches only for the alphas' gradients; identity's branch is x itself.
-    ops.forEach((op, k) => op.isIdentity || Tape.discard(branches[k]!));
+    for (const t of made) Tape.discard(t);
     return y;
   }
 }
@@ -58,7 +71,7 @@ export class Cell extends Module {
     }
   }
 
-  forward(s0: Tensor, s1: Tensor, selection: EdgeSelection, weights: (Tensor | null)[]): Tensor {
+  forward(s0: Tensor, s1: Tensor, selection: EdgeSelection, weights: (Tensor | null)[], drop: DropPathSetting | null = null): Tensor {
     const states = [this.pre0.forward(s0), this.pre1.forward(s1)];
     // Partial sums and edge outputs go once added; an identity edge's output is a state, which stays.
     const discard = (t: Tensor) => states.includes(t) || Tape.discard(t);
@@ -67,7 +80,7 @@ export class Cell extends Module {
       let sum: Tensor | null = null;
       for (let j = 0; j < states.length; j++, e++) {
         if (selection[e] === 0) continue;
-        const y = this.edges[e]!.forward(states[j]!, selection[e]!, weights[e]!);
+        const y = this.edges[e]!.forward(states[j]!, selection[e]!, weights[e]!, drop);
         if (!sum) sum = y;
         else {
           const total = add(sum, y);
@@ -105,6 +118,8 @@ export class Network extends Module {
   recomputeCells = false;
   /** What the ops keep for the backward (MemoryPlan.keepPairInner). */
   readonly memory: OpMemory = { keepPairInner: false };
+  /** Drop path on the parameter-free ops of undecided edges (SearchConfig.paramFreeDrop), set by the training steps. */
+  paramFreeDrop: DropPathSetting | null = null;
   private readonly cellParameters = new Map<Cell, Tensor[]>();
 
   constructor(readonly backend: Backend, readonly config: NetworkConfig, rng: Rng) {
@@ -159,11 +174,17 @@ export class Network extends Module {
 
   private cellForward(cell: Cell, s0: Tensor, s1: Tensor, selection: EdgeSelection, weights: (Tensor | null)[]): Tensor {
     // Without gradients nothing needs a cell's insides after it returns: they go at once.
-    if (!this.recomputeCells && Tape.recording) return cell.forward(s0, s1, selection, weights);
+    const drop = this.paramFreeDrop;
+    if (!this.recomputeCells && Tape.recording) return cell.forward(s0, s1, selection, weights, drop);
     const used = weights.filter((w): w is Tensor => w !== null);
+    // The second forward must drop the same samples: it replays the generator from where the first began.
+    const start = drop?.rng.state();
+    let first = true;
     return recompute([s0, s1, ...used], this.cellParameters.get(cell)!, ([r0, r1, ...rest]) => {
       let next = 0;
-      return cell.forward(r0!, r1!, selection, weights.map((w) => (w ? rest[next++]! : null)));
+      const replay = drop && !first ? { keep: drop.keep, rng: Rng.fromState(start!) } : drop;
+      first = false;
+      return cell.forward(r0!, r1!, selection, weights.map((w) => (w ? rest[next++]! : null)), replay);
     });
   }
 

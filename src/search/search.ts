@@ -240,6 +240,8 @@ export class Search {
     for (let step = resumed?.step ?? 0; step < steps; step++) {
       const trainBatch = this.batch(Array.from(order.subarray(step * batchSize, (step + 1) * batchSize), (i) => train[i]!));
       const validBatch = epoch >= this.config.archStartEpoch ? this.batch(this.sampleValid(batchSize)) : null;
+      const { paramFreeDrop } = this.config;
+      this.net.paramFreeDrop = paramFreeDrop ? { keep: 1 - paramFreeDrop, rng: this.rng } : null;
       try {
         if (validBatch) await this.architect.step(validBatch, trainBatch, lr, this.sgd);
         const { loss: lossValue, logits: logitValues, norm } = await weightStep(this.net, this.sgd, trainBatch, this.config.gradClip);
@@ -256,6 +258,7 @@ export class Search {
           epoch, epochs: this.epochs, step: step + 1, steps, loss: lossSum / seen, accuracy: correct / seen, lr, batchSize,
         });
       } finally {
+        this.net.paramFreeDrop = null;
         for (const t of [trainBatch, validBatch].flatMap((b) => (b ? [b.x, b.y] : []))) t.release();
       }
       if (this.stopRequested) {
