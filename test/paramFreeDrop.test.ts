@@ -11,7 +11,7 @@ import { MixedOp } from '../src/search/model.ts';
 import { prepareSearchData, Search } from '../src/search/search.ts';
 import { PRIMITIVES } from '../src/search/space.ts';
 import { assertClose } from './helpers/gpu.ts';
-import { embeddedTrain as train } from './helpers/search.ts';
+import { straightSearch, embeddedTrain as train } from './helpers/search.ts';
 
 const DROPPED = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect'];
 
@@ -44,10 +44,7 @@ test('a search with paramFreeDrop stopped mid-epoch resumes from its checkpoint 
   const backend = await createWasmBackend();
   const data = prepareSearchData(train, config);
   try {
-    const straight = new Search(backend, config, data);
-    const reference = (await straight.run())!;
-    straight.release();
-
+    const reference = await straightSearch(backend, config, data);
     const first = new Search(backend, config, data);
     assert.equal(await first.run({ step: (s) => void (s.epoch === 2 && s.step === 3 && first.requestStop()) }), null);
     const saved = await first.checkpoint();
@@ -58,9 +55,7 @@ test('a search with paramFreeDrop stopped mid-epoch resumes from its checkpoint 
     assert.deepEqual(result.alphas, reference.alphas);
     assert.deepEqual(result.genotype, reference.genotype);
 
-    const plain = new Search(backend, { ...config, paramFreeDrop: 0 }, data);
-    const without = (await plain.run())!;
-    plain.release();
+    const without = await straightSearch(backend, { ...config, paramFreeDrop: 0 }, data);
     assert.notDeepEqual(without.alphas, reference.alphas, 'dropping changed nothing');
   } finally {
     backend.destroy();
