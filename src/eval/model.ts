@@ -11,8 +11,6 @@ import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
 import { buildOperation, FactorizedReduce, ReluConvBn, type DropPathSetting, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
-
-export type { DropPathSetting };
 import type { Gene, Genotype } from '../search/genotype.ts';
 import { isReductionLayer } from '../search/space.ts';
 

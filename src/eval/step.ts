@@ -7,7 +7,8 @@ import type { Batch } from '../data/batches.ts';
 import type { Genotype } from '../search/genotype.ts';
 import { planMemory, type MemoryPlan, type RecomputeMode } from '../train/memory.ts';
 import type { TrainConfig } from './config.ts';
-import { EvalNetwork, type DropPathSetting, type EvalNetworkConfig } from './model.ts';
+import type { DropPathSetting } from '../nn/operations.ts';
+import { EvalNetwork, type EvalNetworkConfig } from './model.ts';
 
 /** The objective (CE + weight · auxiliary CE) and the logits, read back after the SGD step. */
 export async function trainStep(net: EvalNetwork, sgd: Sgd, config: TrainConfig, batch: Batch, drop: DropPathSetting): Promise<{ loss: number; logits: Float32Array }> {

@@ -32,7 +32,7 @@ export interface SearchConfig {
   /**
    * Epochs the weights train alone before the Architect's first step (0: from the first step).
    * Untrained convolutions lose to parameter-free ops at first, and alphas learnt then drift
-   * towards pools and skips; PC-DARTS and P-DARTS train the weights first for this reason.
+   * towards pools and skips: PC-DARTS's reason for training the weights first.
    */
   archStartEpoch: number;
   /**
