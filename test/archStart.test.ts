@@ -23,6 +23,7 @@ async function alphasByEpoch(overrides: Partial<SearchConfig>, epochs: number): 
     return { alphas, checkpoint: await search.checkpoint() };
   } finally {
     search.release();
+    backend.destroy();
   }
 }
 
@@ -51,5 +52,6 @@ test('a checkpoint written before archStartEpoch existed resumes with the Archit
     assert.equal(resumed.config.archStartEpoch, 0);
   } finally {
     resumed.release();
+    backend.destroy();
   }
 });

@@ -37,6 +37,7 @@ test("a mixed edge's output is its weighted sum with the pools' and identity's s
   assertClose(y, expected, 'mixed edge output', 1e-5, 1e-5);
   mixed.release();
   for (const t of [x, alpha]) t.release();
+  backend.destroy();
 });
 
 test('a search with paramFreeDrop stopped mid-epoch resumes from its checkpoint to the uninterrupted result, and differs from one without', async () => {
