@@ -8,9 +8,9 @@ import {
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
 import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
-import { Rng } from '../../runtime/rng.ts';
+import type { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
-import { buildOperation, FactorizedReduce, ReluConvBn, type DropPathSetting, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
+import { buildOperation, FactorizedReduce, ReluConvBn, replayingDrop, type DropPathSetting, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
 import type { Gene, Genotype } from '../search/genotype.ts';
 import { isReductionLayer } from '../search/space.ts';
 
@@ -242,14 +242,8 @@ export class EvalNetwork extends Module {
   private cellForward(cell: Cell, s0: Tensor, s1: Tensor, drop: DropPathSetting | null): Tensor {
     // Without gradients nothing needs a cell's insides after it returns: they go at once.
     if (!this.recomputeCells && Tape.recording) return cell.forward(s0, s1, drop);
-    // The second forward must drop the same paths: it replays the generator from where the first began.
-    const start = drop?.rng.state();
-    let first = true;
-    return recompute([s0, s1], this.cellParameters.get(cell)!, ([r0, r1]) => {
-      const replay = drop && !first ? { keep: drop.keep, rng: Rng.fromState(start!) } : drop;
-      first = false;
-      return cell.forward(r0!, r1!, replay);
-    });
+    const nextDrop = replayingDrop(drop);
+    return recompute([s0, s1], this.cellParameters.get(cell)!, ([r0, r1]) => cell.forward(r0!, r1!, nextDrop()));
   }
 
   /**

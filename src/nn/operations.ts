@@ -5,7 +5,7 @@
 import { avgPool2d, concatChannels, conv2d, conv2dPair, maxPool2d, relu, Tape, zero, type Backend, type Tensor } from '../../runtime/index.ts';
 import { Module } from '../../runtime/module.ts';
 import type { OnnxGraph } from '../../runtime/onnx/graph.ts';
-import type { Rng } from '../../runtime/rng.ts';
+import { Rng } from '../../runtime/rng.ts';
 import type { OpName } from '../search/space.ts';
 import { BatchNorm2d, convWeight } from './layers.ts';
 
@@ -21,6 +21,21 @@ export interface OpContext {
 export interface DropPathSetting {
   keep: number;
   rng: Rng;
+}
+
+/**
+ * For a forward run twice (a recomputed cell): the first run draws from `drop`'s generator, each
+ * later run replays the same draws, so the backward sees the samples the forward dropped.
+ */
+export function replayingDrop(drop: DropPathSetting | null): () => DropPathSetting | null {
+  if (!drop) return () => null;
+  const start = drop.rng.state();
+  let first = true;
+  return () => {
+    if (!first) return { keep: drop.keep, rng: Rng.fromState(start) };
+    first = false;
+    return drop;
+  };
 }
 
 /** Memory traded for work, set from a network's memory plan (src/train/memory.ts). */

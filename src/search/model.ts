@@ -6,9 +6,9 @@ import {
 } from '../../runtime/index.ts';
 import { kaimingUniform } from '../../runtime/init.ts';
 import { Module } from '../../runtime/module.ts';
-import { Rng } from '../../runtime/rng.ts';
+import type { Rng } from '../../runtime/rng.ts';
 import { BatchNorm2d, convWeight } from '../nn/layers.ts';
-import { buildOperation, FactorizedReduce, ReluConvBn, type DropPathSetting, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
+import { buildOperation, FactorizedReduce, ReluConvBn, replayingDrop, type DropPathSetting, type OpContext, type OpMemory, type Operation } from '../nn/operations.ts';
 import { isReductionLayer, isStrided, NUM_EDGES, PRIMITIVES, STEPS, type CellType } from './space.ts';
 
 /** Per edge: −1 undecided (weighted sum of all ops), 0 pruned (skipped), k the chosen op alone. */
@@ -177,14 +177,10 @@ export class Network extends Module {
     const drop = this.paramFreeDrop;
     if (!this.recomputeCells && Tape.recording) return cell.forward(s0, s1, selection, weights, drop);
     const used = weights.filter((w): w is Tensor => w !== null);
-    // The second forward must drop the same samples: it replays the generator from where the first began.
-    const start = drop?.rng.state();
-    let first = true;
+    const nextDrop = replayingDrop(drop);
     return recompute([s0, s1, ...used], this.cellParameters.get(cell)!, ([r0, r1, ...rest]) => {
       let next = 0;
-      const replay = drop && !first ? { keep: drop.keep, rng: Rng.fromState(start!) } : drop;
-      first = false;
-      return cell.forward(r0!, r1!, selection, weights.map((w) => (w ? rest[next++]! : null)), replay);
+      return cell.forward(r0!, r1!, selection, weights.map((w) => (w ? rest[next++]! : null)), nextDrop());
     });
   }
 
