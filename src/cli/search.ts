@@ -40,6 +40,8 @@ ${Object.entries(PRESETS).map(([name, p]) => `  ${name.padEnd(13)} ${p.descripti
 hyperparameter flags (override the preset):
   ${NUMERIC_KEYS.map((k) => `--${kebab(k)} N`).join('  ')}
   --arch-beta1 B  --arch-beta2 B  --unrolled  --flip / --no-flip
+  --keep-pruned-edges   a node's pruned edges stay in the network as mixed edges (alphas frozen,
+                 weights training) instead of leaving it
   --recompute auto|cells|off   compute each cell's insides again in the backward instead of keeping
                  them: a third more work for a fraction of the memory (auto: where a step would not
                  fit in the backend's memory; the paper's batch 64 needs 2.5 GiB of the
@@ -51,7 +53,7 @@ const SEARCH_FLAGS = {
   ...numericOptions(SEARCH_FLAG_RANGES),
   ...DATA_FLAGS, ...RUN_FLAGS, preset: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
   criterion: { type: 'string' }, recompute: { type: 'string' },
-  unrolled: { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
+  unrolled: { type: 'boolean' }, 'keep-pruned-edges': { type: 'boolean' }, flip: { type: 'boolean' }, 'no-flip': { type: 'boolean' },
   browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -97,6 +99,7 @@ export function searchOptions(flags: Record<string, string | boolean | undefined
     ];
   }
   if (flags.unrolled) overrides.unrolled = true;
+  if (flags['keep-pruned-edges']) overrides.keepPrunedEdges = true;
   if (flags.recompute !== undefined) overrides.recompute = recomputeFlag(String(flags.recompute));
   if (flags.flip) overrides.flip = true;
   if (flags['no-flip']) overrides.flip = false;

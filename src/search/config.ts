@@ -41,6 +41,12 @@ export interface SearchConfig {
    * up). P-DARTS drops identity's output to stop parameter-free ops winning on their head start.
    */
   paramFreeDrop: number;
+  /**
+   * A node's pruned edges (its other candidates once two are decided) stay in the network as
+   * mixed edges, their alphas frozen and their weights training, instead of leaving it (SGAS):
+   * the network the later decisions are made in changes less at each pruning.
+   */
+  keepPrunedEdges: boolean;
   /** Edge decisions. */
   criterion: 1 | 2;
   warmupDecEpoch: number;
@@ -60,7 +66,7 @@ const SGAS_CIFAR10: SearchConfig = {
   initChannels: 16, layers: 8, stemMultiplier: 3,
   trainPortion: 0.5, maxImages: 0, imageSize: 0, cropPadding: 4, flip: true,
   batchSize: 64, batchIncrease: 8, learningRate: 0.025, learningRateMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5,
-  archLearningRate: 3e-4, archWeightDecay: 1e-3, archBetas: [0.5, 0.999], unrolled: false, archStartEpoch: 0, paramFreeDrop: 0,
+  archLearningRate: 3e-4, archWeightDecay: 1e-3, archBetas: [0.5, 0.999], unrolled: false, archStartEpoch: 0, paramFreeDrop: 0, keepPrunedEdges: false,
   criterion: 1, warmupDecEpoch: 9, decisionFreq: 5, historySize: 4, postTrain: 5,
   maxValidImages: 0, seed: 2, recompute: 'auto',
 };
@@ -101,7 +107,10 @@ export function presetConfig(name: string): SearchConfig {
  * (recompute: memory planned as new searches plan it).
  */
 export function storedSearchConfig(stored: SearchConfig): SearchConfig {
-  return { ...stored, recompute: stored.recompute ?? 'auto', archStartEpoch: stored.archStartEpoch ?? 0, paramFreeDrop: stored.paramFreeDrop ?? 0 };
+  return {
+    ...stored, recompute: stored.recompute ?? 'auto', archStartEpoch: stored.archStartEpoch ?? 0, paramFreeDrop: stored.paramFreeDrop ?? 0,
+    keepPrunedEdges: stored.keepPrunedEdges ?? false,
+  };
 }
 
 /** Edges kept per cell type: two per node. */

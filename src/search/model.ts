@@ -120,6 +120,8 @@ export class Network extends Module {
   readonly memory: OpMemory = { keepPairInner: false };
   /** Drop path on the parameter-free ops of undecided edges (SearchConfig.paramFreeDrop), set by the training steps. */
   paramFreeDrop: DropPathSetting | null = null;
+  /** Pruned edges stay in the forward as mixed edges with frozen alphas (SearchConfig.keepPrunedEdges). */
+  keepPrunedEdges = false;
   private readonly cellParameters = new Map<Cell, Tensor[]>();
 
   constructor(readonly backend: Backend, readonly config: NetworkConfig, rng: Rng) {
@@ -155,18 +157,24 @@ export class Network extends Module {
     return [...this.alphas.normal, ...this.alphas.reduce];
   }
 
-  /** Softmax weights of each undecided edge, computed once per forward and shared by all cells of a type. */
-  private edgeWeights(type: CellType): (Tensor | null)[] {
-    return this.alphas[type].map((alpha, e) => (this.selection[type][e] === -1 ? softmax(alpha) : null));
+  /** What each edge computes: its selection, except that a kept pruned edge (0) runs mixed (−1). */
+  private running(type: CellType): EdgeSelection {
+    return this.keepPrunedEdges ? this.selection[type].map((s) => (s === 0 ? -1 : s)) : this.selection[type];
+  }
+
+  /** Softmax weights of each mixed edge, computed once per forward and shared by all cells of a type. */
+  private edgeWeights(type: CellType, running: EdgeSelection): (Tensor | null)[] {
+    return this.alphas[type].map((alpha, e) => (running[e] === -1 ? softmax(alpha) : null));
   }
 
   forward(x: Tensor): Tensor {
-    const weights = { normal: this.edgeWeights('normal'), reduce: this.edgeWeights('reduce') };
+    const running = { normal: this.running('normal'), reduce: this.running('reduce') };
+    const weights = { normal: this.edgeWeights('normal', running.normal), reduce: this.edgeWeights('reduce', running.reduce) };
     const stem = this.stemBn.forward(conv2d(x, this.stemConv, { pad: 1 }));
     let [s0, s1] = [stem, stem];
     for (const cell of this.cells) {
       const type: CellType = cell.reduction ? 'reduce' : 'normal';
-      [s0, s1] = [s1, this.cellForward(cell, s0, s1, this.selection[type], weights[type])];
+      [s0, s1] = [s1, this.cellForward(cell, s0, s1, running[type], weights[type])];
     }
     const pooled = globalAvgPool(s1);
     return linear(pooled, this.classifierWeight, this.classifierBias);

@@ -131,6 +131,7 @@ export class Search {
       C: config.initChannels, layers: config.layers, classes: data.images.classes.length,
       inputChannels: data.images.channels, stemMultiplier: config.stemMultiplier,
     }, this.rng);
+    this.net.keepPrunedEdges = config.keepPrunedEdges;
     this.sgd = new Sgd(this.net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
     this.architect = new Architect(this.net, config);
     this.batchSize = config.batchSize;

@@ -57,6 +57,7 @@ export async function searchStepPeakBytes(config: SearchConfig, shape: StepShape
   net.memory.keepPairInner = shape.keepPairInner ?? false;
   // The dropped outputs are buffers of their own, kept for the alphas' gradients.
   if (config.paramFreeDrop) net.paramFreeDrop = { keep: 1 - config.paramFreeDrop, rng: new Rng(0) };
+  net.keepPrunedEdges = config.keepPrunedEdges;
   if (shape.selection) for (const type of ['normal', 'reduce'] as const) net.selection[type].splice(0, Infinity, ...shape.selection[type]);
   const batch = (): LabelledBatch => {
     const { network: { inputChannels }, side } = shape;
