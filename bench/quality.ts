@@ -23,7 +23,7 @@ import { DEFAULT_PRESET } from '../src/search/config.ts';
 import { sweepSpec } from '../src/cli/sweep.ts';
 import type { Leaderboard } from '../src/sweep/leaderboard.ts';
 import type { SweepSpec } from '../src/sweep/plan.ts';
-import { groupTable, versusRandomLines } from '../src/sweep/report.ts';
+import { groupTable, trainingSeedsText, versusRandomLines } from '../src/sweep/report.ts';
 import { sweep } from '../src/sweep/sweep.ts';
 
 export const README_BEGIN = '<!-- quality:begin (npm run quality -- --readme README.md writes this part) -->';
@@ -72,7 +72,7 @@ function options(argv: string[]) {
   const { choice: backend, argv: rest } = backendFlag(argv);
   const { values } = parseFlags('quality', rest, {
     seeds: { type: 'string' }, criteria: { type: 'string' }, random: { type: 'string' }, preset: { type: 'string' },
-    'train-preset': { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' },
+    'train-preset': { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' }, 'train-seeds': { type: 'string' },
     out: { type: 'string' }, jobs: { type: 'string' }, readme: { type: 'string' }, reuse: { type: 'string' },
   });
   const spec = sweepSpec({ ...DEFAULTS, ...values });
@@ -107,7 +107,7 @@ export function qualityMarkdown(board: Leaderboard, spec: SweepSpec, run: { comm
     ...caveat(spec),
     `\`${run.command}\`: search preset \`${spec.preset}\` (${seeds}, ${criteria}) and ${spec.random} random cells ` +
       `(two inputs per node, ops uniform over the seven that are not none), every cell trained with the \`${spec.trainPreset}\` training preset` +
-      `${overrides ? ` (${overrides})` : ''}; test accuracy on the whole test split.`,
+      `${overrides ? ` (${overrides})` : ''}${trainingSeedsText(spec)}; test accuracy on the whole test split.`,
     '',
     `Ran ${new Date().toISOString().slice(0, 10)} on ${cpu.length} CPU cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), backend ${run.backend}: ` +
       `${duration(searching + training)} of searching and training (searches ${duration(searching)}, trainings ${duration(training)}); ` +

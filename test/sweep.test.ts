@@ -9,9 +9,10 @@ import { search } from '../src/jobs/search.ts';
 import { randomGenotype } from '../src/search/randomGenotype.ts';
 import { genotypeToPython } from '../src/search/genotype.ts';
 import { STEPS } from '../src/search/space.ts';
-import { stat, versusRandom, type Leaderboard } from '../src/sweep/leaderboard.ts';
+import { pooledStd, stat, versusRandom, type Leaderboard } from '../src/sweep/leaderboard.ts';
 import { versusRandomVerdict } from '../src/sweep/report.ts';
-import { planJobs, type SweepSpec } from '../src/sweep/plan.ts';
+import { planJobs, type SweepJob, type SweepSpec } from '../src/sweep/plan.ts';
+import { sweepSpec } from '../src/cli/sweep.ts';
 import { sweep } from '../src/sweep/sweep.ts';
 import { buildCli, run } from './helpers/cli.ts';
 
@@ -141,4 +142,25 @@ test('sgas sweep --jobs 2: worker processes find the genotypes of the searches i
     assert.deepEqual([swept.python, swept.alphas], [plain.report.python, plain.report.alphas]);
   }
   assert.equal(readJson(join(out, 'leaderboard.json')).rankedBy, 'validAccuracy');
+});
+
+test('--train-seeds: every cell trained once per seed, the preset seed under the plain name; the flag; the pooled noise', () => {
+  const spec: SweepSpec = { seeds: [1], criteria: [1], preset: 'tiny', trainPreset: 'tiny', random: 1, baselines: [], trainSeeds: [0, 2] };
+  const jobs = planJobs(spec);
+  assert.deepEqual(jobs.map((j) => j.name), ['search-cri1-seed1', 'train-cri1-seed1', 'train-cri1-seed1-tseed2', 'train-random-1', 'train-random-1-tseed2']);
+  const [, first, again, random, randomAgain] = jobs as Extract<SweepJob, { kind: 'train' }>[];
+  assert.deepEqual(first, planJobs({ ...spec, trainSeeds: undefined })[1], "the preset's seed is the single training's job");
+  assert.deepEqual([again!.after, again!.cell, again!.options.seed], ['search-cri1-seed1', 'train-cri1-seed1', 2]);
+  assert.deepEqual([randomAgain!.cell, randomAgain!.options.seed, randomAgain!.options.genotype], ['train-random-1', 2, random!.options.genotype]);
+  assert.throws(() => planJobs({ ...spec, trainPreset: null, random: 0 }), /--train-seeds: nothing is trained/);
+
+  assert.deepEqual(sweepSpec({ seeds: '1', 'train-seeds': '3' }).trainSeeds, [0, 1, 2]);
+  assert.deepEqual(sweepSpec({ seeds: '1', 'train-seeds': '4,1' }).trainSeeds, [4, 1]);
+  assert.equal(sweepSpec({ seeds: '1' }).trainSeeds, undefined);
+  assert.throws(() => sweepSpec({ seeds: '1', 'train-seeds': '0,0' }), /--train-seeds 0,0: a seed is given twice/);
+  assert.throws(() => sweepSpec({ seeds: '1', 'train-seeds': '0' }), /--train-seeds/);
+
+  // Cells (0.80, 0.82) and (0.70, 0.71, 0.75): squared deviations 0.0002 and 0.0014 over 1 + 2 degrees of freedom.
+  assert.ok(Math.abs(pooledStd([[0.8, 0.82], [0.7, 0.71, 0.75], [0.9]])! - Math.sqrt(0.0016 / 3)) < 1e-12);
+  assert.equal(pooledStd([[0.8], []]), null);
 });

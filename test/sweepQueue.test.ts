@@ -134,12 +134,31 @@ test('Ctrl-C hands a job back; Redis killed and restarted mid-sweep; a job faili
   assert.equal(done.code, 0, done.stderr);
   await assertPlainGenotypes(out);
 
-  // A search whose data is not there fails three times; its training fails with it; both are listed.
+  // A search whose data is not there fails three times; its trainings (two seeds, chained) fail with it, so the sweep ends; it is listed.
   const failing = tempDir('sweep-fail');
-  const failed = await run(['sweep', '--redis', redis.url, '--seeds', '1', '--criteria', '1', '--preset', 'tiny', '--train-preset', 'tiny', '--data', '/nonexistent/images', '--out', failing]);
+  const failed = await run(['sweep', '--redis', redis.url, '--seeds', '1', '--criteria', '1', '--preset', 'tiny', '--train-preset', 'tiny', '--train-seeds', '2', '--data', '/nonexistent/images', '--out', failing]);
   assert.equal(failed.code, 0, failed.stderr);
   const board = readJson(join(failing, 'leaderboard.json'));
   assert.match(board.runs[0].failed.error, /nonexistent/);
   assert.equal(readJson(join(failing, 'search-cri1-seed1', 'failed.json')).attempts, 3);
   assert.match(readFileSync(join(failing, 'leaderboard.md'), 'utf8'), /## Not finished[\s\S]*search-cri1-seed1 \| .*nonexistent/);
+});
+
+test('--train-seeds on the queue: the trainings of a search follow it one after another, each with its seed and the found cell', { skip: skipRedis }, async () => {
+  const out = tempDir('sweep-seeds');
+  const worker = startWorker();
+  await worker.line(/taking jobs from/);
+  const done = await run(['sweep', '--redis', redis.url, '--seeds', '1', '--criteria', '1', '--preset', 'tiny', '--train-preset', 'tiny', '--train-flags', '--epochs 1', '--train-seeds', '3', '--out', out]);
+  assert.equal(done.code, 0, done.stderr);
+  const found = readJson(join(out, 'search-cri1-seed1', 'genotype.json')).python;
+  const names = ['train-cri1-seed1', 'train-cri1-seed1-tseed1', 'train-cri1-seed1-tseed2'];
+  const results = names.map((name) => readJson(join(out, name, 'result.json')));
+  assert.deepEqual(results.map((r) => r.python), [found, found, found]);
+  assert.deepEqual(names.map((name) => readJson(join(out, name, 'run.json')).config.seed), [0, 1, 2]);
+  const row = readJson(join(out, 'leaderboard.json')).runs[0];
+  assert.deepEqual(row.testAccuracies, results.map((r) => r.testAccuracy));
+  const started = names.map((name) => worker.log.findIndex((l) => l.startsWith(`${name}: starting`)));
+  assert.ok(started.every((i) => i >= 0) && [...started].sort((a, b) => a - b).join() === started.join(), `trainings in seed order: ${started}`);
+  worker.child.kill('SIGINT');
+  assert.equal((await worker.exited).code, 0);
 });

@@ -77,3 +77,30 @@ test('sgas sweep --reuse with --redis is refused; the study shows the command th
   assert.equal(reproducingCommand(['--reuse', 'runs/a', '--train-flags', '--epochs 5', '--reuse=runs/b', '--out', 'runs/q']),
     "npm run quality -- --train-flags '--epochs 5' --out runs/q");
 });
+
+test("--train-seeds: a sweep training each cell twice takes a single-seed sweep's trainings as seed 0's, and a cell's accuracy is its trainings' mean", async () => {
+  const once = join(dir, 'seeds-once');
+  await sweep({ ...spec, out: once, backend: 'wasm' });
+  const lines: string[] = [];
+  const twice = join(dir, 'seeds-twice');
+  const board = await sweep({ ...spec, trainSeeds: [0, 1], out: twice, backend: 'wasm', reuse: once }, { log: (l) => lines.push(l) });
+  assert.match(reusedLine(lines), new RegExp(`3 finished jobs reused from .*seeds-once \\(${JOBS.join(', ')}\\)$`));
+  assert.deepEqual(lines.filter((l) => /: starting/.test(l)).map((l) => l.replace(/^\[\d+\/\d+\] /, '').split(':')[0]), ['train-cri1-seed1-tseed1', 'train-random-1-tseed1']);
+
+  for (const cell of ['train-cri1-seed1', 'train-random-1']) {
+    const [first, second] = [cell, `${cell}-tseed1`].map((name) => readJson(join(twice, name, 'result.json')));
+    assert.deepEqual([readJson(join(twice, cell, 'run.json')).config.seed, readJson(join(twice, `${cell}-tseed1`, 'run.json')).config.seed], [0, 1]);
+    assert.equal(second.python, first.python, 'both trainings train the same cell');
+    assert.notEqual(second.testAccuracy, first.testAccuracy, 'the training seed changed nothing');
+    const row = board.runs.find((r) => r.name === (cell === 'train-cri1-seed1' ? 'search-cri1-seed1' : cell))!;
+    assert.deepEqual(row.testAccuracies, [first.testAccuracy, second.testAccuracy]);
+    assert.equal(row.testAccuracy, (first.testAccuracy + second.testAccuracy) / 2);
+    assert.equal(row.trainSeconds, first.seconds + second.seconds);
+    const group = board.groups.find((g) => g.group === row.group)!;
+    // One cell of two trainings: the sample std of the pair.
+    assert.ok(Math.abs(group.trainingNoise! - Math.abs(first.testAccuracy - second.testAccuracy) / Math.SQRT2) < 1e-12, `noise ${group.trainingNoise}`);
+  }
+  const markdown = readFileSync(join(twice, 'leaderboard.md'), 'utf8');
+  assert.match(markdown, /each 2 times \(training seeds 0, 1; a cell's test accuracy is the mean/);
+  assert.match(markdown, /\| group \| runs \| search valid accuracy \| test accuracy \| training noise \|/);
+});

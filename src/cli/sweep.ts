@@ -20,7 +20,7 @@ import { trainOverrides } from './train.ts';
 export const SWEEP_FLAG_RANGES = { random: NON_NEGATIVE_INTEGER, jobs: POSITIVE_INTEGER, 'image-size': NON_NEGATIVE_INTEGER, ...DATA_FLAG_RANGES };
 
 export const SWEEP_HELP = `usage: sgas sweep --seeds N|S1,S2,... [--criteria 1,2] [--preset P] [--train-preset P|none] [--random K]
-                  [--baselines NAME,NAME] [--search-flags "..."] [--train-flags "..."] [--data DIR] [--out DIR]
+                  [--baselines NAME,NAME] [--search-flags "..."] [--train-flags "..."] [--train-seeds N|S1,S2,...] [--data DIR] [--out DIR]
                   [--jobs N] [--reuse DIR] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled]
        sgas sweep --redis redis://HOST:PORT [the same flags] [--detach]
        sgas sweep --redis URL --status [--out DIR]
@@ -38,6 +38,9 @@ mean ± std per group, each run's rank and the best genotype per criterion, with
   --train-preset   training preset: ${Object.keys(TRAIN_PRESETS).join(', ')}, or none for searches only (default cpu)
   --search-flags "--max-images 4096 --layers 6"   sgas search hyperparameter flags for every search
   --train-flags "--epochs 20"                     sgas train hyperparameter flags for every training
+  --train-seeds N  train every cell N times, training seeds 0..N-1 (or a list: --train-seeds 0,3): a
+                   cell's accuracy is the mean, and the leaderboard gives each group's training
+                   noise (default: once, with the training preset's seed)
   --jobs N         worker processes on this machine (default 1: this process)
   --reuse DIR      take the finished jobs of the sweep in DIR that are the same as this one's (same
                    data, config and genotype; trainings after a search only where the search is
@@ -60,14 +63,19 @@ function listFlag(name: string, value: string, parse: (item: string) => number):
   return items.map(parse);
 }
 
+/** A seeds flag: N (seeds first..first+N−1) or a list, each seed once. */
+function seedsFlag(name: string, text: string, first: number): number[] {
+  const seeds = text.includes(',')
+    ? listFlag(name, text, (s) => numberFlag(name, s, 0, NON_NEGATIVE_INTEGER))
+    : Array.from({ length: numberFlag(name, text, 0, POSITIVE_INTEGER) }, (_, i) => first + i);
+  if (new Set(seeds).size !== seeds.length) throw new UsageError(`--${name} ${text}: a seed is given twice`);
+  return seeds;
+}
+
 /** The spec the flags ask for. */
 export function sweepSpec(flags: Record<string, string | boolean | undefined>): SweepSpec {
   if (flags.seeds === undefined) throw new UsageError('sweep: --seeds N (seeds 1..N) or --seeds S1,S2,... is required');
-  const seedsText = String(flags.seeds);
-  const seeds = seedsText.includes(',')
-    ? listFlag('seeds', seedsText, (s) => numberFlag('seeds', s, 0, NON_NEGATIVE_INTEGER))
-    : Array.from({ length: numberFlag('seeds', seedsText, 0, POSITIVE_INTEGER) }, (_, i) => i + 1);
-  if (new Set(seeds).size !== seeds.length) throw new UsageError(`--seeds ${seedsText}: a seed is given twice`);
+  const seeds = seedsFlag('seeds', String(flags.seeds), 1);
   const criteria = listFlag('criteria', String(flags.criteria ?? '1,2'), (c) => {
     if (c !== '1' && c !== '2') throw new UsageError(`--criteria ${flags.criteria}: expected 1, 2 or 1,2`);
     return Number(c);
@@ -81,6 +89,7 @@ export function sweepSpec(flags: Record<string, string | boolean | undefined>): 
     ...(Object.values(data).some((v) => v !== undefined) && { data: { ...data, ...(data.dir && { dir: resolve(data.dir) }) } }),
     ...(flags['search-flags'] && { searchOverrides: searchOverrides(String(flags['search-flags'])) }),
     ...(flags['train-flags'] && { trainOverrides: trainOverrides(String(flags['train-flags'])) }),
+    ...(flags['train-seeds'] !== undefined && { trainSeeds: seedsFlag('train-seeds', String(flags['train-seeds']), 0) }),
   };
 }
 
@@ -90,7 +99,8 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
   const { values } = parseFlags('sweep', argv, {
     ...numericOptions(SWEEP_FLAG_RANGES), ...DATA_FLAGS,
     seeds: { type: 'string' }, criteria: { type: 'string' }, preset: { type: 'string' }, 'train-preset': { type: 'string' },
-    baselines: { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' }, out: { type: 'string' }, redis: { type: 'string' },
+    baselines: { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' }, 'train-seeds': { type: 'string' },
+    out: { type: 'string' }, redis: { type: 'string' },
     reuse: { type: 'string' },
     detach: { type: 'boolean' }, status: { type: 'boolean' }, collect: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });

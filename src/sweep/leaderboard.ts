@@ -25,11 +25,14 @@ export interface LeaderboardRun {
   seed?: number;
   /** The search's last validation accuracy (its own held-out half of the training images). */
   validAccuracy?: number;
-  /** The trained network's test accuracy. */
+  /** The trained network's test accuracy: the mean over its training seeds where it has several. */
   testAccuracy?: number;
+  /** With several training seeds: each finished training's test accuracy, in seed order. */
+  testAccuracies?: number[];
   /** Weights of the training preset's network for this cell (auxiliary head apart). */
   parameters?: number;
   searchSeconds?: number;
+  /** Every training of the cell together. */
   trainSeconds?: number;
   genotype?: string;
   /** Rank by test accuracy over every trained run (by validation accuracy when nothing trained); ties share a rank. */
@@ -47,6 +50,11 @@ export interface LeaderboardGroup {
   parameters: Stat | null;
   searchSeconds: Stat | null;
   trainSeconds: Stat | null;
+  /**
+   * With several training seeds: the pooled standard deviation of a cell's accuracy between its
+   * trainings (√ of the within-cell variances, weighted by their degrees of freedom); null otherwise.
+   */
+  trainingNoise: number | null;
 }
 
 /**
@@ -84,6 +92,14 @@ export function stat(values: readonly number[]): Stat | null {
   return { mean, std: Math.sqrt(variance), n: values.length };
 }
 
+/** √(Σ within-sample squared deviations / Σ (n − 1)) over the samples of two or more values; null without one. */
+export function pooledStd(samples: readonly (readonly number[])[]): number | null {
+  const repeated = samples.filter((s) => s.length > 1);
+  if (!repeated.length) return null;
+  const squares = repeated.reduce((sum, s) => sum + stat(s)!.std ** 2 * (s.length - 1), 0);
+  return Math.sqrt(squares / repeated.reduce((n, s) => n + s.length - 1, 0));
+}
+
 function readJson<T>(path: string): T | null {
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as T : null;
 }
@@ -96,9 +112,11 @@ function searchedParameters(report: SearchReport, spec: SweepSpec): number {
 /** Reads every job's folder under `out` into the leaderboard. */
 export function buildLeaderboard(spec: SweepSpec, jobs: SweepJob[], out: string): Leaderboard {
   const rows = new Map<string, LeaderboardRun>();
+  // Test accuracies of each cell's finished trainings, one per training seed.
+  const accuracies = new Map<string, number[]>();
   for (const job of jobs) {
     const dir = join(out, job.name);
-    const key = job.kind === 'train' && job.after ? job.after : job.name;
+    const key = job.kind === 'train' ? job.after ?? job.cell ?? job.name : job.name;
     const row = rows.get(key) ?? { name: key, group: job.group, ...(job.kind === 'search' && { seed: job.options.seed }) };
     rows.set(key, row);
     const failed = readJson<{ error: string }>(join(dir, FAILED_FILE));
@@ -110,9 +128,18 @@ export function buildLeaderboard(spec: SweepSpec, jobs: SweepJob[], out: string)
       } else row.failed ??= { job: job.name, error: failed?.error ?? 'not finished' };
     } else {
       const report = readJson<TrainReport>(join(dir, 'result.json'));
-      if (report) Object.assign(row, { testAccuracy: report.testAccuracy, trainSeconds: report.seconds, parameters: report.parameters.network, genotype: report.python });
-      else row.failed ??= { job: job.name, error: failed?.error ?? 'not finished' };
+      if (report) {
+        Object.assign(row, { trainSeconds: (row.trainSeconds ?? 0) + report.seconds, parameters: report.parameters.network, genotype: report.python });
+        accuracies.set(key, [...(accuracies.get(key) ?? []), report.testAccuracy]);
+      } else row.failed ??= { job: job.name, error: failed?.error ?? 'not finished' };
     }
+  }
+  // A cell's accuracy is the mean of all its trainings, or none until every one has finished.
+  for (const [key, values] of accuracies) {
+    const row = rows.get(key)!;
+    if (row.failed) continue;
+    row.testAccuracy = stat(values)!.mean;
+    if (values.length > 1) row.testAccuracies = values;
   }
   const runs = [...rows.values()];
   const rankedBy = runs.some((r) => r.testAccuracy !== undefined) ? 'testAccuracy' : 'validAccuracy';
@@ -129,6 +156,7 @@ export function buildLeaderboard(spec: SweepSpec, jobs: SweepJob[], out: string)
       group, runs: members.length, failed: members.filter((r) => r.failed).length,
       validAccuracy: of('validAccuracy'), testAccuracy: of('testAccuracy'), parameters: of('parameters'),
       searchSeconds: of('searchSeconds'), trainSeconds: of('trainSeconds'),
+      trainingNoise: pooledStd(members.map((r) => r.testAccuracies ?? [])),
     };
   });
   const best: Record<string, LeaderboardRun> = {};

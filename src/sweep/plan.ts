@@ -24,12 +24,20 @@ export interface SweepSpec {
   searchOverrides?: Partial<SearchConfig>;
   /** Hyperparameters over the training preset's, the same for every training. */
   trainOverrides?: Partial<TrainConfig>;
+  /**
+   * Every cell is trained once per seed, its accuracy their mean (absent: once, with the training
+   * preset's seed). One training ranks cells only roughly: seeds alone move a cell's accuracy.
+   */
+  trainSeeds?: number[];
 }
 
 export type SweepJob =
   | { name: string; kind: 'search'; group: string; options: SearchOptions }
-  /** `after`: the search whose genotype this trains (its options get it when the search is done). */
-  | { name: string; kind: 'train'; group: string; options: TrainOptions; after?: string };
+  /**
+   * `after`: the search whose genotype this trains (its options get it when the search is done);
+   * `cell`: the cell's first training, where this one trains it again with another seed.
+   */
+  | { name: string; kind: 'train'; group: string; options: TrainOptions; after?: string; cell?: string };
 
 export const searchJobName = (criterion: number, seed: number) => `search-cri${criterion}-seed${seed}`;
 export const criterionGroup = (criterion: number) => `criterion ${criterion}`;
@@ -43,19 +51,25 @@ export function planJobs(spec: SweepSpec): SweepJob[] {
   const training = (genotype?: TrainOptions['genotype']): TrainOptions => ({
     preset: spec.trainPreset!, ...(spec.trainOverrides && { overrides: spec.trainOverrides }), ...(genotype && { genotype }), ...data,
   });
+  // The preset's own seed keeps the plain name and options, so a sweep's single trainings are the
+  // same jobs as the first of these (--reuse takes them).
+  const presetSeed = spec.trainPreset ? TRAIN_PRESETS[spec.trainPreset]!.config.seed : 0;
+  const trainings = (cell: string, group: string, genotype?: TrainOptions['genotype'], after?: string): SweepJob[] =>
+    (spec.trainSeeds ?? [presetSeed]).map((seed) => ({
+      kind: 'train', group, ...(after && { after }),
+      ...(seed === presetSeed ? { name: cell, options: training(genotype) } : { name: `${cell}-tseed${seed}`, cell, options: { ...training(genotype), seed } }),
+    }));
   for (const criterion of spec.criteria) {
     for (const seed of spec.seeds) {
       const name = searchJobName(criterion, seed);
       const group = criterionGroup(criterion);
       jobs.push({ name, kind: 'search', group, options: { preset: spec.preset, ...(spec.searchOverrides && { overrides: spec.searchOverrides }), seed, criterion, ...data } });
-      if (spec.trainPreset) jobs.push({ name: name.replace(/^search-/, 'train-'), kind: 'train', group, options: training(), after: name });
+      if (spec.trainPreset) jobs.push(...trainings(name.replace(/^search-/, 'train-'), group, undefined, name));
     }
   }
   if (spec.trainPreset) {
-    for (let k = 1; k <= spec.random; k++) {
-      jobs.push({ name: `train-random-${k}`, kind: 'train', group: RANDOM_GROUP, options: training(randomGenotype(k)) });
-    }
-    for (const name of spec.baselines) jobs.push({ name: `train-${name}`, kind: 'train', group: name, options: training(name) });
+    for (let k = 1; k <= spec.random; k++) jobs.push(...trainings(`train-random-${k}`, RANDOM_GROUP, randomGenotype(k)));
+    for (const name of spec.baselines) jobs.push(...trainings(`train-${name}`, name, name));
   }
   return jobs;
 }
@@ -69,6 +83,12 @@ function checkSpec(spec: SweepSpec): void {
   }
   if (spec.trainPreset === null && (spec.random || spec.baselines.length)) {
     throw new UsageError('--random and --baselines are trained for comparison: drop them, or give --train-preset');
+  }
+  if (spec.trainSeeds) {
+    if (spec.trainPreset === null) throw new UsageError('--train-seeds: nothing is trained with --train-preset none');
+    if (!spec.trainSeeds.length || new Set(spec.trainSeeds).size !== spec.trainSeeds.length) {
+      throw new UsageError(`--train-seeds ${spec.trainSeeds.join(',')}: give each seed once`);
+    }
   }
   const unknown = spec.baselines.filter((b) => !Object.hasOwn(PUBLISHED_GENOTYPES, b));
   if (unknown.length) throw new UsageError(`--baselines ${unknown.join(',')}: not a published genotype (known: ${Object.keys(PUBLISHED_GENOTYPES).join(', ')})`);

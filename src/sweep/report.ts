@@ -20,12 +20,23 @@ function meanStd(s: Stat | null, format: 'percent' | 'count' | 'seconds'): strin
 const table = (head: string[], rows: string[][]) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
-/** Mean ± std of every group: accuracies, parameters and times. */
+/** Mean ± std of every group: accuracies, parameters and times; with several training seeds, the training noise. */
 export function groupTable(board: Leaderboard): string {
-  return table(['group', 'runs', 'search valid accuracy', 'test accuracy', 'parameters', 'search time', 'train time'], board.groups.map((g) => [
-    g.group, g.failed ? `${g.runs - g.failed} (+${g.failed} failed)` : String(g.runs), meanStd(g.validAccuracy, 'percent'),
-    meanStd(g.testAccuracy, 'percent'), meanStd(g.parameters, 'count'), meanStd(g.searchSeconds, 'seconds'), meanStd(g.trainSeconds, 'seconds'),
+  const noise = board.groups.some((g) => g.trainingNoise !== null);
+  const head = ['group', 'runs', 'search valid accuracy', 'test accuracy', ...(noise ? ['training noise'] : []), 'parameters', 'search time', 'train time'];
+  return table(head, board.groups.map((g) => [
+    g.group, g.failed ? `${g.runs - g.failed} (+${g.failed} failed)` : String(g.runs), meanStd(g.validAccuracy, 'percent'), meanStd(g.testAccuracy, 'percent'),
+    ...(noise ? [g.trainingNoise === null ? '—' : `${(100 * g.trainingNoise).toFixed(2)} %`] : []),
+    meanStd(g.parameters, 'count'), meanStd(g.searchSeconds, 'seconds'), meanStd(g.trainSeconds, 'seconds'),
   ]));
+}
+
+/** How the cells were trained, for a sentence: with several seeds, that a cell's accuracy is their mean. */
+export function trainingSeedsText(spec: Leaderboard['spec']): string {
+  const seeds = spec.trainSeeds;
+  if (!seeds || seeds.length < 2) return '';
+  return `, each ${seeds.length} times (training seeds ${seeds.join(', ')}; a cell's test accuracy is the mean of its trainings, ` +
+    'the training noise the pooled standard deviation between them)';
 }
 
 export function leaderboardMarkdown(board: Leaderboard): string {
@@ -35,7 +46,7 @@ export function leaderboardMarkdown(board: Leaderboard): string {
   const lines = [
     '# Sweep leaderboard', '',
     `Search preset \`${spec.preset}\`, seeds ${seeds}, criteria ${spec.criteria.join(' and ')}; ` +
-      (spec.trainPreset ? `every cell trained with the \`${spec.trainPreset}\` training preset` : 'no training') +
+      (spec.trainPreset ? `every cell trained with the \`${spec.trainPreset}\` training preset${trainingSeedsText(spec)}` : 'no training') +
       (spec.random ? `; ${spec.random} random cell${spec.random > 1 ? 's' : ''}` : '') + (spec.baselines.length ? `; baselines ${spec.baselines.join(', ')}` : '') +
       `; data: ${spec.data?.dir ?? 'the embedded Fashion-MNIST'}.`, '',
     `Mean ± sample standard deviation per group; runs ranked by ${accuracy}. Parameters: the training preset's network (auxiliary head apart).`, '',
@@ -46,7 +57,8 @@ export function leaderboardMarkdown(board: Leaderboard): string {
     ...Object.entries(board.best).map(([group, run]) => `- ${group}: ${run.name}, ${accuracy} ${percent(run[board.rankedBy])}, ${count(run.parameters)} parameters\n  \`${run.genotype}\``),
     '', '## Runs', '',
     table(['rank', 'run', 'group', 'seed', 'search valid accuracy', 'test accuracy', 'parameters', 'search time', 'train time'], board.runs.map((r: LeaderboardRun) => [
-      r.rank === undefined ? '—' : String(r.rank), r.name, r.group, r.seed === undefined ? '—' : String(r.seed), percent(r.validAccuracy), percent(r.testAccuracy), count(r.parameters),
+      r.rank === undefined ? '—' : String(r.rank), r.name, r.group, r.seed === undefined ? '—' : String(r.seed), percent(r.validAccuracy),
+      percent(r.testAccuracy) + (r.testAccuracies ? ` (${r.testAccuracies.map((a) => (100 * a).toFixed(2)).join(', ')})` : ''), count(r.parameters),
       seconds(r.searchSeconds), seconds(r.trainSeconds),
     ])),
   ];
