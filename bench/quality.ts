@@ -69,7 +69,7 @@ function caveat(spec: SweepSpec): string[] {
 }
 
 function options(argv: string[]) {
-  const { choice: backend, argv: rest } = backendFlag(argv);
+  const { choice: backend, threads, argv: rest } = backendFlag(argv);
   const { values } = parseFlags('quality', rest, {
     seeds: { type: 'string' }, criteria: { type: 'string' }, random: { type: 'string' }, preset: { type: 'string' },
     'train-preset': { type: 'string' }, 'search-flags': { type: 'string' }, 'train-flags': { type: 'string' }, 'train-seeds': { type: 'string' },
@@ -79,7 +79,7 @@ function options(argv: string[]) {
   if (spec.trainPreset === null) throw new UsageError('--train-preset none: the study trains every cell; name a training preset');
   if (spec.random < 2) throw new UsageError(`--random ${spec.random}: the random group needs at least 2 cells to have a spread to beat`);
   const jobs = numberFlag('jobs', values.jobs, 1, POSITIVE_INTEGER);
-  return { spec, backend, jobs, out: values.out ?? join('runs', `quality-${spec.preset}`), readme: values.readme, reuse: values.reuse };
+  return { spec, backend, threads, jobs, out: values.out ?? join('runs', `quality-${spec.preset}`), readme: values.readme, reuse: values.reuse };
 }
 
 /** The command as typed, less --reuse: the jobs it copies are the same as those it would run, and its folder is not the reader's. */
@@ -140,13 +140,13 @@ function readText(path: string): string {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const { spec, backend, jobs, out, readme, reuse } = options(argv);
+  const { spec, backend, threads, jobs, out, readme, reuse } = options(argv);
   // Checked first, so that a README without the section fails before hours of work.
   if (readme) replaceReadmeSection(readText(readme), '');
   const started = performance.now();
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
-  const board = await sweep({ ...spec, out, jobs, backend, reuse }, { log: (line) => process.stderr.write(line + '\n'), signal: controller.signal });
+  const board = await sweep({ ...spec, out, jobs, backend, threads, reuse }, { log: (line) => process.stderr.write(line + '\n'), signal: controller.signal });
   const command = reproducingCommand(argv);
   const run = { command, backend, wallSeconds: (performance.now() - started) / 1000 };
   writeFileAtomic(join(out, 'quality.md'), `# How good is the default search\n\n${qualityMarkdown(board, spec, { ...run, figure: FIGURE })}`);

@@ -2,7 +2,7 @@
 // it expects: `--batch-size -3` gets "expected a positive integer", not parseArgs' "ambiguous".
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRange, numberFlag, type Range } from '../src/cli/args.ts';
+import { backendFlag, describeRange, numberFlag, type Range } from '../src/cli/args.ts';
 import { EVAL_FLAG_RANGES, evalCommand } from '../src/cli/eval.ts';
 import { INFO_FLAG_RANGES, infoCommand } from '../src/cli/info.ts';
 import { MLP_FLAG_RANGES, mlpCommand } from '../src/cli/mlp.ts';
@@ -79,9 +79,22 @@ test('the refusals read as a user would want them', async () => {
   await assert.rejects(searchCommand(['--batch-size'], noGpu), /search: Option '--batch-size <value>' argument missing/);
 });
 
+test('--threads: a positive count, refused beside WebGPU', () => {
+  assert.deepEqual(backendFlag(['--threads', '3', '--seed', '1']), { choice: 'auto', threads: 3, argv: ['--seed', '1'] });
+  assert.equal(backendFlag(['--backend=wasm', '--threads=1']).threads, 1);
+  for (const [argv, message] of [
+    [['--threads', '0'], /^--threads 0: expected/],
+    [['--threads', '--seed'], /^--threads: expected the number of WebAssembly threads/],
+    [['--threads', '2', '--backend', 'webgpu'], /^--threads 2 sets the WebAssembly backend's threads, and --backend webgpu asks for WebGPU/],
+    [['--adapter', 'llvmpipe', '--threads', '2'], /and --adapter llvmpipe asks for WebGPU/],
+  ] as const) {
+    assert.throws(() => backendFlag([...argv]), { name: 'UsageError', message });
+  }
+});
+
 test('sgas sweep --redis refuses device flags, which only its workers can apply', async () => {
   const base = ['--redis', 'redis://127.0.0.1:9', '--seeds', '2', '--out', 'nowhere/sweep'];
-  for (const [device, flag] of [[{ choice: 'wasm' }, '--backend wasm'], [{ adapter: '1' }, '--adapter 1'], [{ kernels: 'tiled' }, '--kernels tiled']] as const) {
+  for (const [device, flag] of [[{ choice: 'wasm' }, '--backend wasm'], [{ adapter: '1' }, '--adapter 1'], [{ kernels: 'tiled' }, '--kernels tiled'], [{ threads: 1 }, '--threads 1']] as const) {
     await assert.rejects(sweepCommand(base, noGpu, device), { name: 'UsageError', message: new RegExp(`^${flag} chooses this machine's device.*pass it to sgas worker`) });
   }
 });

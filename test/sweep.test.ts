@@ -2,7 +2,7 @@
 // fails three times, and the leaderboard's numbers against the folders they come from.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { search } from '../src/jobs/search.ts';
@@ -142,6 +142,9 @@ test('sgas sweep --jobs 2: worker processes find the genotypes of the searches i
     assert.deepEqual([swept.python, swept.alphas], [plain.report.python, plain.report.alphas]);
   }
   assert.equal(readJson(join(out, 'leaderboard.json')).rankedBy, 'validAccuracy');
+  // The workers share the cores rather than each waiting on threads of its own for every one.
+  const perWorker = Math.max(1, Math.floor(availableParallelism() / 2));
+  assert.equal(stderr.match(new RegExp(`^wasm: ${perWorker} threads?,`, 'gm'))?.length, 2, stderr);
 });
 
 test('--train-seeds: every cell trained once per seed, the preset seed under the plain name; the flag; the pooled noise', () => {

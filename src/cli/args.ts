@@ -133,25 +133,32 @@ export interface DeviceFlags {
   adapter?: string;
   /** `--kernels auto|tune|plain|tiled`: which WGSL kernel variants run; undefined: auto. */
   kernels?: KernelPolicy;
+  /** `--threads N`: the WebAssembly backend's threads; undefined: every core. */
+  threads?: number;
   argv: string[];
 }
 
 /**
- * `--backend webgpu|wasm|auto`, `--adapter INDEX|TEXT` and `--kernels auto|tune|plain|tiled`, taken by
- * every command that computes. auto (the default): WebGPU on a real GPU, WebAssembly when the only
- * adapters are software ones or there is none; a named adapter is taken as asked.
+ * `--backend webgpu|wasm|auto`, `--adapter INDEX|TEXT`, `--kernels auto|tune|plain|tiled` and
+ * `--threads N`, taken by every command that computes. auto (the default): WebGPU on a real GPU,
+ * WebAssembly when the only adapters are software ones or there is none; a named adapter is taken as asked.
  */
 export function backendFlag(argv: string[]): DeviceFlags {
   const rest: string[] = [];
   const flags: DeviceFlags = { choice: 'auto', argv: rest };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const name = ['--backend', '--adapter', '--kernels'].find((f) => arg === f || arg.startsWith(`${f}=`));
+    const name = ['--backend', '--adapter', '--kernels', '--threads'].find((f) => arg === f || arg.startsWith(`${f}=`));
     if (!name) {
       rest.push(arg);
       continue;
     }
     const value = arg === name ? argv[++i] : arg.slice(name.length + 1);
+    if (name === '--threads') {
+      if (!value || value.startsWith('--')) throw new UsageError('--threads: expected the number of WebAssembly threads (e.g. --threads 2)');
+      flags.threads = numberFlag('threads', value, 0, POSITIVE_INTEGER);
+      continue;
+    }
     if (name === '--kernels') {
       if (!KERNEL_POLICIES.includes(value as KernelPolicy)) throw new UsageError(`--kernels ${value ?? ''}: expected one of ${KERNEL_POLICIES.join(', ')}`);
       flags.kernels = value as KernelPolicy;
@@ -165,6 +172,9 @@ export function backendFlag(argv: string[]): DeviceFlags {
     if (!BACKENDS.includes(value as BackendChoice)) throw new UsageError(`--backend ${value ?? ''}: expected one of ${BACKENDS.join(', ')}`);
     flags.choice = value as BackendChoice;
   }
+  if (flags.threads !== undefined && (flags.choice === 'webgpu' || flags.adapter !== undefined)) {
+    throw new UsageError(`--threads ${flags.threads} sets the WebAssembly backend's threads, and ${flags.choice === 'webgpu' ? '--backend webgpu' : `--adapter ${flags.adapter}`} asks for WebGPU: drop one of them`);
+  }
   return flags;
 }
 
@@ -175,5 +185,6 @@ export const RUN_DEVICE_HELP = `  --profile      each kernel's device time and s
   --adapter INDEX|TEXT         a WebGPU adapter as sgas adapters lists them (implies WebGPU)
   --kernels auto|tune|plain|tiled   WGSL kernel variants (auto: autotuned on a real GPU, plain on a
                  software one; tune: autotuned anywhere)
+  --threads N    the WebAssembly backend's threads (default: every core)
 A lost GPU device is replaced on the same adapter and the run goes on from its last epoch's checkpoint.
 `;

@@ -39,7 +39,7 @@ const COMMANDS: Record<string, { run: Command; help: string; gpu?: false }> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
-  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: sgas <command> [flags] [--backend auto|webgpu|wasm] [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled] [--threads N]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -51,10 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
   const device = backendFlag(rest);
-  const { choice, adapter, kernels = 'auto', argv: commandArgv } = device;
+  const { choice, adapter, kernels = 'auto', threads, argv: commandArgv } = device;
   let backend: Promise<Backend> | null = null;
   const log = (line: string) => process.stderr.write(line + '\n');
-  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, kernels, log })), device);
+  return command.run(commandArgv, () => (backend ??= createBackend({ backend: choice, adapter, kernels, threads, log })), device);
 }
 
 // A command that may open a WebGPU adapter runs behind the filter of Dawn's and Mesa's native warnings;

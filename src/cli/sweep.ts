@@ -114,7 +114,7 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
   if ((flags.status || flags.collect || flags.detach) && !url) throw new UsageError('--status, --collect and --detach work on a queue: add --redis redis://HOST:PORT');
   if (url && flags.jobs !== undefined) throw new UsageError('--jobs is for sweeps on this machine; with --redis, start sgas worker where the jobs should run');
   if (url && flags.reuse !== undefined) throw new UsageError('--reuse copies finished jobs into a sweep on this machine; with --redis, run the sweep without it');
-  const deviceFlag = [device.choice && device.choice !== 'auto' && `--backend ${device.choice}`, device.adapter && `--adapter ${device.adapter}`, device.kernels && `--kernels ${device.kernels}`].find(Boolean);
+  const deviceFlag = [device.choice && device.choice !== 'auto' && `--backend ${device.choice}`, device.adapter && `--adapter ${device.adapter}`, device.kernels && `--kernels ${device.kernels}`, device.threads && `--threads ${device.threads}`].find(Boolean);
   if (url && deviceFlag) throw new UsageError(`${deviceFlag} chooses this machine's device, and with --redis the jobs run on the workers: pass it to sgas worker, which picks its own`);
   if (url) await reachRedis(url);
   if (flags.status) return status(url!, flags.out as string | undefined);
@@ -142,9 +142,9 @@ export async function sweepCommand(argv: string[], _backend: () => Promise<Backe
       return 0;
     }
     const jobs = numberFlag('jobs', flags.jobs as string | undefined, 1, POSITIVE_INTEGER);
-    const { choice: backend, adapter, kernels } = device;
+    const { choice: backend, adapter, kernels, threads } = device;
     const reuse = flags.reuse as string | undefined;
-    report(await sweep({ ...spec, out, jobs, backend, adapter, kernels, reuse }, { log, signal: controller.signal }), out);
+    report(await sweep({ ...spec, out, jobs, backend, adapter, kernels, threads, reuse }, { log, signal: controller.signal }), out);
     return 0;
   } catch (e) {
     if (!(e instanceof SweepStoppedError) && !controller.signal.aborted) throw e;

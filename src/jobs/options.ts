@@ -19,11 +19,13 @@ export interface BackendRequest {
   adapter?: string;
   /** The WGSL kernel variants (default auto: autotuned on a real GPU, plain on a software one). */
   kernels?: KernelPolicy;
+  /** The WebAssembly backend's threads (default: every core). */
+  threads?: number;
 }
 
 /** createBackend's options for a request, with the CLI's defaults. */
-export function backendOptions(request: BackendRequest): { backend: BackendChoice; adapter?: string; kernels: KernelPolicy } {
-  return { backend: request.backend ?? 'auto', adapter: request.adapter, kernels: request.kernels ?? 'auto' };
+export function backendOptions(request: BackendRequest): { backend: BackendChoice; adapter?: string; kernels: KernelPolicy; threads?: number } {
+  return { backend: request.backend ?? 'auto', adapter: request.adapter, kernels: request.kernels ?? 'auto', threads: request.threads };
 }
 
 /** Where the images come from: a folder (`--data DIR`) with the image-folder settings, or the embedded Fashion-MNIST (absent). */

@@ -4,6 +4,7 @@
 // trainings that needed it. An interrupted sweep run again keeps what is done and continues the rest.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend, type Backend } from '../../runtime/index.ts';
@@ -71,14 +72,24 @@ function cliEntry(): { path: string; execArgv: string[] } {
   return { path: fileURLToPath(new URL('../cli/main.ts', import.meta.url)), execArgv: imports };
 }
 
+/**
+ * A worker's WebAssembly threads where none are asked for: the cores shared between the workers, as
+ * N workers with every core each would wait on each other's threads (undefined: WebGPU asked for).
+ */
+function workerThreads(sweep: LocalSweep): number | undefined {
+  const { backend, adapter } = sweep.device;
+  if (backend === 'webgpu' || adapter !== undefined) return undefined;
+  return Math.max(1, Math.floor(availableParallelism() / sweep.jobs));
+}
+
 /** N worker processes, each running one job at a time. */
 function workerProcesses(sweep: LocalSweep): Executor {
   const entry = cliEntry();
   const idle: ChildProcess[] = [];
   const all: ChildProcess[] = [];
   const start = () => {
-    const { backend, adapter, kernels } = backendOptions(sweep.device);
-    const device = ['--backend', backend, ...(adapter === undefined ? [] : ['--adapter', adapter]), '--kernels', kernels];
+    const { backend, adapter, kernels, threads = workerThreads(sweep) } = backendOptions(sweep.device);
+    const device = ['--backend', backend, ...(adapter === undefined ? [] : ['--adapter', adapter]), '--kernels', kernels, ...(threads ? ['--threads', String(threads)] : [])];
     const child = fork(entry.path, ['worker', '--local', ...device], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     all.push(child);
     return child;
