@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend, GpuError, matmulRaw, scale, Tensor, type WasmBackend } from '../runtime/index.ts';
+import { conv2d, createWasmBackend, GpuError, matmulRaw, mul, scale, sum, Tape, Tensor, type WasmBackend } from '../runtime/index.ts';
 import { goldenCommand } from '../src/cli/golden.ts';
 import type { SearchResult } from '../src/search/search.ts';
 import { tinySearch } from './helpers/search.ts';
@@ -51,6 +51,29 @@ test('the relaxed build fuses its multiply-adds: a product differs from the plai
   const [plain, fused] = [await product(false), await product(true)];
   assert.notDeepEqual(fused, plain);
   for (let i = 0; i < plain.length; i++) assert.ok(Math.abs(fused[i]! - plain[i]!) <= 1e-5 * (1 + Math.abs(plain[i]!)), `value ${i}`);
+});
+
+// A pointwise convolution's weight gradient over small planes is one GEMM with a small C and a long
+// k: its columns are cut finer so that every thread has some, and each value still comes from the
+// same tile in the same order.
+test("a small weight gradient over a long k, cut between threads, gives the one-thread bits (plain and relaxed)", async () => {
+  const gradient = async (threads: number, relaxedSimd: boolean) => {
+    const backend = await createWasmBackend({ threads, relaxedSimd });
+    try {
+      const values = (n: number, phase: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase));
+      const x = Tensor.from(backend, values(32 * 32 * 7 * 7, 0), [32, 32, 7, 7]);
+      const w = Tensor.parameter(backend, values(32 * 32, 1), [32, 32, 1, 1], 'w');
+      const dy = Tensor.from(backend, values(32 * 32 * 7 * 7, 2), [32, 32, 7, 7]);
+      const tape = new Tape();
+      tape.backward(tape.run(() => sum(mul(conv2d(x, w), dy))));
+      const g = await w.grad!.read();
+      tape.dispose();
+      return g;
+    } finally {
+      backend.destroy();
+    }
+  };
+  for (const relaxed of [false, true]) assert.deepEqual(await gradient(3, relaxed), await gradient(1, relaxed), relaxed ? 'relaxed' : 'plain');
 });
 
 test('every golden case passes with every launch split over three threads', async () => {

@@ -34,6 +34,10 @@ typedef void (*Range)(const Call *c, u32 lo, u32 hi);
 // is worth waking them.
 void parallel_for(const Call *c, Range fn, u32 items, double cost);
 
+// The threads parallel_for runs on, the caller's included (1 in the single-threaded build). A kernel
+// may cut its work finer for more threads, never so that a result depends on it.
+u32 thread_count(void);
+
 static inline u32 min_u(u32 a, u32 b) { return a < b ? a : b; }
 static inline u32 max_u(u32 a, u32 b) { return a > b ? a : b; }
 static inline i32 min_i(i32 a, i32 b) { return a < b ? a : b; }

@@ -12,9 +12,15 @@ typedef struct {
   u32 c_b, c_m, accumulate, pad0;
 } Params;
 
-// A work item is one block of C: MB rows × NB columns of one batch entry.
+// A work item is one block of C: MB rows × block_cols columns of one batch entry.
 #define MB 64
 #define NB 256
+
+// Columns of C per work item this launch: NB, or fewer where NB would leave under four items per
+// thread (a weight gradient's small C over a long k, which would run on one thread). A multiple of
+// TILE_N, so every value of C comes from the same 4×8 tile, summed in the same order, whatever the
+// split and the thread count. Set before the launch's parallel_for, which publishes it to the workers.
+static u32 block_cols = NB;
 
 // Packs a panel of B stored by columns (b_k = 1, as the weight gradients' x): column j < nr of
 // the panel is the kc contiguous floats at B + j·ldb, zero past nr. Four k of the eight columns
@@ -135,7 +141,7 @@ __attribute__((noinline)) static void strips(const Params *p, const float *A, u3
 
 static void gemm_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
-  u32 mblocks = ceil_div_u(p->M, MB), nblocks = ceil_div_u(p->N, NB);
+  u32 mblocks = ceil_div_u(p->M, MB), nblocks = ceil_div_u(p->N, block_cols);
   i32 boff[KC], prow[KC];
   float panel[KC * TILE_N] __attribute__((aligned(16))), panel2[KC * TILE_N] __attribute__((aligned(16)));
   float apack[MB * KC] __attribute__((aligned(16)));
@@ -147,7 +153,7 @@ static void gemm_range(const Call *c, u32 lo, u32 hi) {
   Packed packed = { 0, 0, 0 };
   for (u32 item = lo; item < hi; item++) {
     u32 batch = item / (mblocks * nblocks), mb = item / nblocks % mblocks, nb = item % nblocks;
-    u32 m0 = mb * MB, m1 = min_u(p->M, m0 + MB), n0 = nb * NB, n1 = min_u(p->N, n0 + NB);
+    u32 m0 = mb * MB, m1 = min_u(p->M, m0 + MB), n0 = nb * block_cols, n1 = min_u(p->N, n0 + block_cols);
     const float *A = c->io[0] + batch * p->a_b, *B = c->io[1] + batch * p->b_b;
     float *C = c->io[2] + batch * p->c_b;
     if (p->KI * p->KO == 0) {
@@ -198,6 +204,10 @@ static void gemm_range(const Call *c, u32 lo, u32 hi) {
 
 KERNEL(matmul, gemm) {
   const Params *p = PARAMS(Params);
-  u32 items = c->threads[2] * ceil_div_u(p->M, MB) * ceil_div_u(p->N, NB);
-  parallel_for(c, gemm_range, items, 2.0 * min_u(p->M, MB) * min_u(p->N, NB) * p->KI * p->KO);
+  u32 rows = c->threads[2] * ceil_div_u(p->M, MB);
+  block_cols = NB;
+  u32 threads = thread_count();
+  while (threads > 1 && block_cols > TILE_N && rows * ceil_div_u(p->N, block_cols) < 4 * threads) block_cols /= 2;
+  u32 items = rows * ceil_div_u(p->N, block_cols);
+  parallel_for(c, gemm_range, items, 2.0 * min_u(p->M, MB) * min_u(p->N, block_cols) * p->KI * p->KO);
 }

@@ -58,6 +58,8 @@ static void wait_while(i32 *word, i32 value, int can_block) {
   }
 }
 
+u32 thread_count(void) { return workers + 1; }
+
 void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   if (!items) return;
   u32 threads = workers + 1;
@@ -121,6 +123,8 @@ __attribute__((export_name("threads_stop"))) void threads_stop(void) {
 }
 
 #else
+
+u32 thread_count(void) { return 1; }
 
 void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   (void)cost;
