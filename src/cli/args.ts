@@ -125,6 +125,8 @@ export function recomputeFlag(value: string): RecomputeMode {
 }
 
 const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
+/** The numeric device flags backendFlag takes, every command alike. */
+export const DEVICE_FLAG_RANGES: Record<string, Range> = { threads: POSITIVE_INTEGER };
 export type BackendChoice = (typeof BACKENDS)[number];
 
 export interface DeviceFlags {
@@ -156,7 +158,7 @@ export function backendFlag(argv: string[]): DeviceFlags {
     const value = arg === name ? argv[++i] : arg.slice(name.length + 1);
     if (name === '--threads') {
       if (!value || value.startsWith('--')) throw new UsageError('--threads: expected the number of WebAssembly threads (e.g. --threads 2)');
-      flags.threads = numberFlag('threads', value, 0, POSITIVE_INTEGER);
+      flags.threads = numberFlag('threads', value, 0, DEVICE_FLAG_RANGES.threads!);
       continue;
     }
     if (name === '--kernels') {
