@@ -142,6 +142,9 @@ test('Ctrl-C hands a job back; Redis killed and restarted mid-sweep; a job faili
   assert.match(board.runs[0].failed.error, /nonexistent/);
   assert.equal(readJson(join(failing, 'search-cri1-seed1', 'failed.json')).attempts, 3);
   assert.match(readFileSync(join(failing, 'leaderboard.md'), 'utf8'), /## Not finished[\s\S]*search-cri1-seed1 \| .*nonexistent/);
+  // Stopped, so that the next sweep's jobs go to its own workers.
+  other.child.kill('SIGINT');
+  assert.equal((await other.exited).code, 0);
 });
 
 test('--train-seeds on the queue: the trainings of a search follow it one after another, each with its seed and the found cell', { skip: skipRedis }, async () => {
