@@ -125,9 +125,10 @@ export function recomputeFlag(value: string): RecomputeMode {
 }
 
 const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+
 /** The numeric device flags backendFlag takes, every command alike. */
 export const DEVICE_FLAG_RANGES: Record<string, Range> = { threads: POSITIVE_INTEGER };
-export type BackendChoice = (typeof BACKENDS)[number];
 
 export interface DeviceFlags {
   choice: BackendChoice;

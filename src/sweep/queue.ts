@@ -94,6 +94,7 @@ export async function enqueue(url: string, file: Pick<SweepFile, 'id' | 'jobs'>)
   const flows = new FlowProducer({ connection: connection(url) });
   const queue = await openQueue(url);
   try {
+    type Flow = ReturnType<typeof entry> & { children?: Flow[] };
     const entry = (job: SweepJob) => ({ name: job.kind, queueName: QUEUE, data: { sweep: file.id, job }, opts: { ...JOB_OPTIONS, jobId: jobId(file.id, job.name) } });
     for (const job of file.jobs) {
       if (job.kind === 'train' && job.after) continue;
@@ -101,7 +102,6 @@ export async function enqueue(url: string, file: Pick<SweepFile, 'id' | 'jobs'>)
       if (await queue.getJob(jobId(file.id, job.name))) continue;
       // A BullMQ job has one parent: a search's trainings (one per training seed) form a chain, each
       // the parent of the one before, and each reads the genotype from its child's result.
-      type Flow = ReturnType<typeof entry> & { children?: Flow[] };
       const flow = trainings.reduce<Flow>((child, training) => ({ ...entry(training), children: [{ ...child, opts: { ...child.opts, failParentOnFailure: true } }] }), entry(job));
       if (trainings.length) await flows.add(flow);
       else await queue.add(job.kind, { sweep: file.id, job }, entry(job).opts);
