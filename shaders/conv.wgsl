@@ -25,6 +25,9 @@ struct Params {
   pad: u32, top: u32, left: u32, chunks: u32,
   // Nonzero: the input is read through ReLU, conv(relu(x), w) (forward and weight-gradient launches only).
   relu_input: u32,
+  // Nonzero: the input gradient is of conv(relu(x), w), so dx passes ReLU's gradient (input-gradient
+  // launches only, whose bindings are (dy, w, x) → dx).
+  relu_grad: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 // Read row by row through row8: x, or dy for the input gradient.
@@ -32,6 +35,9 @@ struct Params {
 // Weights, or dy for the weight gradient.
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// The input-gradient kernels' bindings are (dy, w, x) → dx: x is read only where relu_grad is set.
+@group(0) @binding(3) var<storage, read> relu_x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
 const WG = 64u;
 
@@ -127,11 +133,13 @@ fn store_row(base: u32, v: mat2x4f, count: u32) {
   for (var j = 0u; j < min(count, 8u); j++) { out[base + j] = v[j / 4u][j % 4u]; }
 }
 
-// An input-gradient row of one stride phase: columns iw0 + j·stride, zero where the input was cropped away.
+// An input-gradient row of one stride phase: columns iw0 + j·stride, zero where the input was cropped
+// away, and where relu_grad is set, zero where x is not above zero (elementwise/relu_backward's rule).
 fn store_input_row(base: u32, ih: u32, iw0: u32, v: mat2x4f, count: u32) {
   for (var j = 0u; j < min(count, 8u); j++) {
     let iw = iw0 + j * p.stride;
-    out[base + iw] = select(0.0, v[j / 4u][j % 4u], ih >= p.top && iw >= p.left);
+    let passes = p.relu_grad == 0u || relu_x[base + iw] > 0.0;
+    dx[base + iw] = select(0.0, v[j / 4u][j % 4u], ih >= p.top && iw >= p.left && passes);
   }
 }
 
@@ -238,7 +246,7 @@ var<workgroup> window: array<f32, DW_TILE>;
   store_row((plane * p.oh + oh) * p.ow + ow, acc, p.ow - ow);
 }
 
-// dx = Σ over taps of w · dy. Bindings: a = dy, b = w.
+// dx = Σ over taps of w · dy. Bindings: a = dy, b = w, then relu_x → dx.
 @compute @workgroup_size(WG) fn dw_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let blk = input_block(flat_index(gid, nwg, WG), p.n * p.ci);
   if (!blk.valid) { return; }
@@ -336,7 +344,8 @@ fn weight_row(xbase: u32, ybase: u32, pos0: i32) -> vec4f {
   if (o0 + 3u < p.co) { store_row(base + 3u * plane, acc3, count); }
 }
 
-// Invocation: input_block over planes (block of 4 input channels, image). Bindings: a = dy, b = w.
+// Invocation: input_block over planes (block of 4 input channels, image). Bindings: a = dy, b = w,
+// then relu_x → dx.
 @compute @workgroup_size(WG) fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let groups = (p.ci + 3u) / 4u;
   let blk = input_block(flat_index(gid, nwg, WG), p.n * groups);

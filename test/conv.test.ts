@@ -164,8 +164,12 @@ async function outputAndGrads(params: Tensor[], op: () => Tensor): Promise<Float
 
 test('reluInput convolves relu(x) without making it: the bits of conv2d(relu(x)), gradients included', async () => {
   const be = await gpu();
-  // SepConv's and DilConv's depthwise convs, and FactorizedReduce's strided, cropped 1×1 one.
-  const cases: Case[] = [depthwise([2, 3, 6, 7], 3, 2, 1, 1), depthwise([1, 4, 7, 5], 5, 1, 4, 2), { x: [2, 4, 6, 6], w: [2, 4, 1, 1], opts: { stride: 2, crop: [1, 1] } }];
+  // SepConv's and DilConv's depthwise convs (strided, and the blocked stride-1 paths), FactorizedReduce's
+  // strided, cropped 1×1 one, and a dense 3×3 one: the input-gradient kernels mask dx as they store it.
+  const cases: Case[] = [
+    depthwise([2, 3, 6, 7], 3, 2, 1, 1), depthwise([1, 4, 7, 5], 5, 1, 4, 2), depthwise([2, 3, 9, 10], 3, 1, 1, 1),
+    { x: [2, 4, 6, 6], w: [2, 4, 1, 1], opts: { stride: 2, crop: [1, 1] } }, { x: [2, 3, 6, 5], w: [4, 3, 3, 3], opts: { pad: 1 } },
+  ];
   for (const c of cases) {
     const x = param(be, random(c.x, rng), 'x');
     const w = param(be, random(c.w, rng), 'w');

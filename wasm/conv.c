@@ -389,14 +389,15 @@ static void dw_backward_input_blocked(const Call *c, u32 lo, u32 hi, DwPlane blo
   u32 ow0 = oh0, ow1 = min_u(p->ow, (u32)max_i(0, (i32)g.width - shift));
   float flipped[T];
   for (u32 plane = lo; plane < hi; plane++) {
-    const float *w = c->io[1] + (plane % p->ci) * T;
+    const float *w = c->io[WEIGHT] + (plane % p->ci) * T;
     for (u32 t = 0; t < T; t++) flipped[t] = w[T - 1 - t];
-    const float *dy = c->io[0] + plane * out_plane(p);
+    const float *dy = c->io[DY] + plane * out_plane(p);
     for (u32 oh = oh0; ow0 < ow1 && oh < oh1; oh++) copy_run(dy + oh * p->ow + ow0, ow1 - ow0, 1, 0, q + (oh + shift) * g.width + ow0 + shift);
-    float *dx = c->io[2] + plane * in_plane(p);
+    float *dx = c->io[DX] + plane * in_plane(p);
     // The cropped-away border gets no gradient.
     if (p->top || p->left) zero(dx, in_plane(p));
     blocked(q, &g, flipped, dx + p->top * p->w + p->left, rows, cols, p->w);
+    if (p->relu_grad) relu_mask(dx, c->io[RELU_X] + plane * in_plane(p), in_plane(p));
   }
 }
 
@@ -418,8 +419,8 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   Reach reach[count * taps(p) + 1];
   reaching_taps(p, &g, runs, count, margin, dyw, first, reach);
   for (u32 plane = lo; plane < hi; plane++) {
-    const float *w = c->io[1] + (plane % p->ci) * taps(p);
-    const float *dy = c->io[0] + plane * out_plane(p);
+    const float *w = c->io[WEIGHT] + (plane % p->ci) * taps(p);
+    const float *dy = c->io[DY] + plane * out_plane(p);
     for (u32 oh = 0; oh < p->oh; oh++) {
       for (u32 ow = 0; ow < p->ow; ow++) rows[oh * dyw + margin + ow] = dy[oh * p->ow + ow];
     }
@@ -432,7 +433,9 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
       for (; j + 4 < runs[k].count; j += 8) dw_gather8(rows + j, r, n, w, out + j);
       if (j < runs[k].count) dw_gather4(rows + j, r, n, w, out + j);
     }
-    unpad_plane(runs, count, s, q, c->io[2] + plane * in_plane(p), in_plane(p));
+    float *dx = c->io[DX] + plane * in_plane(p);
+    unpad_plane(runs, count, s, q, dx, in_plane(p));
+    if (p->relu_grad) relu_mask(dx, c->io[RELU_X] + plane * in_plane(p), in_plane(p));
   }
 }
 
@@ -577,7 +580,7 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
   u32 count = real_runs(p, &g, runs);
   packed_rows(KC, prow);
   for (u32 n = lo; n < hi; n++) {
-    const float *dy = c->io[0] + n * p->co * out_plane(p);
+    const float *dy = c->io[DY] + n * p->co * out_plane(p);
     for (u32 c0 = 0; c0 < p->ci; c0 += group) {
       u32 cg = min_u(group, p->ci - c0);
       zero(q, cg * g.size);
@@ -587,7 +590,7 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
           for (u32 o0 = 0; o0 < p->co; o0 += KC) {
             u32 kc = min_u(KC, p->co - o0);
             for (u32 k = 0; k < kc; k++) boff[k] = (i32)((o0 + k) * out_plane(p) + oh * p->ow);
-            const float *A = c->io[1] + (o0 * p->ci + c0) * T + t;
+            const float *A = c->io[WEIGHT] + (o0 * p->ci + c0) * T + t;
             for (u32 ow = 0; ow < p->ow; ow += TILE_N) {
               u32 nr = min_u(TILE_N, p->ow - ow);
               const float *B = dy + ow;
@@ -605,7 +608,9 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
         }
       }
       for (u32 i = 0; i < cg; i++) {
-        unpad_plane(runs, count, p->stride, q + i * g.size, c->io[2] + (n * p->ci + c0 + i) * in_plane(p), in_plane(p));
+        u32 at = (n * p->ci + c0 + i) * in_plane(p);
+        unpad_plane(runs, count, p->stride, q + i * g.size, c->io[DX] + at, in_plane(p));
+        if (p->relu_grad) relu_mask(c->io[DX] + at, c->io[RELU_X] + at, in_plane(p));
       }
     }
   }

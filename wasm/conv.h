@@ -10,7 +10,22 @@ typedef struct {
   u32 pad, top, left, chunks;
   // Nonzero: the input is read through ReLU, conv(relu(x), w) (set on forward and weight-gradient launches only).
   u32 relu_input;
+  // Nonzero: the input gradient is of conv(relu(x), w), so dx passes ReLU's gradient (set on
+  // input-gradient launches only).
+  u32 relu_grad;
 } Params;
+
+// The input-gradient kernels' buffers: x is read only where relu_grad is set.
+enum { DY = 0, WEIGHT = 1, RELU_X = 2, DX = 3 };
+
+// dx[i] = 0 where x[i] is not above zero (NaN included), the bits of elementwise/relu_backward, done
+// while a plane's dx is still in cache rather than as another pass over the whole tensor.
+static inline void relu_mask(float *dx, const float *x, u32 size) {
+  f4 zero = wasm_f32x4_splat(0);
+  u32 i = 0;
+  for (; i + 4 <= size; i += 4) wasm_v128_store(dx + i, wasm_v128_and(wasm_v128_load(dx + i), wasm_f32x4_gt(wasm_v128_load(x + i), zero)));
+  for (; i < size; i++) dx[i] = x[i] > 0.0f ? dx[i] : 0.0f;
+}
 
 // The (n, oh) rows [first, end) of a weight-gradient chunk.
 static inline void chunk_rows(const Params *p, u32 chunk, u32 *first, u32 *end) {

@@ -99,8 +99,8 @@ static void backward_input_range(const Call *c, u32 lo, u32 hi) {
   pixel_sources(p, src);
   packed_rows(KC, prow);
   for (u32 n = lo; n < hi; n++) {
-    const float *dy = c->io[0] + n * p->co * P, *w = c->io[1];
-    float *dx = c->io[2] + n * p->ci * plane(p);
+    const float *dy = c->io[DY] + n * p->co * P, *w = c->io[WEIGHT];
+    float *dx = c->io[DX] + n * p->ci * plane(p);
     for (u32 i = 0; i < p->ci * plane(p); i++) dx[i] = 0.0f;
     for (u32 p0 = 0; p0 < P; p0 += TILE_N) {
       u32 nr = min_u(TILE_N, P - p0);
@@ -124,6 +124,7 @@ static void backward_input_range(const Call *c, u32 lo, u32 hi) {
         for (u32 i = 0; i < p->ci; i++) dx[i * plane(p) + src[p0 + j]] = block[i * TILE_N + j];
       }
     }
+    if (p->relu_grad) relu_mask(dx, c->io[RELU_X] + n * p->ci * plane(p), p->ci * plane(p));
   }
 }
 

@@ -92,12 +92,14 @@ registerVariants('conv/dw_forward', [{
 
 /**
  * shaders/conv.wgsl Params, with the weight-gradient chunking; every conv kernel does the forward's
- * multiply-adds. Kernels that read x (forward, weight gradient) read it through ReLU where asked.
+ * multiply-adds. Where the convolution is of relu(x), kernels that read x (forward, weight gradient)
+ * read it through ReLU, and the input-gradient kernels pass dx through ReLU's gradient as they store it.
  */
 function params(g: Geometry, readsX: boolean, chunkRows = 0, chunks = 0): { u: number[]; flops: number } {
   const taps = (g.kind === 'depthwise' ? 1 : g.C) * g.KH * g.KW;
+  const relu = g.reluInput ? 1 : 0;
   return {
-    u: [g.N, g.C, g.O, chunkRows, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.stride, g.dilation, g.pad, g.top, g.left, chunks, readsX && g.reluInput ? 1 : 0],
+    u: [g.N, g.C, g.O, chunkRows, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.stride, g.dilation, g.pad, g.top, g.left, chunks, readsX ? relu : 0, readsX ? 0 : relu],
     flops: 2 * g.N * g.O * g.OH * g.OW * taps,
   };
 }
@@ -169,17 +171,13 @@ function inputGrad(g: Geometry, x: Tensor, dy: Tensor, w: Tensor): Tensor {
   const rowBlocks = g.H * g.stride * ceil(ceil(g.W, g.stride), 8);
   if (g.kind === 'pointwise') {
     gemm(w, dy, dx, { M: g.C, N: HW, KI: g.O, batch: g.N, a: { m: 1, k: g.C }, b: { batch: g.O * HW, k: HW, n: 1 }, c: { batch: g.C * HW, m: HW } });
-  } else if (g.kind === 'depthwise') {
-    launch('conv/dw_backward_input', [dy, w], [dx], params(g, false), [g.N * g.C * rowBlocks]);
   } else {
-    launch('conv/dense_backward_input', [dy, w], [dx], params(g, false), [g.N * ceil(g.C, 4) * rowBlocks]);
+    // (dy, w, x) → dx: x is read only where dx passes ReLU's gradient; otherwise dy stands in for it.
+    const inputs = [dy, w, g.reluInput ? x : dy];
+    if (g.kind === 'depthwise') launch('conv/dw_backward_input', inputs, [dx], params(g, false), [g.N * g.C * rowBlocks]);
+    else launch('conv/dense_backward_input', inputs, [dx], params(g, false), [g.N * ceil(g.C, 4) * rowBlocks]);
   }
-  if (!g.reluInput) return dx;
-  // d relu(x)/dx: the gradient passes where x > 0.
-  const masked = Tensor.empty(dy.backend, dx.shape);
-  launch('elementwise/relu_backward', [x, dx], [masked], { u: [dx.size, 0], f: [0], flops: dx.size }, [dx.size]);
-  dx.release();
-  return masked;
+  return dx;
 }
 
 function weightGrad(g: Geometry, x: Tensor, dy: Tensor, w: Tensor): Tensor {
