@@ -74,22 +74,32 @@ static void max_pool_forward_range(const Call *c, u32 lo, u32 hi) {
           r = wasm_v128_bitselect(ur, r, wins);
           kw_best = wasm_v128_bitselect(wasm_f32x4_splat((float)kw), kw_best, wins);
         }
+        f4 a = wasm_f32x4_add(wasm_f32x4_mul(r, fk), kw_best);
+        u32 at = oh * p->out_width + ow;
+        if (ow + 4 <= p->out_width) {
+          wasm_v128_store(y + at, v);
+          wasm_v128_store(arg + at, a);
+          continue;
+        }
         float vs[4], as[4];
         wasm_v128_store(vs, v);
-        wasm_v128_store(as, wasm_f32x4_add(wasm_f32x4_mul(r, fk), kw_best));
-        for (u32 j = 0; j < 4 && ow + j < p->out_width; j++) {
-          y[oh * p->out_width + ow + j] = vs[j];
-          arg[oh * p->out_width + ow + j] = as[j];
+        wasm_v128_store(as, a);
+        for (u32 j = 0; ow + j < p->out_width; j++) {
+          y[at + j] = vs[j];
+          arg[at + j] = as[j];
         }
       }
     }
   }
 }
 
-// (dy, argmax) → dx: each window's gradient goes to its maximum.
+// (dy, argmax) → dx: each window's gradient goes to its maximum. A tap's offset from its window's
+// corner is listed once per range: a division per window would cost more than the rest of its work.
 static void max_pool_backward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   i32 k = (i32)p->kernel, W = (i32)p->width;
+  i32 tap_offset[k * k];
+  for (i32 t = 0; t < k * k; t++) tap_offset[t] = t / k * W + t % k;
   for (u32 plane = lo; plane < hi; plane++) {
     const float *dy = c->io[0] + plane * p->out_height * p->out_width;
     const float *arg = c->io[1] + plane * p->out_height * p->out_width;
@@ -99,8 +109,7 @@ static void max_pool_backward_range(const Call *c, u32 lo, u32 hi) {
       i32 h0 = (i32)(oh * p->stride) - (i32)p->pad;
       for (u32 ow = 0; ow < p->out_width; ow++) {
         i32 w0 = (i32)(ow * p->stride) - (i32)p->pad;
-        i32 tap = (i32)arg[oh * p->out_width + ow];
-        dx[(h0 + tap / k) * W + w0 + tap % k] += dy[oh * p->out_width + ow];
+        dx[h0 * W + w0 + tap_offset[(i32)arg[oh * p->out_width + ow]]] += dy[oh * p->out_width + ow];
       }
     }
   }
