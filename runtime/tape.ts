@@ -19,6 +19,8 @@ interface Node {
 /** How a gradient is added to another one; supplied by runtime/ops so the tape stays kernel-free. */
 export interface GradAccumulator {
   add(a: Tensor, b: Tensor): Tensor;
+  /** target += g, in place. */
+  addInto(target: Tensor, g: Tensor): void;
   /** Copies g into the parameter's gradient buffer, or adds it when the gradient already exists. */
   accumulateInto(param: Tensor, g: Tensor): void;
   ones(like: Tensor): Tensor;
@@ -190,6 +192,9 @@ export class Tape {
         if (!this.produced.has(input)) return Tape.accumulator.accumulateInto(input, g);
         const previous = grads.get(input);
         if (!previous) return hold(input, g);
+        // A sum this pass made and nothing else holds takes g in place: no new tensor to allocate and
+        // fill, and the same bits as add.
+        if (made.has(previous.storage) && holders.get(previous.storage) === 1) return Tape.accumulator.addInto(previous, g);
         hold(input, Tape.accumulator.add(previous, g));
         unhold(previous);
         spent.push(previous);

@@ -110,3 +110,38 @@ test('Tape.discard releases what no backward saved at once, and keeps what one d
   w.grad!.release();
   w.release();
 });
+
+test('an intermediate read by several ops gets the sum of their gradients, added in place where no other gradient shares its tensor', async () => {
+  const be = await gpu();
+  const x = Tensor.parameter(be, [1, -2, 3, -4, 0.5], [5], 'x');
+  const kernels: string[] = [];
+  const run = be.run;
+  const tape = new Tape();
+  const [loss, h] = tape.run(() => {
+    const h = scale(x, 2);
+    // d/dh: 2h from h·h, 1 through a view, 3, and 1 + 1 from h + h, whose backward hands both
+    // inputs one tensor (that sum must not be made in place: the tensor is the other input's too).
+    const parts = [sum(mul(h, h)), sum(reshape(h, [1, 5])), sum(scale(h, 3)), sum(add(h, h))];
+    return [parts.reduce((a, b) => add(a, b)), h];
+  });
+  be.run = (call) => {
+    kernels.push(call.kernel);
+    run.call(be, call);
+  };
+  try {
+    const [dh] = tape.backward(loss, undefined, [h]);
+    // dh = 2h + 6 = 4x + 6, dx = 2·dh
+    const expected = [1, -2, 3, -4, 0.5].map((v) => 4 * v + 6);
+    assert.deepEqual([...(await dh!.read())], expected);
+    assert.deepEqual([...(await x.grad!.read())], expected.map((v) => 2 * v));
+  } finally {
+    be.run = run;
+  }
+  // Six gradients reach h, last op first: the h + h pair's one tensor is added to itself into a new
+  // one, which then takes scale's, the view's and mul's two (one per input) in place.
+  const count = (kernel: string) => kernels.filter((k) => k === kernel).length;
+  assert.deepEqual([count('elementwise/add'), count('elementwise/axpy')], [1, 4], kernels.join());
+  tape.dispose();
+  x.grad!.release();
+  x.release();
+});

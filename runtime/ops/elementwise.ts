@@ -76,6 +76,7 @@ export function fillInPlace(target: Tensor, value: number): void {
 // Gradient bookkeeping for the tape: kept here so runtime/tape.ts knows no kernels.
 Tape.accumulator = {
   add: (a, b) => binary('add', a, b),
+  addInto: (target, g) => axpyInPlace(target, g),
   ones: (like) => Tensor.full(like.backend, like.shape, 1),
   accumulateInto(param, g) {
     if (param.grad) return axpyInPlace(param.grad, g);
