@@ -94,7 +94,7 @@ static void max_pool_forward_range(const Call *c, u32 lo, u32 hi) {
 }
 
 // (dy, argmax) → dx: each window's gradient goes to its maximum. A tap's offset from its window's
-// corner is listed once per range: a division per window would cost more than the rest of its work.
+// corner is listed once per range, so no window divides its argmax by k.
 static void max_pool_backward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   i32 k = (i32)p->kernel, W = (i32)p->width;
