@@ -2,7 +2,7 @@
 // it expects: `--batch-size -3` gets "expected a positive integer", not parseArgs' "ambiguous".
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backendFlag, DEVICE_FLAG_RANGES, describeRange, numberFlag, type Range } from '../src/cli/args.ts';
+import { backendFlag, DEVICE_FLAG_RANGES, describeRange, numberFlag, parseFlags, type Range } from '../src/cli/args.ts';
 import { EVAL_FLAG_RANGES, evalCommand } from '../src/cli/eval.ts';
 import { INFO_FLAG_RANGES, infoCommand } from '../src/cli/info.ts';
 import { MLP_FLAG_RANGES, mlpCommand } from '../src/cli/mlp.ts';
@@ -107,4 +107,12 @@ test('sweep, worker and serve fail in one line, within seconds, where no Redis a
   await assert.rejects(sweepCommand(['--redis', url, '--status'], noGpu), { message });
   await assert.rejects(workerCommand(['--redis', url], noGpu), { message });
   await assert.rejects(serveCommand(['--redis', url]), { message });
+});
+
+test('a flags option takes one flag as its value, as it takes several; other options still refuse a flag for a value', () => {
+  const options = { 'search-flags': { type: 'string' }, out: { type: 'string' }, jobs: { type: 'string' } } as const;
+  const parse = (...argv: string[]) => parseFlags('quality', argv, options).values;
+  assert.equal(parse('--search-flags', '--keep-pruned-edges', '--jobs', '2')['search-flags'], '--keep-pruned-edges');
+  assert.equal(parse('--search-flags', '--batch-size 64 --batch-increase 8')['search-flags'], '--batch-size 64 --batch-increase 8');
+  assert.throws(() => parse('--out', '--jobs', '2'), /quality: Option '--out' argument is ambiguous/);
 });

@@ -13,14 +13,17 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 const NEGATIVE_NUMBER = /^-(\.?\d|Infinity$)/;
 
 export function parseFlags<T extends Options>(command: string, argv: string[], options: T) {
-  // `--batch-size -3` goes on as `--batch-size=-3`, for numberFlag to refuse by its range, and a
-  // quoted value of several words (`--search-flags "--layers 4"`) as one value.
+  // `--batch-size -3` goes on as `--batch-size=-3`, for numberFlag to refuse by its range, a quoted
+  // value of several words (`--search-flags "--layers 4"`) as one value, and so does a single flag
+  // given to a flags option (`--search-flags --keep-pruned-edges`), whose values are flags.
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const [arg, next] = [argv[i]!, argv[i + 1]];
     const takesValue = arg.startsWith('--') && options[arg.slice(2)]?.type === 'string';
-    if (takesValue && next !== undefined && (NEGATIVE_NUMBER.test(next) || /^-.*\s/.test(next))) args.push(`${arg}=${argv[++i]}`);
-    else args.push(arg);
+    const flagsOption = arg.endsWith('-flags');
+    if (takesValue && next !== undefined && (NEGATIVE_NUMBER.test(next) || /^-.*\s/.test(next) || (flagsOption && next.startsWith('-')))) {
+      args.push(`${arg}=${argv[++i]}`);
+    } else args.push(arg);
   }
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
