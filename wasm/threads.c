@@ -23,12 +23,19 @@ static double grain = 150000.0;
 static struct {
   i32 generation;
   i32 pending;
-  i32 next;
   i32 quit;
   Range fn;
   const Call *call;
-  u32 items, chunk, chunks;
+  u32 items, chunk, threads;
 } job;
+
+// Thread t owns the t-th contiguous share of a launch's items, and takes its chunks first; then it
+// helps the others from theirs. Consecutive kernels over the same tensor cut it the same way (items
+// are planes, images or elements, in memory order), so each thread mostly reads what it wrote last
+// launch, from its own core's cache, instead of the half another core just wrote. Each lane's cursor
+// (a chunk index within the share) sits in its own cache line: the owner takes from it all the time.
+#define MAX_THREADS 64   // runtime/wasm/backend.ts starts no more
+static struct { i32 next; u32 lo, hi; char pad[52]; } lanes[MAX_THREADS] __attribute__((aligned(64)));
 
 static u32 workers;
 static int caller_can_block;
@@ -43,13 +50,16 @@ __attribute__((export_name("threads_init"))) void threads_init(u32 count, int ca
   if (min_work > 0) grain = min_work;
 }
 
-static void run_chunks(void) {
+static void run_lane(u32 t) {
   for (;;) {
-    u32 i = (u32)__atomic_fetch_add(&job.next, 1, __ATOMIC_SEQ_CST);
-    if (i >= job.chunks) return;
-    u32 lo = i * job.chunk;
-    job.fn(job.call, lo, min_u(job.items, lo + job.chunk));
+    u32 lo = lanes[t].lo + (u32)__atomic_fetch_add(&lanes[t].next, 1, __ATOMIC_SEQ_CST) * job.chunk;
+    if (lo >= lanes[t].hi) return;
+    job.fn(job.call, lo, min_u(lanes[t].hi, lo + job.chunk));
   }
+}
+
+static void run_chunks(u32 self) {
+  for (u32 k = 0; k < job.threads; k++) run_lane((self + k) % job.threads);
 }
 
 static void wait_while(i32 *word, i32 value, int can_block) {
@@ -73,23 +83,28 @@ void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   job.fn = fn;
   job.call = c;
   job.items = items;
+  job.threads = threads;
   job.chunk = ceil_div_u(items, chunks);
-  job.chunks = ceil_div_u(items, job.chunk);
-  __atomic_store_n(&job.next, 0, __ATOMIC_SEQ_CST);
+  for (u32 t = 0; t < threads; t++) {
+    lanes[t].lo = (u32)((uint64_t)items * t / threads);
+    lanes[t].hi = (u32)((uint64_t)items * (t + 1) / threads);
+    __atomic_store_n(&lanes[t].next, 0, __ATOMIC_SEQ_CST);
+  }
   __atomic_store_n(&job.pending, (i32)workers, __ATOMIC_SEQ_CST);
   __atomic_fetch_add(&job.generation, 1, __ATOMIC_SEQ_CST);
   __builtin_wasm_memory_atomic_notify(&job.generation, workers);
-  run_chunks();
+  run_chunks(0);
   for (i32 left; (left = __atomic_load_n(&job.pending, __ATOMIC_SEQ_CST)) != 0;) wait_while(&job.pending, left, caller_can_block);
 }
 
-// A worker's life: wait for the generation to move past `seen`, take chunks, count out; until quit.
-__attribute__((export_name("worker_main"))) void worker_main(i32 seen) {
+// A worker's life: wait for the generation to move past `seen`, take chunks (its own share first:
+// worker `id`, 1..workers, owns share id), count out; until quit.
+__attribute__((export_name("worker_main"))) void worker_main(i32 seen, u32 id) {
   for (;;) {
     wait_while(&job.generation, seen, 1);
     seen = __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&job.quit, __ATOMIC_SEQ_CST)) return;
-    run_chunks();
+    run_chunks(id);
     if (__atomic_fetch_sub(&job.pending, 1, __ATOMIC_SEQ_CST) == 1) __builtin_wasm_memory_atomic_notify(&job.pending, 1);
   }
 }

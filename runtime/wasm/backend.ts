@@ -30,6 +30,8 @@ const INITIAL_PAGES = 256;
 const MAX_PAGES = 65536;
 // Each worker's stack, as large as the module's own (kernels keep padded planes there).
 const WORKER_STACK = 4 << 20;
+// wasm/threads.c's MAX_THREADS: the shares a launch can be cut into.
+const MAX_THREADS = 64;
 
 type KernelEntry = (call: number) => void;
 
@@ -184,7 +186,7 @@ function canBlock(): boolean {
 }
 
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const threads = Math.max(1, Math.floor(options.threads ?? (await hardwareThreads())));
+  const threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(options.threads ?? (await hardwareThreads()))));
   const threaded = threads > 1;
   const build = await chooseBuild(threaded, options.relaxedSimd ?? 'auto', options.kernelsUrl);
   const module = await compileKernels(build, options.kernelsUrl);

@@ -14,19 +14,21 @@ interface WorkerStart {
   memory: WebAssembly.Memory;
   /** Top of this worker's stack (it grows down). */
   stack: number;
+  /** 1, 2, …: which share of each launch's items this worker takes first (the caller's is 0). */
+  id: number;
 }
 
 // The same body for both hosts; start receives a WorkerStart and ready reports back. A trap in a
 // kernel is reported through worker_failed (the launch then throws on the calling thread) and the
 // worker goes back to waiting.
 const WORKER_BODY = `
-function start({ module, memory, stack }, ready) {
+function start({ module, memory, stack, id }, ready) {
   const { exports } = new WebAssembly.Instance(module, { env: { memory } });
   exports.__stack_pointer.value = stack;
   ready();
   for (let seen = 0; ; ) {
     try {
-      return exports.worker_main(seen);
+      return exports.worker_main(seen, id);
     } catch {
       exports.__stack_pointer.value = stack;
       seen = exports.worker_failed();
@@ -44,8 +46,8 @@ onmessage = (event) => start(event.data, () => postMessage('ready'));`;
 /** Starts one worker per stack and resolves once each is about to wait for work. */
 export async function startWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory, stacks: number[]): Promise<WorkerPool> {
   const stops: (() => void)[] = [];
-  await Promise.all(stacks.map(async (stack) => {
-    const start: WorkerStart = { module, memory, stack };
+  await Promise.all(stacks.map(async (stack, i) => {
+    const start: WorkerStart = { module, memory, stack, id: i + 1 };
     if (isNode) {
       const { Worker } = await nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
       const worker = new Worker(NODE_WORKER, { eval: true, workerData: start });
