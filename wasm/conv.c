@@ -151,9 +151,6 @@ static u32 taps(const Params *p) { return p->kh * p->kw; }
 static u32 in_plane(const Params *p) { return p->h * p->w; }
 static u32 out_plane(const Params *p) { return p->oh * p->ow; }
 
-static float hsum(f4 v) {
-  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
-}
 
 // ---- Depthwise: weight [C, 1, KH, KW], p->ci = p->co = C.
 

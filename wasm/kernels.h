@@ -58,6 +58,11 @@ static inline f4 madd(f4 a, f4 b, f4 c) {
 #endif
 }
 
+// A vector's lanes summed in a fixed order, so a sum never depends on which thread made it.
+static inline float hsum(f4 v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
 #define INFINITY_F __builtin_inff()
 #define NAN_F __builtin_nanf("")
 

@@ -96,46 +96,41 @@ static void weighted_sum_forward_range(const Call *c, u32 lo, u32 hi) {
 KERNEL(layout, weighted_sum_forward) { parallel_for(c, weighted_sum_forward_range, PARAMS(SumParams)->total, 2 * PARAMS(SumParams)->count); }
 
 // (w, g, b_first, b_first+1) → (partials [branches, chunks], g_first, g_first+1). Chunk j of a dot
-// product Σ g⊙b covers i ≡ j (mod chunks), summed in order of i. The tensors are read as rows of
-// `chunks` floats, a row at a time, with this range's sums kept in a local array: every load is
-// contiguous (a chunk at a time would touch a new cache line per value), and each chunk still adds
-// its terms in the same order as alone.
+// product Σ g⊙b is the j-th contiguous block of the tensor (the WGSL's chunk j is i ≡ j (mod chunks),
+// which suits a GPU's neighbouring invocations; both stages are ours, and a CPU thread wants
+// contiguous blocks, the same ones its share of the forward wrote). Lanes fold in a fixed order, so a
+// chunk's sum does not depend on the thread that takes it.
 static void weighted_sum_backward_range(const Call *c, u32 lo, u32 hi) {
   const SumGradParams *p = PARAMS(SumGradParams);
   int pair = p->count > 1;
   const float *g = c->io[1], *b0 = c->io[2], *b1 = c->io[3];
   float w0 = c->io[0][p->first], w1 = c->io[0][p->first + (pair ? 1 : 0)];
   float *g0 = c->io[5], *g1 = c->io[6];
-  u32 n = hi - lo;
-  float s0[n] __attribute__((aligned(16))), s1[n] __attribute__((aligned(16)));
-  for (u32 j = 0; j < n; j++) s0[j] = s1[j] = 0.0f;
+  float *dot0 = c->io[4] + p->first * p->chunks, *dot1 = dot0 + p->chunks;
   f4 vw0 = wasm_f32x4_splat(w0), vw1 = wasm_f32x4_splat(w1);
-  for (u32 base = lo; base < p->total; base += p->chunks) {
-    u32 m = min_u(n, p->total - base), j = 0;
-    for (; j + 4 <= m; j += 4) {
-      u32 i = base + j;
+  for (u32 j = lo; j < hi; j++) {
+    u32 i = (u32)((uint64_t)p->total * j / p->chunks), end = (u32)((uint64_t)p->total * (j + 1) / p->chunks);
+    f4 s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+    float t0 = 0.0f, t1 = 0.0f;
+    for (; i + 4 <= end; i += 4) {
       f4 gv = wasm_v128_load(g + i);
-      wasm_v128_store(s0 + j, madd(gv, wasm_v128_load(b0 + i), wasm_v128_load(s0 + j)));
+      s0 = madd(gv, wasm_v128_load(b0 + i), s0);
       wasm_v128_store(g0 + i, wasm_f32x4_mul(vw0, gv));
       if (pair) {
-        wasm_v128_store(s1 + j, madd(gv, wasm_v128_load(b1 + i), wasm_v128_load(s1 + j)));
+        s1 = madd(gv, wasm_v128_load(b1 + i), s1);
         wasm_v128_store(g1 + i, wasm_f32x4_mul(vw1, gv));
       }
     }
-    for (; j < m; j++) {
-      u32 i = base + j;
-      s0[j] += g[i] * b0[i];
+    for (; i < end; i++) {
+      t0 += g[i] * b0[i];
       g0[i] = w0 * g[i];
       if (pair) {
-        s1[j] += g[i] * b1[i];
+        t1 += g[i] * b1[i];
         g1[i] = w1 * g[i];
       }
     }
-  }
-  float *dot0 = c->io[4] + p->first * p->chunks + lo, *dot1 = dot0 + p->chunks;
-  for (u32 j = 0; j < n; j++) {
-    dot0[j] = s0[j];
-    if (pair) dot1[j] = s1[j];
+    dot0[j] = hsum(s0) + t0;
+    if (pair) dot1[j] = hsum(s1) + t1;
   }
 }
 
