@@ -1,6 +1,9 @@
-// shaders/batchnorm.wgsl: BatchNorm2d over NCHW. The two-stage per-channel sums keep the WGSL's
-// meaning of each stage's buffers: chunk j of channel c holds the values at s ≡ j (mod chunks) of
-// every image's plane, and the second stage merges the chunks in order.
+// shaders/batchnorm.wgsl: BatchNorm2d over NCHW, with the same two-stage per-channel sums: `chunks`
+// partial sums per channel, then their merge in order. What a chunk holds differs, since both stages
+// are ours: here chunk j of a channel is the j-th contiguous piece of its values in (image, position)
+// order (the GPU's chunk j, s ≡ j (mod chunks) of every plane, suits neighbouring invocations reading
+// neighbouring floats). Items go chunk-major, so a thread's share of them covers the images that its
+// share of a plane-wise kernel before (the convolution that made x) left in its own core's cache.
 #include "kernels.h"
 
 typedef struct { u32 total, channels, plane, batch, chunks, training; float eps, momentum; } Params;
@@ -8,62 +11,74 @@ typedef struct { u32 total, channels, plane, batch, chunks, training; float eps,
 typedef struct { float x, y; } f2;
 typedef struct { float x, y, z, w; } f4s;
 
-static float chunk_count(const Params *p, u32 j) {
-  return (float)(p->batch * ((p->plane - j + p->chunks - 1) / p->chunks));
+static float values_per_channel(const Params *p) { return (float)(p->batch * p->plane); }
+
+// The channel-relative flat index (image · plane + position) where chunk j starts; chunk sizes
+// differ by at most one.
+static u32 chunk_start(const Params *p, u32 j) {
+  return (u32)((uint64_t)p->batch * p->plane * j / p->chunks);
 }
 
-static float values_per_channel(const Params *p) { return (float)(p->batch * p->plane); }
+// A stretch of one image's plane in a chunk: `length` floats from `at` in channel 0 (+ ch · plane).
+typedef struct { u32 at, length; } Run;
+
+static u32 max_runs(const Params *p) { return ceil_div_u(p->batch * p->plane, p->chunks) / p->plane + 2; }
+
+// Chunk j's runs into runs (max_runs of them at most); returns how many.
+static u32 chunk_runs(const Params *p, u32 j, Run *runs) {
+  u32 start = chunk_start(p, j), left = chunk_start(p, j + 1) - start, count = 0;
+  for (u32 n = start / p->plane, s = start % p->plane; left; s = 0, n++) {
+    u32 length = min_u(p->plane - s, left);
+    runs[count++] = (Run){ n * p->channels * p->plane + s, length };
+    left -= length;
+  }
+  return count;
+}
 
 // Moments are of x − shift, shift = the channel's first value (rounding stays relative to the spread).
 static float shift_of(const Call *c, const Params *p, u32 ch) { return c->io[0][ch * p->plane]; }
 
-// The items of a range, (channel, chunk) pairs, go a channel's span of chunks [j0, j1) at a time.
-// Chunks j0..j1−1 are neighbouring floats of every block of `chunks` values in a plane, so a span is
-// read block by block, image by image, with its sums in local arrays: every load is contiguous (a
-// chunk at a time would touch a new cache line per value), and each chunk still adds its values in
-// the order a lone chunk would (image by image, then along the plane).
-typedef struct { u32 ch, j0, n; } Span;
-
-static Span span_at(const Params *p, u32 t, u32 hi) {
-  u32 ch = t / p->chunks, j0 = t % p->chunks;
-  return (Span){ ch, j0, min_u(p->chunks - j0, hi - t) };
-}
-
-// acc[j] += f(x[s], aux[j]) over the span's values s ≡ j0 + j (mod chunks) of every image's plane,
-// with f = x − a − aux (square: its square); lanes past the plane's end are never read.
-static void span_sums(const Params *p, const float *x, Span sp, float a, const float *aux, int square, float *acc) {
-  f4 va = wasm_f32x4_splat(a);
-  for (u32 n = 0; n < p->batch; n++) {
-    const float *plane = x + (n * p->channels + sp.ch) * p->plane;
-    for (u32 block = 0; block + sp.j0 < p->plane; block += p->chunks) {
-      const float *v = plane + block + sp.j0;
-      u32 m = min_u(sp.n, p->plane - block - sp.j0), j = 0;
-      for (; j + 4 <= m; j += 4) {
-        f4 d = wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(v + j), va), wasm_v128_load(aux + j));
-        wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), square ? wasm_f32x4_mul(d, d) : d));
-      }
-      for (; j < m; j++) {
-        float d = (v[j] - a) - aux[j];
-        acc[j] += square ? d * d : d;
+// Σ (x − a)  (square: Σ (x − a)²) over the runs, at `offset` further into x. Four vector sums, so
+// that the adds overlap, folded in a fixed order.
+static float runs_sum(const float *x, const Run *runs, u32 count, u32 offset, float a, int square) {
+  f4 va = wasm_f32x4_splat(a), zero = wasm_f32x4_splat(0.0f), acc[4] = { zero, zero, zero, zero };
+  float tail = 0.0f;
+  for (u32 r = 0; r < count; r++) {
+    const float *v = x + offset + runs[r].at;
+    u32 i = 0, length = runs[r].length;
+    for (; i + 16 <= length; i += 16) {
+      for (u32 k = 0; k < 4; k++) {
+        f4 d = wasm_f32x4_sub(wasm_v128_load(v + i + 4 * k), va);
+        acc[k] = square ? madd(d, d, acc[k]) : wasm_f32x4_add(acc[k], d);
       }
     }
+    for (; i + 4 <= length; i += 4) {
+      f4 d = wasm_f32x4_sub(wasm_v128_load(v + i), va);
+      acc[0] = square ? madd(d, d, acc[0]) : wasm_f32x4_add(acc[0], d);
+    }
+    for (; i < length; i++) {
+      float d = v[i] - a;
+      tail += square ? d * d : d;
+    }
   }
+  return hsum(wasm_f32x4_add(wasm_f32x4_add(acc[0], acc[1]), wasm_f32x4_add(acc[2], acc[3]))) + tail;
 }
 
-// (x) → (chunk moments [C, chunks] of (mean, M2)); items are (channel, chunk).
+// (x) → (chunk moments [C, chunks] of (mean, M2)); item t is channel t mod C of chunk t / C.
 static void bn_moments_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
+  const float *x = c->io[0];
   f2 *out = (f2 *)c->io[1];
+  Run runs[max_runs(p)];
   for (u32 t = lo; t < hi;) {
-    Span sp = span_at(p, t, hi);
-    float shift = shift_of(c, p, sp.ch);
-    float mean[sp.n] __attribute__((aligned(16))), m2[sp.n] __attribute__((aligned(16)));
-    for (u32 j = 0; j < sp.n; j++) mean[j] = m2[j] = 0.0f;
-    span_sums(p, c->io[0], sp, shift, m2 /* zeros yet: Σ x − shift */, 0, mean);
-    for (u32 j = 0; j < sp.n; j++) mean[j] /= chunk_count(p, sp.j0 + j);
-    span_sums(p, c->io[0], sp, shift, mean, 1, m2);
-    for (u32 j = 0; j < sp.n; j++) out[t + j] = (f2){ mean[j], m2[j] };
-    t += sp.n;
+    u32 j = t / p->channels, stop = min_u(hi, (j + 1) * p->channels), count = chunk_runs(p, j, runs);
+    float values = (float)(chunk_start(p, j + 1) - chunk_start(p, j));
+    for (; t < stop; t++) {
+      u32 ch = t % p->channels;
+      float shift = shift_of(c, p, ch);
+      float mean = runs_sum(x, runs, count, ch * p->plane, shift, 0) / values;
+      out[ch * p->chunks + j] = (f2){ mean, runs_sum(x, runs, count, ch * p->plane, shift + mean, 1) };
+    }
   }
 }
 
@@ -72,12 +87,17 @@ KERNEL(batchnorm, bn_moments) {
   parallel_for(c, bn_moments_range, p->channels * p->chunks, 3 * p->batch * p->plane / p->chunks);
 }
 
+// Each chunk's number of values, for the merge.
+static void chunk_counts(const Params *p, float *counts) {
+  for (u32 j = 0; j < p->chunks; j++) counts[j] = (float)(chunk_start(p, j + 1) - chunk_start(p, j));
+}
+
 // Chan et al.'s pairwise merge of the chunks' (mean, M2) in order: the channel's mean and Σ(x − mean)².
-static f2 channel_moments(const Call *c, const Params *p, u32 ch) {
+static f2 channel_moments(const Call *c, const Params *p, u32 ch, const float *counts) {
   const f2 *chunks = (const f2 *)c->io[1] + ch * p->chunks;
   float count = 0.0f, mean = 0.0f, m2 = 0.0f;
   for (u32 j = 0; j < p->chunks; j++) {
-    float n = chunk_count(p, j);
+    float n = counts[j];
     float total = count + n;
     float delta = chunks[j].x - mean;
     mean += delta * (n / total);
@@ -96,7 +116,9 @@ static f2 batch_stats(const Params *p, f2 moments) {
 KERNEL(batchnorm, bn_stats) {
   const Params *p = PARAMS(Params);
   f2 *stats = (f2 *)c->io[2];
-  for (u32 ch = 0; ch < p->channels; ch++) stats[ch] = batch_stats(p, channel_moments(c, p, ch));
+  float counts[p->chunks];
+  chunk_counts(p, counts);
+  for (u32 ch = 0; ch < p->channels; ch++) stats[ch] = batch_stats(p, channel_moments(c, p, ch, counts));
 }
 
 // (x, chunk moments) → (stats, running mean, running variance), PyTorch's running update with the
@@ -105,8 +127,10 @@ KERNEL(batchnorm, bn_stats_running) {
   const Params *p = PARAMS(Params);
   f2 *stats = (f2 *)c->io[2];
   float *running_mean = c->io[3], *running_var = c->io[4];
+  float counts[p->chunks];
+  chunk_counts(p, counts);
   for (u32 ch = 0; ch < p->channels; ch++) {
-    f2 moments = channel_moments(c, p, ch);
+    f2 moments = channel_moments(c, p, ch, counts);
     stats[ch] = batch_stats(p, moments);
     float unbiased = moments.y / (values_per_channel(p) - 1.0f);
     running_mean[ch] = (1.0f - p->momentum) * running_mean[ch] + p->momentum * moments.x;
@@ -149,38 +173,46 @@ KERNEL(batchnorm, bn_normalize) { parallel_for(c, bn_normalize_range, PARAMS(Par
 KERNEL(batchnorm, bn_normalize_affine) { parallel_for(c, bn_normalize_affine_range, PARAMS(Params)->total / PARAMS(Params)->plane, 4 * PARAMS(Params)->plane); }
 
 // (v, stats, dy) → (chunk grads [C, chunks] of (Σ dy, Σ dy·x̂)) with x̂ = (v − μ)·(1/σ) from a kept
-// input, or x̂ = v itself from the kept output of an affine-free BatchNorm; items are (channel,
-// chunk), a span at a time as in bn_moments.
+// input, or x̂ = v itself from the kept output of an affine-free BatchNorm; items as in bn_moments.
 static void grad_partials(const Call *c, u32 lo, u32 hi, int of_output) {
   const Params *p = PARAMS(Params);
   const float *x = c->io[0], *dy = c->io[2];
   const f2 *stats = (const f2 *)c->io[1];
   f2 *out = (f2 *)c->io[3];
+  Run runs[max_runs(p)];
   for (u32 t = lo; t < hi;) {
-    Span sp = span_at(p, t, hi);
-    f2 st = of_output ? (f2){ 0.0f, 1.0f } : stats[sp.ch];
-    f4 mean = wasm_f32x4_splat(st.x);
-    float sum_dy[sp.n] __attribute__((aligned(16))), sum_dy_centered[sp.n] __attribute__((aligned(16)));
-    for (u32 j = 0; j < sp.n; j++) sum_dy[j] = sum_dy_centered[j] = 0.0f;
-    for (u32 n = 0; n < p->batch; n++) {
-      u32 plane = (n * p->channels + sp.ch) * p->plane;
-      for (u32 block = 0; block + sp.j0 < p->plane; block += p->chunks) {
-        u32 at = plane + block + sp.j0, m = min_u(sp.n, p->plane - block - sp.j0), j = 0;
-        for (; j + 4 <= m; j += 4) {
-          f4 g = wasm_v128_load(dy + at + j);
-          f4 xc = wasm_f32x4_sub(wasm_v128_load(x + at + j), mean);
-          wasm_v128_store(sum_dy + j, wasm_f32x4_add(wasm_v128_load(sum_dy + j), g));
-          wasm_v128_store(sum_dy_centered + j, madd(g, xc, wasm_v128_load(sum_dy_centered + j)));
+    u32 j = t / p->channels, stop = min_u(hi, (j + 1) * p->channels), count = chunk_runs(p, j, runs);
+    for (; t < stop; t++) {
+      u32 ch = t % p->channels;
+      f2 st = of_output ? (f2){ 0.0f, 1.0f } : stats[ch];
+      // Two vector sums of each, so that the adds overlap, folded in a fixed order.
+      f4 mean = wasm_f32x4_splat(st.x), zero = wasm_f32x4_splat(0.0f);
+      f4 sum_dy[2] = { zero, zero }, sum_dy_centered[2] = { zero, zero };
+      float tail_dy = 0.0f, tail_dy_centered = 0.0f;
+      for (u32 r = 0; r < count; r++) {
+        u32 at = ch * p->plane + runs[r].at, length = runs[r].length, i = 0;
+        for (; i + 8 <= length; i += 8) {
+          for (u32 k = 0; k < 2; k++) {
+            f4 g = wasm_v128_load(dy + at + i + 4 * k);
+            sum_dy[k] = wasm_f32x4_add(sum_dy[k], g);
+            sum_dy_centered[k] = madd(g, wasm_f32x4_sub(wasm_v128_load(x + at + i + 4 * k), mean), sum_dy_centered[k]);
+          }
         }
-        for (; j < m; j++) {
-          float g = dy[at + j];
-          sum_dy[j] += g;
-          sum_dy_centered[j] += g * (x[at + j] - st.x);
+        for (; i + 4 <= length; i += 4) {
+          f4 g = wasm_v128_load(dy + at + i);
+          sum_dy[0] = wasm_f32x4_add(sum_dy[0], g);
+          sum_dy_centered[0] = madd(g, wasm_f32x4_sub(wasm_v128_load(x + at + i), mean), sum_dy_centered[0]);
+        }
+        for (; i < length; i++) {
+          float g = dy[at + i];
+          tail_dy += g;
+          tail_dy_centered += g * (x[at + i] - st.x);
         }
       }
+      float total_dy = hsum(wasm_f32x4_add(sum_dy[0], sum_dy[1])) + tail_dy;
+      float total_dy_centered = hsum(wasm_f32x4_add(sum_dy_centered[0], sum_dy_centered[1])) + tail_dy_centered;
+      out[ch * p->chunks + j] = (f2){ total_dy, total_dy_centered * st.y };
     }
-    for (u32 j = 0; j < sp.n; j++) out[t + j] = (f2){ sum_dy[j], sum_dy_centered[j] * st.y };
-    t += sp.n;
   }
 }
 
