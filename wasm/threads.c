@@ -11,8 +11,11 @@ __attribute__((export_name("call_block"))) Call *call_block_address(void) { retu
 #ifdef SGAS_THREADS
 
 // Below this much work (cost units, about one arithmetic operation each) waking the workers costs
-// more than it saves; tests lower it to split every launch.
-static double grain = 150000.0;
+// more than it saves; tests lower it to split every launch. It is low because a small launch run on
+// one thread reads the half of its input that the other cores wrote, from their caches: splitting
+// it keeps each share where it was made (150,000 here before the shares were fixed, measured
+// slower at 2 threads).
+static double grain = 15000.0;
 // Polls before a waiting thread sleeps (about 0.1–0.2 ms): a sleeping worker wakes tens of
 // microseconds late into each launch, and the TypeScript between two launches often outlasts a
 // shorter spin. 20,000 polls cost 4–5% of a 2-thread search step against this.
