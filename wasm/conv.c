@@ -151,7 +151,6 @@ static u32 taps(const Params *p) { return p->kh * p->kw; }
 static u32 in_plane(const Params *p) { return p->h * p->w; }
 static u32 out_plane(const Params *p) { return p->oh * p->ow; }
 
-
 // ---- Depthwise: weight [C, 1, KH, KW], p->ci = p->co = C.
 
 // Stores the first n lanes of a block: whole vectors unless the block passes the row's end.

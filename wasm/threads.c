@@ -11,11 +11,10 @@ __attribute__((export_name("call_block"))) Call *call_block_address(void) { retu
 #ifdef SGAS_THREADS
 
 // Below this much work (cost units, about one arithmetic operation each) waking the workers costs
-// more than it saves; tests lower it to split every launch. It is low because a small launch run on
-// one thread reads the half of its input that the other cores wrote, from their caches: splitting
-// it keeps each share where it was made (150,000 here before the shares were fixed, measured
-// slower at 2 threads).
-static double grain = 15000.0;
+// more than it saves; tests lower it to split every launch. 15,000 made the search step's parts at
+// 2 threads 5–25% faster, but a split launch waits until a sleeping worker wakes, even when the
+// caller has done its chunks: tiny searches, whose workers sleep between launches, took 2.4× as long.
+static double grain = 150000.0;
 // Polls before a waiting thread sleeps (about 0.1–0.2 ms): a sleeping worker wakes tens of
 // microseconds late into each launch, and the TypeScript between two launches often outlasts a
 // shorter spin. 20,000 polls cost 4–5% of a 2-thread search step against this.
@@ -29,7 +28,7 @@ static struct {
   i32 quit;
   Range fn;
   const Call *call;
-  u32 items, chunk, threads;
+  u32 chunk, threads;
 } job;
 
 // Thread t owns the t-th contiguous share of a launch's items, and takes its chunks first; then it
@@ -85,7 +84,6 @@ void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   while (chunks > threads && (double)items / chunks * cost < grain / 4) chunks--;
   job.fn = fn;
   job.call = c;
-  job.items = items;
   job.threads = threads;
   job.chunk = ceil_div_u(items, chunks);
   for (u32 t = 0; t < threads; t++) {
