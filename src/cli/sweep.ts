@@ -26,12 +26,12 @@ export const SWEEP_HELP = `usage: sgas sweep --seeds N|S1,S2,... [--criteria 1,2
        sgas sweep --redis URL --status [--out DIR]
        sgas sweep --redis URL --collect --out DIR
 
-One search per seed and criterion (the same genotype as sgas search --seed S --criterion C with the
-workers' --threads), then each found cell trained from scratch, beside K random cells (two inputs
-per node, ops uniform, seeds 1..K) and published genotypes, all with the same training preset.
-OUT/search-cri{C}-seed{S}/ and OUT/train-.../ hold what sgas search and sgas train write;
-OUT/leaderboard.md and .json give mean ± std per group, each run's rank and the best genotype per
-criterion, with two figures.
+One search per seed and criterion (the same genotype as sgas search --seed S --criterion C at the
+same thread count; unless --threads says, a worker of --jobs N has the cores over N), then each
+found cell trained from scratch, beside K random cells (two inputs per node, ops uniform, seeds
+1..K) and published genotypes, all with the same training preset. OUT/search-cri{C}-seed{S}/ and
+OUT/train-.../ hold what sgas search and sgas train write; OUT/leaderboard.md and .json give mean ±
+std per group, each run's rank and the best genotype per criterion, with two figures.
 
   --seeds N        seeds 1..N, or a list: --seeds 3,7,11
   --criteria       1, 2 or 1,2 (default 1,2)
