@@ -19,6 +19,8 @@ static u32 chunk_start(const Params *p, u32 j) {
   return (u32)((uint64_t)p->batch * p->plane * j / p->chunks);
 }
 
+static u32 chunk_size(const Params *p, u32 j) { return chunk_start(p, j + 1) - chunk_start(p, j); }
+
 // A stretch of one image's plane in a chunk: `length` floats from `at` in channel 0 (+ ch · plane).
 typedef struct { u32 at, length; } Run;
 
@@ -26,7 +28,7 @@ static u32 max_runs(const Params *p) { return ceil_div_u(p->batch * p->plane, p-
 
 // Chunk j's runs into runs (max_runs of them at most); returns how many.
 static u32 chunk_runs(const Params *p, u32 j, Run *runs) {
-  u32 start = chunk_start(p, j), left = chunk_start(p, j + 1) - start, count = 0;
+  u32 start = chunk_start(p, j), left = chunk_size(p, j), count = 0;
   for (u32 n = start / p->plane, s = start % p->plane; left; s = 0, n++) {
     u32 length = min_u(p->plane - s, left);
     runs[count++] = (Run){ n * p->channels * p->plane + s, length };
@@ -72,7 +74,7 @@ static void bn_moments_range(const Call *c, u32 lo, u32 hi) {
   Run runs[max_runs(p)];
   for (u32 t = lo; t < hi;) {
     u32 j = t / p->channels, stop = min_u(hi, (j + 1) * p->channels), count = chunk_runs(p, j, runs);
-    float values = (float)(chunk_start(p, j + 1) - chunk_start(p, j));
+    float values = (float)chunk_size(p, j);
     for (; t < stop; t++) {
       u32 ch = t % p->channels;
       float shift = shift_of(c, p, ch);
@@ -89,7 +91,7 @@ KERNEL(batchnorm, bn_moments) {
 
 // Each chunk's number of values, for the merge.
 static void chunk_counts(const Params *p, float *counts) {
-  for (u32 j = 0; j < p->chunks; j++) counts[j] = (float)(chunk_start(p, j + 1) - chunk_start(p, j));
+  for (u32 j = 0; j < p->chunks; j++) counts[j] = (float)chunk_size(p, j);
 }
 
 // Chan et al.'s pairwise merge of the chunks' (mean, M2) in order: the channel's mean and Σ(x − mean)².

@@ -13,7 +13,8 @@ __attribute__((export_name("call_block"))) Call *call_block_address(void) { retu
 // Below this much work (cost units, about one arithmetic operation each) waking the workers costs
 // more than it saves; tests lower it to split every launch. 15,000 made the search step's parts at
 // 2 threads 5–25% faster, but a split launch waits until a sleeping worker wakes, even when the
-// caller has done its chunks: tiny searches, whose workers sleep between launches, took 2.4× as long.
+// caller has done its chunks: tiny searches, whose workers sleep between launches, took over twice
+// as long.
 static double grain = 150000.0;
 // Polls before a waiting thread sleeps (about 0.1–0.2 ms): a sleeping worker wakes tens of
 // microseconds late into each launch, and the TypeScript between two launches often outlasts a
