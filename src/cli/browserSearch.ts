@@ -73,8 +73,8 @@ export async function browserSearch(run: BrowserSearch): Promise<number> {
     if (event.type === 'step') {
       run.lock.confirm();
       const s = event.info;
-      progress ??= new Progress(s.epochs * s.steps);
-      progress.update(s.epoch * s.steps + s.step, { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
+      progress ??= new Progress();
+      progress.update({ epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, acc: s.accuracy, lr: s.lr, batch: s.batchSize });
       return;
     }
     records.push(event.record);

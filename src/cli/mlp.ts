@@ -19,12 +19,12 @@ export async function mlpCommand(argv: string[], backend: () => Promise<Backend>
   const train = loadDataset(values.data as string | undefined, 'train');
   const test = loadDataset(values.data as string | undefined, 'test');
   const steps = Math.ceil(train.n / options.batchSize);
-  const progress = new Progress(options.epochs * steps);
+  const progress = new Progress();
   const model = await trainMlp(await backend(), train, {
     ...options,
     onStep: async ({ epoch, step, loss }) => {
       if (step % 20 === 0 || step === steps - 1) {
-        progress.update(epoch * steps + step + 1, { epoch, epochs: options.epochs, step: step + 1, steps, loss: await loss.item() });
+        progress.update({ epoch, epochs: options.epochs, step: step + 1, steps, loss: await loss.item() });
       }
     },
   });

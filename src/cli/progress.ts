@@ -22,32 +22,52 @@ function formatValue(v: number | string): string {
   return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3);
 }
 
-/** Seconds left at the rate so far: `done` of `total` steps took `elapsed` seconds. */
+/** Seconds left at the rate so far: `done` of `total` (any one unit) took `elapsed` seconds. */
 export function etaSeconds(elapsed: number, done: number, total: number): number {
   return done > 0 ? (elapsed / done) * (total - done) : Infinity;
 }
 
+/**
+ * How far a run is, in epochs. Counted in epochs, not steps: a search's batch grows with its
+ * decisions, so its later epochs have fewer steps, but every epoch has the same images to go through.
+ */
+export function epochsDone(at: { epoch: number; step: number; steps: number }): number {
+  return at.epoch + (at.steps > 0 ? at.step / at.steps : 0);
+}
+
+/** Seconds left, at the pace since `first` (epochs done then, and when), of a run `epochs` long that is `done` epochs in. */
+export function etaFrom(first: { at: number; done: number }, done: number, epochs: number, now = performance.now()): number {
+  return etaSeconds((now - first.at) / 1000, done - first.done, epochs - first.done);
+}
+
 export class Progress {
-  private readonly started = performance.now();
+  private readonly started: number;
   private lastPlain = 0;
+  /** Where the first update found the run (a resumed one is some epochs in): the pace counts from there. */
+  private first: { at: number; done: number } | null = null;
 
   constructor(
-    private readonly totalSteps: number,
     private readonly out: NodeJS.WriteStream = process.stderr,
     private readonly plainEverySeconds = 10,
-  ) {}
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.started = now();
+  }
 
-  /** doneSteps: steps finished in the whole run, for the ETA. */
-  update(doneSteps: number, fields: ProgressFields): void {
-    const elapsed = (performance.now() - this.started) / 1000;
-    const eta = etaSeconds(elapsed, doneSteps, this.totalSteps);
+  /** fields.step: steps finished in epoch fields.epoch (0-based), of fields.steps. */
+  update(fields: ProgressFields): void {
+    const now = this.now();
+    const elapsed = (now - this.started) / 1000;
+    const done = epochsDone(fields);
+    this.first ??= { at: now, done };
+    const eta = etaFrom(this.first, done, fields.epochs, now);
     const { epoch, epochs, step, steps, ...metrics } = fields;
     const metricText = Object.entries(metrics).map(([k, v]) => `${k} ${formatValue(v)}`).join('  ');
     const head = `epoch ${epoch + 1}/${epochs} step ${step}/${steps}`;
     const tail = `${metricText}  elapsed ${formatDuration(elapsed)} eta ${formatDuration(eta)}`;
     if (this.out.isTTY) {
       const width = 24;
-      const filled = Math.round((width * doneSteps) / Math.max(1, this.totalSteps));
+      const filled = Math.round((width * Math.min(done, epochs)) / Math.max(1, epochs));
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
       this.out.write(`\r\x1b[2K${bar} ${head}  ${tail}`);
     } else if (elapsed - this.lastPlain >= this.plainEverySeconds || step === steps) {

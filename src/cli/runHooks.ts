@@ -26,9 +26,9 @@ export function commandHooks<Epoch>(command: string, epochLine: (record: Epoch) 
     signal: controller.signal,
     log,
     onStep(s: LoopStep & RunProgress & Record<string, unknown>) {
-      progress ??= new Progress(s.stepsTotal);
+      progress ??= new Progress();
       const { epoch, epochs, step, steps, loss, accuracy, lr, batchSize } = s;
-      progress.update(s.stepsDone, { epoch, epochs, step, steps, loss, acc: accuracy, lr, ...(typeof batchSize === 'number' && { batch: batchSize }) });
+      progress.update({ epoch, epochs, step, steps, loss, acc: accuracy, lr, ...(typeof batchSize === 'number' && { batch: batchSize }) });
     },
     onEpoch(record) {
       log(epochLine(record));

@@ -11,15 +11,18 @@ import { describePlan, withMemoryHint, type MemoryPlan } from '../train/memory.t
 import { CHECKPOINT, readCheckpoint, withResumeHint, writeCheckpoint } from '../cli/checkpointFiles.ts';
 import { DeviceReport } from '../cli/deviceReport.ts';
 import { JsonLines } from '../cli/files.ts';
+import { epochsDone } from '../cli/progress.ts';
 import type { RunLock } from '../cli/runLock.ts';
 import { backendOptions, type BackendRequest } from './options.ts';
 
 /** Where a step stands in the whole run, for a progress bar and an ETA. */
 export interface RunProgress {
-  /** Steps done since the run began (counting those before a resume). */
-  stepsDone: number;
-  /** Steps in the whole run, as far as is known now (a search's batch grows with its decisions). */
-  stepsTotal: number;
+  /**
+   * Epochs done since the run began, counting those before a resume, with the epoch in progress as
+   * a fraction (3.5: half way through the fourth). In epochs, not steps: a search's batch grows
+   * with its decisions, so its later epochs have fewer steps.
+   */
+  epochsDone: number;
 }
 
 /**
@@ -147,9 +150,8 @@ export async function runInFolder<Step extends LoopStep, Epoch extends { epoch: 
         lock.confirm();
         // An abort that came while a lost device was replaced reaches the loop that goes on.
         if (signal?.aborted) loop.requestStop();
-        // Counted from the step itself, so a resumed run's count includes the steps before it.
-        const stepsDone = s.epoch * s.steps + s.step;
-        await hooks.onStep?.({ ...s, stepsDone, stepsTotal: s.epochs * s.steps });
+        // Counted from the step itself, so a resumed run's count includes the epochs before it.
+        await hooks.onStep?.({ ...s, epochsDone: epochsDone(s) });
         // A step on the WebAssembly backend settles in microtasks alone: without a turn of the event
         // loop here, a signal (Ctrl-C), a parent's IPC stop and timers would wait for the run's end.
         await new Promise((resolve) => setImmediate(resolve));

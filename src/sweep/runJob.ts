@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../runtime/index.ts';
 import { hasCheckpoint } from '../cli/checkpointFiles.ts';
-import { etaSeconds } from '../cli/progress.ts';
+import { epochsDone, etaFrom } from '../cli/progress.ts';
 import type { TrainOptions } from '../jobs/options.ts';
 import type { RunProgress } from '../jobs/runLoop.ts';
 import { search } from '../jobs/search.ts';
@@ -67,8 +67,9 @@ export async function runJob(job: SweepJob, run: JobRun): Promise<JobResult> {
   const hooks = {
     backend: run.backend, signal: run.signal, log: run.log,
     onStep: (s: LoopStep & RunProgress) => {
-      first ??= { at: performance.now(), done: s.stepsDone };
-      const eta = etaSeconds((performance.now() - first.at) / 1000, s.stepsDone - first.done, s.stepsTotal - first.done);
+      const done = epochsDone(s);
+      first ??= { at: performance.now(), done };
+      const eta = etaFrom(first, done, s.epochs);
       last = { epoch: s.epoch, epochs: s.epochs, step: s.step, steps: s.steps, loss: s.loss, eta: Number.isFinite(eta) ? eta : null, accuracy: last?.accuracy };
       return run.progress?.(last);
     },

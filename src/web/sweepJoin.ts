@@ -2,7 +2,7 @@
 // in its engine Worker on its own backend, and posts back its progress (which keeps the lease
 // alive), each epoch's checkpoint and its end; then asks for the next job. Leave stops the job
 // after the step in progress and hands it back with its checkpoint.
-import { etaSeconds } from '../cli/progress.ts';
+import { epochsDone, etaFrom } from '../cli/progress.ts';
 import type { LeaseOffer } from '../sweep/lease.ts';
 import type { JobProgress } from '../sweep/runJob.ts';
 import { describeLoss } from '../train/deviceLoss.ts';
@@ -92,11 +92,11 @@ export class SweepJoin {
         switch (event.type) {
           case 'job-step': {
             const { epoch, epochs, step, steps, loss } = event.info;
-            const done = epoch * steps + step;
+            const done = epochsDone(event.info);
             first ??= { at: performance.now(), done };
             if (performance.now() - reported < PROGRESS_EVERY_MS) return;
             reported = performance.now();
-            const eta = etaSeconds((performance.now() - first.at) / 1000, done - first.done, epochs * steps - first.done);
+            const eta = etaFrom(first, done, epochs);
             const progress: JobProgress = { epoch, epochs, step, steps, loss, eta: Number.isFinite(eta) ? eta : null };
             this.status(`${offer.name}: epoch ${epoch + 1}/${epochs} step ${step}/${steps}, loss ${loss.toFixed(4)}`);
             void this.post(offer.lease, 'progress', JSON.stringify(progress)).then((r) => {
