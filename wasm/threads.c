@@ -11,21 +11,22 @@ __attribute__((export_name("call_block"))) Call *call_block_address(void) { retu
 #ifdef SGAS_THREADS
 
 // Below this much work (cost units, about one arithmetic operation each) waking the workers costs
-// more than it saves; tests lower it to split every launch. 15,000 made the search step's parts at
-// 2 threads 5–25% faster, but a split launch waits until a sleeping worker wakes, even when the
-// caller has done its chunks: tiny searches, whose workers sleep between launches, took over twice
-// as long.
-static double grain = 150000.0;
+// more than it saves; tests lower it to split every launch. A split launch never waits for a worker
+// that has not joined it (the caller takes every chunk if need be), so a sleeping worker costs a
+// tiny launch nothing but the wake-up call.
+static double grain = 15000.0;
 // Polls before a waiting thread sleeps (about 0.1–0.2 ms): a sleeping worker wakes tens of
 // microseconds late into each launch, and the TypeScript between two launches often outlasts a
 // shorter spin. 20,000 polls cost 4–5% of a 2-thread search step against this.
 #define SPIN 200000
 
-// One job at a time; its fields are written before `generation` moves, and not again until every
-// worker has counted itself out of `pending`, so a worker never mixes two jobs.
+// One launch at a time. Its fields are written before its lanes are opened, and not again until
+// every chunk is done.
 static struct {
   i32 generation;
-  i32 pending;
+  i32 done;      // chunks finished
+  u32 total;     // chunks in the launch
+  i32 open;      // a split launch is under way on the caller
   i32 quit;
   Range fn;
   const Call *call;
@@ -35,15 +36,24 @@ static struct {
 // Thread t owns the t-th contiguous share of a launch's items, and takes its chunks first; then it
 // helps the others from theirs. Consecutive kernels over the same tensor cut it the same way (items
 // are planes, images or elements, in memory order), so each thread mostly reads what it wrote last
-// launch, from its own core's cache, instead of the half another core just wrote. Each lane's cursor
-// (a chunk index within the share) sits in its own cache line: the owner takes from it all the time.
+// launch, from its own core's cache, instead of the half another core just wrote.
+// A lane's cursor holds the launch's generation, its chunk count and the next chunk in one word, and
+// a chunk is taken by compare-and-swap on all three: a worker that wakes after its launch ended (its
+// generation gone, or its lanes used up) takes nothing, so nobody waits for it. Each lane sits in
+// its own cache line: the owner takes from it all the time.
 #define MAX_THREADS 64   // runtime/wasm/backend.ts starts no more
-static struct { i32 next; u32 lo, hi; char pad[52]; } lanes[MAX_THREADS] __attribute__((aligned(64)));
+static struct { uint64_t cursor; u32 lo, hi; char pad[48]; } lanes[MAX_THREADS] __attribute__((aligned(64)));
+
+static inline uint64_t cursor_of(i32 generation, u32 count, u32 next) {
+  return (uint64_t)(u32)generation << 32 | (uint64_t)count << 16 | next;
+}
 
 static u32 workers;
 static int caller_can_block;
 // Set when a worker trapped in a kernel; the backend reads and clears it after the launch.
 static i32 failed;
+// Whether the caller is inside one of its chunks (a trap there leaves that chunk undone).
+static i32 caller_busy;
 
 // workers: how many worker_main loops run; can_block: whether the calling thread may sleep in
 // memory.atomic.wait (not a browser's main thread, which must spin); min_work: the grain, if > 0.
@@ -53,22 +63,45 @@ __attribute__((export_name("threads_init"))) void threads_init(u32 count, int ca
   if (min_work > 0) grain = min_work;
 }
 
-static void run_lane(u32 t) {
+// Takes lane t's next chunk of launch `generation`: its first item, or -1 once there is none.
+static int64_t take(u32 t, i32 generation) {
+  uint64_t seen = __atomic_load_n(&lanes[t].cursor, __ATOMIC_SEQ_CST);
   for (;;) {
-    u32 lo = lanes[t].lo + (u32)__atomic_fetch_add(&lanes[t].next, 1, __ATOMIC_SEQ_CST) * job.chunk;
-    if (lo >= lanes[t].hi) return;
-    job.fn(job.call, lo, min_u(lanes[t].hi, lo + job.chunk));
+    u32 next = (u32)seen & 0xffff, count = (u32)(seen >> 16) & 0xffff;
+    if ((i32)(seen >> 32) != generation || next >= count) return -1;
+    if (__atomic_compare_exchange_n(&lanes[t].cursor, &seen, seen + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+      return lanes[t].lo + next * job.chunk;
+    }
   }
 }
 
-static void run_chunks(u32 self) {
-  for (u32 k = 0; k < job.threads; k++) run_lane((self + k) % job.threads);
+// The total is read first: once the last chunk is counted, the caller may set up the next launch.
+static void chunk_done(void) {
+  u32 total = job.total;
+  if ((u32)__atomic_add_fetch(&job.done, 1, __ATOMIC_SEQ_CST) == total) __builtin_wasm_memory_atomic_notify(&job.done, 1);
+}
+
+static void run_chunks(u32 self, i32 generation, i32 *busy) {
+  for (u32 k = 0; k < job.threads; k++) {
+    u32 t = (self + k) % job.threads;
+    for (int64_t lo; (lo = take(t, generation)) >= 0;) {
+      *busy = 1;
+      job.fn(job.call, (u32)lo, min_u(lanes[t].hi, (u32)lo + job.chunk));
+      *busy = 0;
+      chunk_done();
+    }
+  }
 }
 
 static void wait_while(i32 *word, i32 value, int can_block) {
   for (int spin = 0; __atomic_load_n(word, __ATOMIC_SEQ_CST) == value; spin++) {
     if (spin > SPIN && can_block) __builtin_wasm_memory_atomic_wait32(word, value, -1);
   }
+}
+
+// Until every chunk the launch still counts on is done.
+static void wait_done(u32 expected) {
+  for (i32 seen; (u32)(seen = __atomic_load_n(&job.done, __ATOMIC_SEQ_CST)) != expected;) wait_while(&job.done, seen, caller_can_block);
 }
 
 u32 thread_count(void) { return workers + 1; }
@@ -83,48 +116,67 @@ void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   // About four chunks per thread for balance, none much below the grain.
   u32 chunks = min_u(items, 4 * threads);
   while (chunks > threads && (double)items / chunks * cost < grain / 4) chunks--;
+  i32 generation = job.generation + 1;
   job.fn = fn;
   job.call = c;
   job.threads = threads;
   job.chunk = ceil_div_u(items, chunks);
+  job.total = 0;
+  __atomic_store_n(&job.done, 0, __ATOMIC_SEQ_CST);
   for (u32 t = 0; t < threads; t++) {
-    lanes[t].lo = (u32)((uint64_t)items * t / threads);
-    lanes[t].hi = (u32)((uint64_t)items * (t + 1) / threads);
-    __atomic_store_n(&lanes[t].next, 0, __ATOMIC_SEQ_CST);
+    u32 lo = (u32)((uint64_t)items * t / threads), hi = (u32)((uint64_t)items * (t + 1) / threads);
+    u32 count = ceil_div_u(hi - lo, job.chunk);
+    lanes[t].lo = lo;
+    lanes[t].hi = hi;
+    job.total += count;
+    __atomic_store_n(&lanes[t].cursor, cursor_of(generation, count, 0), __ATOMIC_SEQ_CST);
   }
-  __atomic_store_n(&job.pending, (i32)workers, __ATOMIC_SEQ_CST);
-  __atomic_fetch_add(&job.generation, 1, __ATOMIC_SEQ_CST);
+  job.open = 1;
+  __atomic_store_n(&job.generation, generation, __ATOMIC_SEQ_CST);
   __builtin_wasm_memory_atomic_notify(&job.generation, workers);
-  run_chunks(0);
-  for (i32 left; (left = __atomic_load_n(&job.pending, __ATOMIC_SEQ_CST)) != 0;) wait_while(&job.pending, left, caller_can_block);
+  run_chunks(0, generation, &caller_busy);
+  wait_done(job.total);
+  job.open = 0;
 }
 
-// A worker's life: wait for the generation to move past `seen`, take chunks (its own share first:
-// worker `id`, 1..workers, owns share id), count out; until quit.
+// A worker's life: wait for the generation to move past `seen`, take what chunks are left (its own
+// share first: worker `id`, 1..workers, owns share id); until quit. A worker in a chunk counts as busy.
+static i32 worker_busy[MAX_THREADS];
+
 __attribute__((export_name("worker_main"))) void worker_main(i32 seen, u32 id) {
   for (;;) {
     wait_while(&job.generation, seen, 1);
     seen = __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&job.quit, __ATOMIC_SEQ_CST)) return;
-    run_chunks(id);
-    if (__atomic_fetch_sub(&job.pending, 1, __ATOMIC_SEQ_CST) == 1) __builtin_wasm_memory_atomic_notify(&job.pending, 1);
+    run_chunks(id, seen, &worker_busy[id]);
   }
 }
 
-// A worker's kernel trapped (its host catches the trap): count it out of the job, so the caller
-// does not wait forever, and flag the launch as failed. Returns the generation to wait past next:
-// the failed job's, read before counting out, since the moment this worker is out the caller may
-// start the next job, and a worker waiting past that one's generation would never join it.
-__attribute__((export_name("worker_failed"))) i32 worker_failed(void) {
+// Worker `id`'s kernel trapped (its host catches the trap): count its chunk done, so the caller does
+// not wait forever, and flag the launch as failed. Returns the generation to wait past next: the
+// failed launch's, read before its chunk is counted, since from then on the caller may start the next.
+__attribute__((export_name("worker_failed"))) i32 worker_failed(u32 id) {
   i32 generation = __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
   __atomic_store_n(&failed, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_fetch_sub(&job.pending, 1, __ATOMIC_SEQ_CST) == 1) __builtin_wasm_memory_atomic_notify(&job.pending, 1);
+  if (worker_busy[id]) {
+    worker_busy[id] = 0;
+    chunk_done();
+  }
   return generation;
 }
 
-// After the caller itself trapped mid-launch: wait until the workers are out of the job too.
+// After the caller itself trapped mid-launch: close the lanes, so no chunk is taken any more, and
+// wait until the chunks workers took are done (the caller's own trapped one never will be).
 __attribute__((export_name("threads_settle"))) void threads_settle(void) {
-  for (i32 left; (left = __atomic_load_n(&job.pending, __ATOMIC_SEQ_CST)) != 0;) wait_while(&job.pending, left, caller_can_block);
+  if (!job.open) return;
+  i32 generation = __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
+  u32 untaken = 0;
+  for (u32 t = 0; t < job.threads; t++) {
+    for (int64_t lo; (lo = take(t, generation)) >= 0;) untaken++;
+  }
+  wait_done(job.total - untaken - (u32)caller_busy);
+  caller_busy = 0;
+  job.open = 0;
 }
 
 __attribute__((export_name("threads_take_failure"))) i32 threads_take_failure(void) {

@@ -31,7 +31,7 @@ function start({ module, memory, stack, id }, ready) {
       return exports.worker_main(seen, id);
     } catch {
       exports.__stack_pointer.value = stack;
-      seen = exports.worker_failed();
+      seen = exports.worker_failed(id);
     }
   }
 }`;
