@@ -99,9 +99,10 @@ static void wait_while(i32 *word, i32 value, int can_block) {
   }
 }
 
-// Until every chunk the launch still counts on is done.
-static void wait_done(u32 expected) {
-  for (i32 seen; (u32)(seen = __atomic_load_n(&job.done, __ATOMIC_SEQ_CST)) != expected;) wait_while(&job.done, seen, caller_can_block);
+// Until `expected` chunks are done. Only the last chunk of a launch wakes a sleeping caller, so a
+// wait for fewer (threads_settle's) must not sleep.
+static void wait_done(u32 expected, int can_block) {
+  for (i32 seen; (u32)(seen = __atomic_load_n(&job.done, __ATOMIC_SEQ_CST)) != expected;) wait_while(&job.done, seen, can_block);
 }
 
 u32 thread_count(void) { return workers + 1; }
@@ -135,7 +136,7 @@ void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   __atomic_store_n(&job.generation, generation, __ATOMIC_SEQ_CST);
   __builtin_wasm_memory_atomic_notify(&job.generation, workers);
   run_chunks(0, generation, &caller_busy);
-  wait_done(job.total);
+  wait_done(job.total, caller_can_block);
   job.open = 0;
 }
 
@@ -166,7 +167,8 @@ __attribute__((export_name("worker_failed"))) i32 worker_failed(u32 id) {
 }
 
 // After the caller itself trapped mid-launch: close the lanes, so no chunk is taken any more, and
-// wait until the chunks workers took are done (the caller's own trapped one never will be).
+// wait until the chunks workers took are done (the caller's own trapped one never will be),
+// spinning: no last chunk will come to wake it.
 __attribute__((export_name("threads_settle"))) void threads_settle(void) {
   if (!job.open) return;
   i32 generation = __atomic_load_n(&job.generation, __ATOMIC_SEQ_CST);
@@ -174,7 +176,7 @@ __attribute__((export_name("threads_settle"))) void threads_settle(void) {
   for (u32 t = 0; t < job.threads; t++) {
     for (int64_t lo; (lo = take(t, generation)) >= 0;) untaken++;
   }
-  wait_done(job.total - untaken - (u32)caller_busy);
+  wait_done(job.total - untaken - (u32)caller_busy, 0);
   caller_busy = 0;
   job.open = 0;
 }
