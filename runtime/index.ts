@@ -68,5 +68,9 @@ export async function createBackend(options: BackendOptions = {}): Promise<Backe
     return backend;
   }
   opened?.device.destroy();
+  // Said, so that the adapter line above it does not read as the backend in use.
+  options.log?.(opened
+    ? 'auto: WebGPU has only a software adapter here, so the WebAssembly backend runs (faster on a CPU; --backend webgpu uses the adapter anyway)'
+    : 'auto: no WebGPU adapter, so the WebAssembly backend runs');
   return createWasmBackend(options);
 }
