@@ -16,7 +16,7 @@ static float values_per_channel(const Params *p) { return (float)(p->batch * p->
 // The channel-relative flat index (image · plane + position) where chunk j starts; chunk sizes
 // differ by at most one.
 static u32 chunk_start(const Params *p, u32 j) {
-  return (u32)((uint64_t)p->batch * p->plane * j / p->chunks);
+  return part_start(p->batch * p->plane, p->chunks, j);
 }
 
 static u32 chunk_size(const Params *p, u32 j) { return chunk_start(p, j + 1) - chunk_start(p, j); }

@@ -44,6 +44,10 @@ static inline i32 min_i(i32 a, i32 b) { return a < b ? a : b; }
 static inline i32 max_i(i32 a, i32 b) { return a > b ? a : b; }
 static inline u32 ceil_div_u(u32 a, u32 b) { return (a + b - 1) / b; }
 
+// Where part k starts when n items are cut into `parts` contiguous parts whose sizes differ by at
+// most one (k = parts gives n).
+static inline u32 part_start(u32 n, u32 parts, u32 k) { return (u32)((uint64_t)n * k / parts); }
+
 // ReLU as the relu kernels compute it: NaN passes through, as in PyTorch.
 static inline float relu(float v) { return v < 0.0f ? 0.0f : v; }
 

@@ -109,7 +109,7 @@ static void weighted_sum_backward_range(const Call *c, u32 lo, u32 hi) {
   float *dot0 = c->io[4] + p->first * p->chunks, *dot1 = dot0 + p->chunks;
   f4 vw0 = wasm_f32x4_splat(w0), vw1 = wasm_f32x4_splat(w1);
   for (u32 j = lo; j < hi; j++) {
-    u32 i = (u32)((uint64_t)p->total * j / p->chunks), end = (u32)((uint64_t)p->total * (j + 1) / p->chunks);
+    u32 i = part_start(p->total, p->chunks, j), end = part_start(p->total, p->chunks, j + 1);
     f4 s0 = wasm_f32x4_splat(0.0f), s1 = s0;
     float t0 = 0.0f, t1 = 0.0f;
     for (; i + 4 <= end; i += 4) {

@@ -125,7 +125,7 @@ void parallel_for(const Call *c, Range fn, u32 items, double cost) {
   job.total = 0;
   __atomic_store_n(&job.done, 0, __ATOMIC_SEQ_CST);
   for (u32 t = 0; t < threads; t++) {
-    u32 lo = (u32)((uint64_t)items * t / threads), hi = (u32)((uint64_t)items * (t + 1) / threads);
+    u32 lo = part_start(items, threads, t), hi = part_start(items, threads, t + 1);
     u32 count = ceil_div_u(hi - lo, job.chunk);
     lanes[t].lo = lo;
     lanes[t].hi = hi;

@@ -23,7 +23,7 @@ function formatValue(v: number | string): string {
 }
 
 /** Seconds left at the rate so far: `done` of `total` (any one unit) took `elapsed` seconds. */
-export function etaSeconds(elapsed: number, done: number, total: number): number {
+function etaSeconds(elapsed: number, done: number, total: number): number {
   return done > 0 ? (elapsed / done) * (total - done) : Infinity;
 }
 
