@@ -107,7 +107,7 @@ function buildStep(backend: Backend, s: SearchSetting, plan: MemoryPlan, owned: 
   const rng = new Rng(config.seed);
   const net = new Network(backend, stepShape(s, config).network, rng);
   net.recomputeCells = plan.recomputeCells;
-  net.memory.keepPairInner = plan.keepPairInner;
+  net.memory.keepInnerFromKernel = plan.keepInnerFromKernel;
   owned.push(net);
   const sgd = new Sgd(net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
   owned.push(sgd);
@@ -152,7 +152,7 @@ export function peerStepCommand(s: SearchSetting): Record<string, unknown> {
 export async function countStepFlops(s: SearchSetting): Promise<Record<Part, number>> {
   const counter = new CountingBackend();
   const owned: { release(): void }[] = [];
-  const run = buildStep(counter, s, { recomputeCells: false, keepPairInner: true }, owned);
+  const run = buildStep(counter, s, { recomputeCells: false, keepInnerFromKernel: 0 }, owned);
   const flops = { forward: 0, weightStep: 0, architectStep: 0 };
   try {
     for (const part of PARTS) {

@@ -3,7 +3,9 @@
 // step leaves nothing behind but parameters, their gradients and what the caller keeps.
 // Each op also says which tensors its backward reads (`saves`); a block that is done with a
 // tensor it made hands it to discard(), which releases it at once unless a backward saved it, so
-// a step keeps what its backward needs, not every activation it made.
+// a step keeps what its backward needs, not every activation it made. One a backward saved goes as
+// soon as the backward pass is past the last op that reads it, so the pass gives back the forward's
+// memory as it goes instead of holding all of it until dispose().
 import type { Storage } from './backend.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -35,8 +37,12 @@ export class Tape {
   private readonly nodes: Node[] = [];
   private readonly owned = new Set<Tensor>();
   private readonly produced = new Set<Tensor>();
-  /** Storage some recorded backward reads. */
-  private readonly saved = new Set<Storage>();
+  /** Storage some recorded backward reads, with the first (lowest) node that reads it: the backward's last use. */
+  private readonly saved = new Map<Storage, number>();
+  /** Tensors discarded while saved: released once the backward pass has run their last reader. */
+  private readonly parked = new Map<Storage, Tensor>();
+  /** Set once a backward pass released parked tensors: a second pass would read released buffers. */
+  private spent = false;
   /** While backward() runs: the tensors it makes, by storage, so spent gradients can be released early. */
   private madeInBackward: Map<Storage, Tensor> | null = null;
 
@@ -119,17 +125,22 @@ export class Tape {
       o.requiresGrad = true;
       tape.produced.add(o);
     }
-    for (const t of saves) if (t) tape.saved.add(t.storage);
+    for (const t of saves) if (t && !tape.saved.has(t.storage)) tape.saved.set(t.storage, tape.nodes.length);
     tape.nodes.push({ op, inputs, outputs, backward });
   }
 
   /**
    * The forward is done with `t`, a tensor the caller made on this tape and handed only to ops:
-   * it is released now unless a recorded backward saved it (then it goes with dispose()).
+   * it is released now unless a recorded backward saved it (then it goes once backward() has run
+   * the last op that reads it, or with dispose()).
    */
   static discard(t: Tensor): void {
     const tape = Tape.current;
-    if (!tape || !tape.owned.has(t) || tape.saved.has(t.storage)) return;
+    if (!tape || !tape.owned.has(t)) return;
+    if (tape.saved.has(t.storage)) {
+      tape.parked.set(t.storage, t);
+      return;
+    }
     tape.owned.delete(t);
     t.release();
   }
@@ -141,6 +152,7 @@ export class Tape {
    * pass holds the gradients of one frontier at a time, not of the whole graph.
    */
   backward(loss: Tensor, seed?: Tensor, retain: readonly Tensor[] = []): (Tensor | null)[] {
+    if (this.spent) throw new Error('Tape.backward: an earlier backward on this tape released the activations it read; record the forward on a new tape');
     return this.run(() =>
       Tape.noGrad(() => {
         const made = new Map<Storage, Tensor>();
@@ -176,9 +188,17 @@ export class Tape {
       made.delete(g.storage);
     };
     hold(loss, start);
+    // Parked tensors by the node after whose backward nothing reads them any more.
+    const lastUse = new Map<number, Tensor[]>();
+    for (const [storage, t] of this.parked) {
+      const n = this.saved.get(storage)!;
+      lastUse.set(n, [...(lastUse.get(n) ?? []), t]);
+    }
+    this.spent = this.parked.size > 0;
     // A loss that is itself a parameter (an identity op) gets the seed directly.
     if (loss.requiresGrad && !this.produced.has(loss)) Tape.accumulator.accumulateInto(loss, start);
     for (let n = this.nodes.length - 1; n >= 0; n--) {
+      for (const t of lastUse.get(n + 1) ?? []) this.releaseParked(t);
       const node = this.nodes[n]!;
       const outputGrads = node.outputs.map((o) => grads.get(o) ?? null);
       if (outputGrads.every((g) => g === null)) continue;
@@ -208,7 +228,14 @@ export class Tape {
       });
       for (const g of spent) releaseIfUnheld(g);
     }
+    for (const t of lastUse.get(0) ?? []) this.releaseParked(t);
     return retained.map((t) => grads.get(t) ?? null);
+  }
+
+  private releaseParked(t: Tensor): void {
+    this.parked.delete(t.storage);
+    this.owned.delete(t);
+    t.release();
   }
 
   /** Releases every tensor the tape owns except `keep`, and forgets the recorded ops. */
@@ -218,6 +245,8 @@ export class Tape {
     this.owned.clear();
     this.produced.clear();
     this.saved.clear();
+    this.parked.clear();
+    this.spent = false;
     this.nodes.length = 0;
   }
 

@@ -87,24 +87,41 @@ test('slicing rows passes gradients back to the sliced rows only', async () => {
   });
 });
 
-test('Tape.discard releases what no backward saved at once, and keeps what one did until dispose', async () => {
+test('Tape.discard releases what no backward saved at once, and what one saved once the backward has run its last reader', async () => {
   const be = await gpu();
   const w = Tensor.parameter(be, [1, -2, 3, -4], [4], 'w');
   const tape = new Tape();
+  const seen: string[] = [];
+  // An identity op whose backward notes whether `watched` still holds its buffer when it runs.
+  const probe = (name: string, x: Tensor, watched: () => Tensor) => {
+    const y = Tape.noGrad(() => scale(x, 1));
+    Tape.record('probe', [x], [y], ([g]) => {
+      seen.push(`${name}: ${watched().isReleased ? 'released' : 'held'}`);
+      return [scale(g!, 1)];
+    }, []);
+    return y;
+  };
+  let watched: Tensor | null = null;
   const [sum, product] = tape.run(() => {
     const doubled = add(w, w);
     const sum = add(doubled, w);
     // add's backward reads neither input, mul's reads both.
     Tape.discard(doubled);
     assert.equal(doubled.isReleased, true);
-    const squared = mul(sum, w);
-    Tape.discard(sum);
-    return [sum, squared];
+    const early = probe('before mul', sum, () => watched!);
+    watched = early;
+    const product = mul(early, w);
+    Tape.discard(early);
+    assert.equal(early.isReleased, false, 'mul saved it');
+    return [sum, probe('after mul', product, () => watched!)];
   });
-  assert.equal(sum.isReleased, false);
   tape.backward(product, tape.run(() => Tensor.full(be, [4], 1)));
+  // The backward runs in reverse: the op after mul sees the tensor mul reads, the op before it does not.
+  assert.deepEqual(seen, ['after mul: held', 'before mul: released']);
   // d(3w·w)/dw = 6w
   assert.deepEqual([...(await w.grad!.read())], [6, -12, 18, -24]);
+  assert.equal(sum.isReleased, false, 'never discarded: the caller may still read it');
+  assert.throws(() => tape.backward(product), /released the activations it read/);
   tape.dispose();
   assert.equal(sum.isReleased, true);
   w.grad!.release();

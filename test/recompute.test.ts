@@ -16,7 +16,7 @@ import { genotypeByName } from '../src/search/genotypes.ts';
 import { Network } from '../src/search/model.ts';
 import { prepareSearchData, Search } from '../src/search/search.ts';
 import { planSearchMemory as planMemory, searchStepPeakBytes } from '../src/search/step.ts';
-import { withMemoryHint } from '../src/train/memory.ts';
+import { describePlan, withMemoryHint } from '../src/train/memory.ts';
 import { assertClose, gpu } from './helpers/gpu.ts';
 import { embeddedTrain } from './helpers/search.ts';
 
@@ -159,19 +159,24 @@ test('recomputing cells cuts a CIFAR-shape step to a fraction of its memory', as
   assert.ok(recomputed < kept / 3, `recomputed ${recomputed} B against kept ${kept} B`);
 });
 
-test("'auto' keeps the depthwise outputs where they fit, and recomputes exactly where the lean step would not fit", async () => {
+test("'auto' keeps the most depthwise outputs that fit, and recomputes exactly where the lean step would not fit", async () => {
   const config = presetConfig('tiny');
   const shape = { network: { C: 4, layers: 3, classes: 10, inputChannels: 1, stemMultiplier: 3 }, side: 8, batchSize: 16 };
   const need = await searchStepPeakBytes(config, { ...shape, recomputeCells: false });
-  const keeping = await searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepPairInner: true });
-  assert.ok(keeping > need, `keeping ${keeping} B against lean ${need} B`);
+  const wide = await searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepInnerFromKernel: 5 });
+  const keeping = await searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepInnerFromKernel: 3 });
+  assert.ok(keeping > wide && wide > need, `keeping all ${keeping} B, the 5×5 ones ${wide} B, none ${need} B`);
   const withCapacity = (bytes: number) => Object.assign(new CountingBackend(), { capacity: { bytes, sizeClass: (b: number) => b } });
-  assert.deepEqual(await planMemory('auto', config, shape, withCapacity(keeping / 0.8 + 8)), { recomputeCells: false, keepPairInner: true, needBytes: keeping, capacityBytes: keeping / 0.8 + 8 });
-  const lean = await planMemory('auto', config, shape, withCapacity(need / 0.8 + 8));
-  assert.deepEqual([lean.recomputeCells, lean.keepPairInner, lean.needBytes], [false, false, need]);
-  const tight = await planMemory('auto', config, shape, withCapacity(need));
+  const plan = (bytes: number) => planMemory('auto', config, shape, withCapacity(bytes));
+  assert.deepEqual(await plan(keeping / 0.8 + 8), { recomputeCells: false, keepInnerFromKernel: 3, needBytes: keeping, capacityBytes: keeping / 0.8 + 8 });
+  assert.deepEqual(await plan(keeping / 0.8 - 8), { recomputeCells: false, keepInnerFromKernel: 5, needBytes: wide, capacityBytes: keeping / 0.8 - 8 });
+  const lean = await plan(wide / 0.8 - 8);
+  assert.deepEqual([lean.recomputeCells, lean.keepInnerFromKernel, lean.needBytes], [false, Infinity, need]);
+  assert.match(describePlan(lean)!, /the depthwise outputs of every kernel are computed again/);
+  assert.match(describePlan((await plan(wide / 0.8 + 8)))!, /kernels narrower than 5×5 are computed again/);
+  const tight = await plan(need);
   assert.equal(tight.recomputeCells, true);
-  assert.equal(tight.keepPairInner, false);
+  assert.equal(tight.keepInnerFromKernel, Infinity);
   assert.equal(tight.needBytes, need);
   assert.equal((await planMemory('off', config, shape, withCapacity(need))).recomputeCells, false);
   assert.equal((await planMemory('cells', config, shape, new CountingBackend())).recomputeCells, true);

@@ -187,8 +187,8 @@ export class EvalNetwork extends Module {
   private readonly classifier: Linear;
   /** Keep only each cell's inputs and output through the forward (TrainConfig.recompute). */
   recomputeCells = false;
-  /** What the ops keep for the backward (MemoryPlan.keepPairInner). */
-  readonly memory: OpMemory = { keepPairInner: false };
+  /** What the ops keep for the backward (MemoryPlan.keepInnerFromKernel). */
+  readonly memory: OpMemory = { keepInnerFromKernel: Infinity };
   private readonly cellParameters = new Map<Cell, Tensor[]>();
 
   constructor(readonly backend: Backend, readonly config: EvalNetworkConfig, readonly genotype: Genotype, rng: Rng) {

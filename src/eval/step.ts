@@ -36,12 +36,12 @@ export async function trainStep(net: EvalNetwork, sgd: Sgd, config: TrainConfig,
 /** The most bytes a training step holds at once (model and SGD state included), computing nothing. */
 export async function trainStepPeakBytes(
   config: TrainConfig, network: EvalNetworkConfig, genotype: Genotype, side: number, recomputeCells: boolean, sizeClass?: (bytes: number) => number,
-  keepPairInner = false,
+  keepInnerFromKernel = Infinity,
 ): Promise<number> {
   const backend = new CountingBackend(sizeClass);
   const net = new EvalNetwork(backend, network, genotype, new Rng(0));
   net.recomputeCells = recomputeCells;
-  net.memory.keepPairInner = keepPairInner;
+  net.memory.keepInnerFromKernel = keepInnerFromKernel;
   const sgd = new Sgd(net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
   const batch: Batch = {
     images: new Float32Array(config.batchSize * network.inputChannels * side * side),
@@ -62,5 +62,5 @@ export async function trainStepPeakBytes(
 export function planTrainMemory(
   mode: RecomputeMode, config: TrainConfig, network: EvalNetworkConfig, genotype: Genotype, side: number, backend: Backend,
 ): Promise<MemoryPlan> {
-  return planMemory(mode, backend, (sizeClass, keepPairInner) => trainStepPeakBytes(config, network, genotype, side, false, sizeClass, keepPairInner));
+  return planMemory(mode, backend, (sizeClass, keepInnerFromKernel) => trainStepPeakBytes(config, network, genotype, side, false, sizeClass, keepInnerFromKernel));
 }

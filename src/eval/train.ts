@@ -151,7 +151,7 @@ export class Trainer {
     this.sgd.lr = lr;
     const plan = await this.memoryPlan();
     this.net.recomputeCells = plan.recomputeCells;
-    this.net.memory.keepPairInner = plan.keepPairInner;
+    this.net.memory.keepInnerFromKernel = plan.keepInnerFromKernel;
     const train = await this.trainEpoch(epoch, lr, dropPathProb, observer, started);
     if (!train) return null;
     const test = await evaluate(this.net, this.data.test, this.config.batchSize);

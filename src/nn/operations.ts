@@ -40,8 +40,12 @@ export function replayingDrop(drop: DropPathSetting | null): () => DropPathSetti
 
 /** Memory traded for work, set from a network's memory plan (src/train/memory.ts). */
 export interface OpMemory {
-  /** SepConv's and DilConv's depthwise outputs kept for the backward, not computed again. */
-  keepPairInner: boolean;
+  /**
+   * SepConv's and DilConv's depthwise outputs are kept for the backward, not computed again, where
+   * the depthwise kernel is at least this wide (Infinity: none). A wider kernel costs more per byte
+   * kept to compute again: 25 multiply-adds a value at 5×5 against 9 at 3×3.
+   */
+  keepInnerFromKernel: number;
 }
 
 // The ops that begin with ReLU hand it to their first convolution (conv2d's reluInput): relu(x) is
@@ -77,7 +81,7 @@ class ReluDwPwBn extends Operation {
   }
 
   forward(x: Tensor): Tensor {
-    const pointwise = conv2dPair(x, this.dw, { ...this.depthwise, reluInput: true }, this.pw, {}, { keepInner: this.memory?.keepPairInner });
+    const pointwise = conv2dPair(x, this.dw, { ...this.depthwise, reluInput: true }, this.pw, {}, { keepInner: this.k >= (this.memory?.keepInnerFromKernel ?? Infinity) });
     const y = this.bn.forward(pointwise);
     Tape.discard(pointwise);
     return y;

@@ -116,8 +116,8 @@ export class Network extends Module {
    * the backward: about a third more work for a fraction of the memory (SearchConfig.recompute).
    */
   recomputeCells = false;
-  /** What the ops keep for the backward (MemoryPlan.keepPairInner). */
-  readonly memory: OpMemory = { keepPairInner: false };
+  /** What the ops keep for the backward (MemoryPlan.keepInnerFromKernel). */
+  readonly memory: OpMemory = { keepInnerFromKernel: Infinity };
   /** Drop path on the parameter-free ops of undecided edges (SearchConfig.paramFreeDrop), set by the training steps. */
   paramFreeDrop: DropPathSetting | null = null;
   /** Pruned edges stay in the forward as mixed edges with frozen alphas (SearchConfig.keepPrunedEdges). */

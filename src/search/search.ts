@@ -197,7 +197,7 @@ export class Search {
     this.sgd.lr = lr;
     const plan = await this.memoryPlan();
     this.net.recomputeCells = plan.recomputeCells;
-    this.net.memory.keepPairInner = plan.keepPairInner;
+    this.net.memory.keepInnerFromKernel = plan.keepInnerFromKernel;
     const train = await this.trainEpoch(epoch, lr, observer, started);
     if (!train) return null;
     const valid = await this.validate();

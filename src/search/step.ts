@@ -40,8 +40,8 @@ export interface StepShape {
   batchSize: number;
   selection?: Record<CellType, EdgeSelection>;
   recomputeCells: boolean;
-  /** OpMemory.keepPairInner (default false). */
-  keepPairInner?: boolean;
+  /** OpMemory.keepInnerFromKernel (default Infinity: nothing kept). */
+  keepInnerFromKernel?: number;
 }
 
 /**
@@ -54,7 +54,7 @@ export async function searchStepPeakBytes(config: SearchConfig, shape: StepShape
   const sgd = new Sgd(net.parameters(), { lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay });
   const architect = new Architect(net, config);
   net.recomputeCells = shape.recomputeCells;
-  net.memory.keepPairInner = shape.keepPairInner ?? false;
+  net.memory.keepInnerFromKernel = shape.keepInnerFromKernel ?? Infinity;
   // The dropped outputs are buffers of their own, kept for the alphas' gradients.
   if (config.paramFreeDrop) net.paramFreeDrop = { keep: 1 - config.paramFreeDrop, rng: new Rng(0) };
   net.keepPrunedEdges = config.keepPrunedEdges;
@@ -85,5 +85,5 @@ export async function searchStepPeakBytes(config: SearchConfig, shape: StepShape
 
 /** Whether to recompute cells (SearchConfig.recompute), counting the step where 'auto' needs it. */
 export function planSearchMemory(mode: RecomputeMode, config: SearchConfig, shape: Omit<StepShape, 'recomputeCells'>, backend: Backend): Promise<MemoryPlan> {
-  return planMemory(mode, backend, (sizeClass, keepPairInner) => searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepPairInner }, sizeClass));
+  return planMemory(mode, backend, (sizeClass, keepInnerFromKernel) => searchStepPeakBytes(config, { ...shape, recomputeCells: false, keepInnerFromKernel }, sizeClass));
 }
