@@ -87,20 +87,6 @@ static void zero(float *q, u32 size) {
 // ReLU on four lanes as relu() does it: negatives to zero, NaN kept.
 static f4 relu4(f4 v) { return wasm_v128_andnot(v, wasm_f32x4_lt(v, wasm_f32x4_splat(0))); }
 
-// Stores the first n lanes of v (all four when n ≥ 4).
-static inline void store_lanes(float *out, f4 v, u32 n) {
-  if (n >= 4) {
-    wasm_v128_store(out, v);
-  } else if (n == 3) {
-    wasm_v128_store64_lane(out, v, 0);
-    wasm_v128_store32_lane(out + 2, v, 2);
-  } else if (n == 2) {
-    wasm_v128_store64_lane(out, v, 0);
-  } else if (n == 1) {
-    wasm_v128_store32_lane(out, v, 0);
-  }
-}
-
 // dst[j] = src[j·stride] for j < count, through ReLU where asked. Vectors throughout, the last few
 // values gathered into one: ReLU on a lone float becomes a branch in the JIT's code, which random
 // signs mispredict.

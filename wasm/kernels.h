@@ -67,6 +67,20 @@ static inline float hsum(f4 v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
 }
 
+// Stores the first n lanes of v (all four when n ≥ 4).
+static inline void store_lanes(float *out, f4 v, u32 n) {
+  if (n >= 4) {
+    wasm_v128_store(out, v);
+  } else if (n == 3) {
+    wasm_v128_store64_lane(out, v, 0);
+    wasm_v128_store32_lane(out + 2, v, 2);
+  } else if (n == 2) {
+    wasm_v128_store64_lane(out, v, 0);
+  } else if (n == 1) {
+    wasm_v128_store32_lane(out, v, 0);
+  }
+}
+
 #define INFINITY_F __builtin_inff()
 #define NAN_F __builtin_nanf("")
 

@@ -93,6 +93,90 @@ static void max_pool_forward_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+// The search space's stride-1 3×3 windows (padding 1) over a plane of FLAT_MAX values or fewer:
+// the plane is taken as one flat run, so short rows (7 or 14 wide in reduced cells) leave no
+// per-row tails. A position's neighbours across the plane's edges are masked off: above and below
+// by the first real row's taking (as in the row walk), left and right by (−∞, k) columns, so the
+// values and argmaxes are the row walk's.
+#define FLAT_MAX 1024
+
+static int flat_fits(const Params *p) {
+  return p->kernel == 3 && p->stride == 1 && p->pad == 1 && p->height * p->width <= FLAT_MAX;
+}
+
+static f4 mask_of(int on) { return wasm_i32x4_splat(on ? -1 : 0); }
+
+// Per position of a flat plane, whether the row above, the row below, the column left and right are in it.
+typedef struct { f4 up, down, left, right; } Edges;
+
+static void plane_edges(const Params *p, Edges *edges, u32 vectors) {
+  for (u32 v = 0; v < vectors; v++) {
+    i32 lanes[4][4];
+    for (u32 j = 0; j < 4; j++) {
+      u32 i = 4 * v + j, row = i / p->width, col = i % p->width;
+      lanes[0][j] = row > 0 ? -1 : 0;
+      lanes[1][j] = row + 1 < p->height ? -1 : 0;
+      lanes[2][j] = col > 0 ? -1 : 0;
+      lanes[3][j] = col + 1 < p->width ? -1 : 0;
+    }
+    edges[v] = (Edges){ wasm_v128_load(lanes[0]), wasm_v128_load(lanes[1]), wasm_v128_load(lanes[2]), wasm_v128_load(lanes[3]) };
+  }
+}
+
+static void max_pool_flat_range(const Call *c, u32 lo, u32 hi) {
+  const Params *p = PARAMS(Params);
+  u32 W = p->width, n = p->height * W, vectors = ceil_div_u(n, 4);
+  Edges edges[vectors];
+  plane_edges(p, edges, vectors);
+  // The plane with a row of margin before and after (vectors past its end read the margin), and the
+  // columns' best with a vector of margin each side.
+  float plane[W + 4 * vectors + W + 4] __attribute__((aligned(16)));
+  float best_at[2][4 + 4 * vectors + 4] __attribute__((aligned(16)));
+  for (u32 i = 0; i < W + 4 * vectors + W + 4; i++) plane[i] = 0.0f;
+  for (u32 i = 0; i < 4 + 4 * vectors + 4; i++) best_at[0][i] = best_at[1][i] = 0.0f;
+  float *best = best_at[0] + 4, *at = best_at[1] + 4;
+  const f4 none = wasm_f32x4_splat(-INFINITY_F), fk = wasm_f32x4_splat(3.0f);
+  for (u32 plane_index = lo; plane_index < hi; plane_index++) {
+    const float *x = c->io[0] + plane_index * n;
+    float *y = c->io[1] + plane_index * n, *arg = c->io[2] + plane_index * n;
+    for (u32 i = 0; i < n; i++) plane[W + i] = x[i];
+    // Each column's largest value over the window's rows and its first row: the row above where it
+    // is real, then strictly larger ones below.
+    for (u32 v = 0; v < vectors; v++) {
+      const float *mid = plane + W + 4 * v;
+      const Edges *e = edges + v;
+      f4 b = wasm_v128_bitselect(wasm_v128_load(mid - W), none, e->up);
+      f4 r = wasm_v128_bitselect(wasm_f32x4_splat(0.0f), fk, e->up);
+      f4 u = wasm_v128_load(mid);
+      f4 take = wasm_v128_or(wasm_f32x4_gt(u, b), wasm_v128_not(e->up));
+      b = wasm_v128_bitselect(u, b, take);
+      r = wasm_v128_bitselect(wasm_f32x4_splat(1.0f), r, take);
+      u = wasm_v128_load(mid + W);
+      take = wasm_v128_and(wasm_f32x4_gt(u, b), e->down);
+      wasm_v128_store(best + 4 * v, wasm_v128_bitselect(u, b, take));
+      wasm_v128_store(at + 4 * v, wasm_v128_bitselect(wasm_f32x4_splat(2.0f), r, take));
+    }
+    // Then each window's over its columns, as the row walk does it.
+    for (u32 v = 0; v < vectors; v++) {
+      u32 i = 4 * v;
+      f4 val = wasm_v128_bitselect(wasm_v128_load(best + i - 1), none, edges[v].left);
+      f4 r = wasm_v128_bitselect(wasm_v128_load(at + i - 1), fk, edges[v].left);
+      f4 kw_best = wasm_f32x4_splat(0.0f);
+      for (u32 kw = 1; kw < 3; kw++) {
+        f4 mask = kw == 2 ? edges[v].right : mask_of(1);
+        f4 u = wasm_v128_bitselect(wasm_v128_load(best + i + kw - 1), none, mask);
+        f4 ur = wasm_v128_bitselect(wasm_v128_load(at + i + kw - 1), fk, mask);
+        f4 wins = wasm_v128_or(wasm_f32x4_gt(u, val), wasm_v128_and(wasm_f32x4_eq(u, val), wasm_f32x4_lt(ur, r)));
+        val = wasm_v128_bitselect(u, val, wins);
+        r = wasm_v128_bitselect(ur, r, wins);
+        kw_best = wasm_v128_bitselect(wasm_f32x4_splat((float)kw), kw_best, wins);
+      }
+      store_lanes(y + i, val, n - i);
+      store_lanes(arg + i, wasm_f32x4_add(wasm_f32x4_mul(r, fk), kw_best), n - i);
+    }
+  }
+}
+
 // (dy, argmax) → dx: each window's gradient goes to its maximum. A tap's offset from its window's
 // corner is listed once per range, so no window divides its argmax by k.
 static void max_pool_backward_range(const Call *c, u32 lo, u32 hi) {
@@ -196,6 +280,53 @@ static void avg_pool_forward_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+// Σ over each stride-1 3×3 window (padding 1) of a flat plane held with a row of margin each side
+// (src: its first value, 4·vectors + W readable after it), in the row walk's order: the rows from
+// 0 in order, then the columns; positions off the plane add zeros, which changes no bits (no sum
+// here is −0). rows: scratch with a vector of margin each side.
+static void flat_box_sums(const float *src, const Edges *edges, u32 vectors, u32 W, float *rows, float *out) {
+  const f4 zero = wasm_f32x4_splat(0.0f);
+  for (u32 v = 0; v < vectors; v++) {
+    const float *mid = src + 4 * v;
+    f4 sum = wasm_f32x4_add(zero, wasm_v128_and(wasm_v128_load(mid - W), edges[v].up));
+    sum = wasm_f32x4_add(sum, wasm_v128_load(mid));
+    wasm_v128_store(rows + 4 * v, wasm_f32x4_add(sum, wasm_v128_and(wasm_v128_load(mid + W), edges[v].down)));
+  }
+  for (u32 v = 0; v < vectors; v++) {
+    const float *at = rows + 4 * v;
+    f4 sum = wasm_f32x4_add(wasm_v128_and(wasm_v128_load(at - 1), edges[v].left), wasm_v128_load(at));
+    wasm_v128_store(out + 4 * v, wasm_f32x4_add(sum, wasm_v128_and(wasm_v128_load(at + 1), edges[v].right)));
+  }
+}
+
+// The average pool's flat paths (forward: box sums of x over the taps; backward: box sums of dy
+// over the taps, the windows covering an input being the same 3×3 box); items are planes.
+static void avg_pool_flat(const Call *c, u32 lo, u32 hi, int backward) {
+  const Params *p = PARAMS(Params);
+  u32 W = p->width, n = p->height * W, vectors = ceil_div_u(n, 4);
+  Edges edges[vectors];
+  plane_edges(p, edges, vectors);
+  float divisor[4 * vectors] __attribute__((aligned(16)));
+  window_taps(p, divisor);
+  for (u32 i = n; i < 4 * vectors; i++) divisor[i] = 1.0f;
+  float plane[W + 4 * vectors + W + 4] __attribute__((aligned(16)));
+  float rows_buf[4 + 4 * vectors + 4] __attribute__((aligned(16))), sums[4 * vectors] __attribute__((aligned(16)));
+  for (u32 i = 0; i < W + 4 * vectors + W + 4; i++) plane[i] = 0.0f;
+  for (u32 i = 0; i < 4 + 4 * vectors + 4; i++) rows_buf[i] = 0.0f;
+  for (u32 index = lo; index < hi; index++) {
+    const float *x = c->io[0] + index * n;
+    float *y = c->io[1] + index * n;
+    if (backward) divide(plane + W, x, divisor, n);
+    else for (u32 i = 0; i < n; i++) plane[W + i] = x[i];
+    flat_box_sums(plane + W, edges, vectors, W, rows_buf + 4, sums);
+    if (backward) for (u32 i = 0; i < n; i++) y[i] = sums[i];
+    else divide(y, sums, divisor, n);
+  }
+}
+
+static void avg_pool_flat_forward_range(const Call *c, u32 lo, u32 hi) { avg_pool_flat(c, lo, hi, 0); }
+static void avg_pool_flat_backward_range(const Call *c, u32 lo, u32 hi) { avg_pool_flat(c, lo, hi, 1); }
+
 // First covering window of input position i along one side: windows o read i when
 // o·stride − pad ≤ i < o·stride − pad + k.
 static u32 first_window(i32 i, const Params *p) {
@@ -244,10 +375,19 @@ static void avg_pool_backward_range(const Call *c, u32 lo, u32 hi) {
 static u32 window_cost(const Params *p) { return p->out_height * p->out_width * p->kernel * p->kernel; }
 
 // The 3×3 entry points count output rows (forward) or input rows (backward); the k×k ones count values.
-KERNEL(pool, max_pool3_forward) { parallel_for(c, max_pool_forward_range, PARAMS(Params)->total / PARAMS(Params)->out_height, window_cost(PARAMS(Params))); }
+KERNEL(pool, max_pool3_forward) {
+  const Params *p = PARAMS(Params);
+  parallel_for(c, flat_fits(p) ? max_pool_flat_range : max_pool_forward_range, p->total / p->out_height, window_cost(p));
+}
 KERNEL(pool, max_pool3_backward) { parallel_for(c, max_pool_backward_range, PARAMS(Params)->total / PARAMS(Params)->height, window_cost(PARAMS(Params))); }
-KERNEL(pool, avg_pool3_forward) { parallel_for(c, avg_pool_forward_range, PARAMS(Params)->total / PARAMS(Params)->out_height, window_cost(PARAMS(Params))); }
-KERNEL(pool, avg_pool3_backward) { parallel_for(c, avg_pool_backward_range, PARAMS(Params)->total / PARAMS(Params)->height, window_cost(PARAMS(Params))); }
+KERNEL(pool, avg_pool3_forward) {
+  const Params *p = PARAMS(Params);
+  parallel_for(c, flat_fits(p) ? avg_pool_flat_forward_range : avg_pool_forward_range, p->total / p->out_height, window_cost(p));
+}
+KERNEL(pool, avg_pool3_backward) {
+  const Params *p = PARAMS(Params);
+  parallel_for(c, flat_fits(p) ? avg_pool_flat_backward_range : avg_pool_backward_range, p->total / p->height, window_cost(p));
+}
 KERNEL(pool, avg_pool_forward) {
   const Params *p = PARAMS(Params);
   parallel_for(c, avg_pool_forward_range, p->total / (p->out_height * p->out_width), window_cost(p));
