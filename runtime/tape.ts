@@ -192,7 +192,9 @@ export class Tape {
     const lastUse = new Map<number, Tensor[]>();
     for (const [storage, t] of this.parked) {
       const n = this.saved.get(storage)!;
-      lastUse.set(n, [...(lastUse.get(n) ?? []), t]);
+      const list = lastUse.get(n);
+      if (list) list.push(t);
+      else lastUse.set(n, [t]);
     }
     this.spent = this.parked.size > 0;
     // A loss that is itself a parameter (an identity op) gets the seed directly.

@@ -104,8 +104,6 @@ static int flat_fits(const Params *p) {
   return p->kernel == 3 && p->stride == 1 && p->pad == 1 && p->height * p->width <= FLAT_MAX;
 }
 
-static f4 mask_of(int on) { return wasm_i32x4_splat(on ? -1 : 0); }
-
 // Per position of a flat plane, whether the row above, the row below, the column left and right are in it.
 typedef struct { f4 up, down, left, right; } Edges;
 
@@ -135,7 +133,7 @@ static void max_pool_flat_range(const Call *c, u32 lo, u32 hi) {
   for (u32 i = 0; i < W + 4 * vectors + W + 4; i++) plane[i] = 0.0f;
   for (u32 i = 0; i < 4 + 4 * vectors + 4; i++) best_at[0][i] = best_at[1][i] = 0.0f;
   float *best = best_at[0] + 4, *at = best_at[1] + 4;
-  const f4 none = wasm_f32x4_splat(-INFINITY_F), fk = wasm_f32x4_splat(3.0f);
+  const f4 none = wasm_f32x4_splat(-INFINITY_F), fk = wasm_f32x4_splat(3.0f), every = wasm_i32x4_splat(-1);
   for (u32 plane_index = lo; plane_index < hi; plane_index++) {
     const float *x = c->io[0] + plane_index * n;
     float *y = c->io[1] + plane_index * n, *arg = c->io[2] + plane_index * n;
@@ -163,7 +161,7 @@ static void max_pool_flat_range(const Call *c, u32 lo, u32 hi) {
       f4 r = wasm_v128_bitselect(wasm_v128_load(at + i - 1), fk, edges[v].left);
       f4 kw_best = wasm_f32x4_splat(0.0f);
       for (u32 kw = 1; kw < 3; kw++) {
-        f4 mask = kw == 2 ? edges[v].right : mask_of(1);
+        f4 mask = kw == 2 ? edges[v].right : every;
         f4 u = wasm_v128_bitselect(wasm_v128_load(best + i + kw - 1), none, mask);
         f4 ur = wasm_v128_bitselect(wasm_v128_load(at + i + kw - 1), fk, mask);
         f4 wins = wasm_v128_or(wasm_f32x4_gt(u, val), wasm_v128_and(wasm_f32x4_eq(u, val), wasm_f32x4_lt(ur, r)));
