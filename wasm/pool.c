@@ -24,6 +24,16 @@ static f4 window_column(const float *row, u32 ow, u32 kw, u32 stride) {
   return wasm_f32x4_make(at[0], at[stride], at[2 * stride], at[3 * stride]);
 }
 
+// A window's best so far over its columns: (value, first row, column). Column kw with (u, its row
+// ur) wins with a larger value, or an equal one from an earlier row (the scan goes row, then column).
+typedef struct { f4 value, row, column; } ColumnBest;
+
+static inline ColumnBest take_column(ColumnBest best, f4 u, f4 ur, u32 kw) {
+  f4 wins = wasm_v128_or(wasm_f32x4_gt(u, best.value), wasm_v128_and(wasm_f32x4_eq(u, best.value), wasm_f32x4_lt(ur, best.row)));
+  return (ColumnBest){ wasm_v128_bitselect(u, best.value, wins), wasm_v128_bitselect(ur, best.row, wins),
+                       wasm_v128_bitselect(wasm_f32x4_splat((float)kw), best.column, wins) };
+}
+
 // Padding acts as −∞; ties keep the first maximum in scan order (row, then column), as PyTorch;
 // argmax = kh·k + kw. Per column: the largest value and its first row, padding columns (−∞, k) so
 // that any real column beats them, as in the WGSL.
@@ -66,28 +76,11 @@ static void max_pool_forward_range(const Call *c, u32 lo, u32 hi) {
         }
       }
       for (u32 ow = 0; ow < p->out_width; ow += 4) {
-        f4 v = window_column(best, ow, 0, p->stride), r = window_column(at, ow, 0, p->stride), kw_best = wasm_f32x4_splat(0);
-        for (u32 kw = 1; kw < p->kernel; kw++) {
-          f4 u = window_column(best, ow, kw, p->stride), ur = window_column(at, ow, kw, p->stride);
-          f4 wins = wasm_v128_or(wasm_f32x4_gt(u, v), wasm_v128_and(wasm_f32x4_eq(u, v), wasm_f32x4_lt(ur, r)));
-          v = wasm_v128_bitselect(u, v, wins);
-          r = wasm_v128_bitselect(ur, r, wins);
-          kw_best = wasm_v128_bitselect(wasm_f32x4_splat((float)kw), kw_best, wins);
-        }
-        f4 a = wasm_f32x4_add(wasm_f32x4_mul(r, fk), kw_best);
-        u32 at = oh * p->out_width + ow;
-        if (ow + 4 <= p->out_width) {
-          wasm_v128_store(y + at, v);
-          wasm_v128_store(arg + at, a);
-          continue;
-        }
-        float vs[4], as[4];
-        wasm_v128_store(vs, v);
-        wasm_v128_store(as, a);
-        for (u32 j = 0; ow + j < p->out_width; j++) {
-          y[at + j] = vs[j];
-          arg[at + j] = as[j];
-        }
+        ColumnBest win = { window_column(best, ow, 0, p->stride), window_column(at, ow, 0, p->stride), wasm_f32x4_splat(0) };
+        for (u32 kw = 1; kw < p->kernel; kw++) win = take_column(win, window_column(best, ow, kw, p->stride), window_column(at, ow, kw, p->stride), kw);
+        u32 out = oh * p->out_width + ow;
+        store_lanes(y + out, win.value, p->out_width - ow);
+        store_lanes(arg + out, wasm_f32x4_add(wasm_f32x4_mul(win.row, fk), win.column), p->out_width - ow);
       }
     }
   }
@@ -133,7 +126,7 @@ static void max_pool_flat_range(const Call *c, u32 lo, u32 hi) {
   for (u32 i = 0; i < W + 4 * vectors + W + 4; i++) plane[i] = 0.0f;
   for (u32 i = 0; i < 4 + 4 * vectors + 4; i++) best_at[0][i] = best_at[1][i] = 0.0f;
   float *best = best_at[0] + 4, *at = best_at[1] + 4;
-  const f4 none = wasm_f32x4_splat(-INFINITY_F), fk = wasm_f32x4_splat(3.0f), every = wasm_i32x4_splat(-1);
+  const f4 none = wasm_f32x4_splat(-INFINITY_F), fk = wasm_f32x4_splat(3.0f);
   for (u32 plane_index = lo; plane_index < hi; plane_index++) {
     const float *x = c->io[0] + plane_index * n;
     float *y = c->io[1] + plane_index * n, *arg = c->io[2] + plane_index * n;
@@ -157,20 +150,13 @@ static void max_pool_flat_range(const Call *c, u32 lo, u32 hi) {
     // Then each window's over its columns, as the row walk does it.
     for (u32 v = 0; v < vectors; v++) {
       u32 i = 4 * v;
-      f4 val = wasm_v128_bitselect(wasm_v128_load(best + i - 1), none, edges[v].left);
-      f4 r = wasm_v128_bitselect(wasm_v128_load(at + i - 1), fk, edges[v].left);
-      f4 kw_best = wasm_f32x4_splat(0.0f);
-      for (u32 kw = 1; kw < 3; kw++) {
-        f4 mask = kw == 2 ? edges[v].right : every;
-        f4 u = wasm_v128_bitselect(wasm_v128_load(best + i + kw - 1), none, mask);
-        f4 ur = wasm_v128_bitselect(wasm_v128_load(at + i + kw - 1), fk, mask);
-        f4 wins = wasm_v128_or(wasm_f32x4_gt(u, val), wasm_v128_and(wasm_f32x4_eq(u, val), wasm_f32x4_lt(ur, r)));
-        val = wasm_v128_bitselect(u, val, wins);
-        r = wasm_v128_bitselect(ur, r, wins);
-        kw_best = wasm_v128_bitselect(wasm_f32x4_splat((float)kw), kw_best, wins);
-      }
-      store_lanes(y + i, val, n - i);
-      store_lanes(arg + i, wasm_f32x4_add(wasm_f32x4_mul(r, fk), kw_best), n - i);
+      ColumnBest win = { wasm_v128_bitselect(wasm_v128_load(best + i - 1), none, edges[v].left),
+                         wasm_v128_bitselect(wasm_v128_load(at + i - 1), fk, edges[v].left), wasm_f32x4_splat(0.0f) };
+      win = take_column(win, wasm_v128_load(best + i), wasm_v128_load(at + i), 1);
+      win = take_column(win, wasm_v128_bitselect(wasm_v128_load(best + i + 1), none, edges[v].right),
+                        wasm_v128_bitselect(wasm_v128_load(at + i + 1), fk, edges[v].right), 2);
+      store_lanes(y + i, win.value, n - i);
+      store_lanes(arg + i, wasm_f32x4_add(wasm_f32x4_mul(win.row, fk), win.column), n - i);
     }
   }
 }
