@@ -10,8 +10,8 @@
 //
 //   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu,torch]
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
-//                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--wasm-threads n]
-//                    [--wasm-profile n]
+//                    [--search fmnist,cifar16,cifar64|all|none] [--search-webgpu] [--search-reps n] [--search-processes n]
+//                    [--wasm-threads n] [--wasm-profile n]
 //                    [--images png,jpeg|all|none]
 //                    [--page wasm,webgpu|none] [--page-pauses n] [--queue rounds|none]
 //                    [--adapter INDEX|TEXT] [--kernels auto|tune|plain|tiled] [--profile]
@@ -23,6 +23,9 @@
 //   to get it and goes on without it); all is every one of them.
 // --search: the whole-step settings (default fmnist,cifar16, or all three with torch; --quick: fmnist).
 //   cifar64 is the paper's batch (the wasm heap is wasm32: 4 GiB at most).
+// --search-processes: run each wasm setting (and its PyTorch peer) in this many fresh processes and keep
+//   each side's best (default 2 with torch, else 1): a process that is slow from its start, which a shared
+//   VM sometimes gives either side, then counts no more than a slow round (bench/stepProcess.ts).
 // --wasm-threads: threads of our wasm backend, and of PyTorch (default every core; TF.js WASM runs one in Node).
 // --adapter, --kernels: our WebGPU adapter and kernel variants, as the CLI takes them (default: auto, auto).
 // --profile: each kernel's share of our WebGPU side of every op row and of the search step, by
@@ -53,7 +56,10 @@ import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
 import { ourCases, tfCases, torchCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
 import { measurePeak } from './peak.ts';
 import { formatProfile } from './kernelProfile.ts';
-import { PARTS, peerStepCommand, profileSearchStep, SEARCH_SETTINGS, timeSearchStep, type Part, type PartTimes, type SearchStepResult } from './searchStep.ts';
+import {
+  bestOfProcesses, PARTS, peerStepCommand, profileSearchStep, SEARCH_SETTINGS, timeSearchStep, type Part, type PartTimes, type ProcessFigures, type SearchStepResult,
+} from './searchStep.ts';
+import { runStepProcess } from './stepProcess.ts';
 import { benchImageLoading, IMAGE_SETS, type ImageSet } from './imageLoad.ts';
 import { benchPageLatency, percentile, type BackendLatency } from './pageLatency.ts';
 import { benchQueueOverhead } from './queueOverhead.ts';
@@ -107,6 +113,7 @@ function options() {
       search: { type: 'string' },
       'search-webgpu': { type: 'boolean', default: false },
       'search-reps': { type: 'string' },
+      'search-processes': { type: 'string' },
       'wasm-threads': { type: 'string' },
       'wasm-profile': { type: 'string' },
       images: { type: 'string', default: 'all' },
@@ -147,6 +154,8 @@ function options() {
   const strides = list(values.strides)!.map(Number);
   const reps = Number(values.reps ?? (values.quick ? 2 : 5));
   const searchReps = Number(values['search-reps'] ?? (values.quick ? 1 : 3));
+  // Against PyTorch each side's best of two fresh processes counts (bench/stepProcess.ts).
+  const searchProcesses = Number(values['search-processes'] ?? (values.quick || !peerList.includes('torch') ? 1 : 2));
   // Our wasm backend's threads, the caller's included (default: every core), and PyTorch's. TF.js WASM has one in Node.
   const wasmThreads = values['wasm-threads'] === undefined ? undefined : Number(values['wasm-threads']);
   const wasmProfile = Number(values['wasm-profile'] ?? 0);
@@ -154,12 +163,12 @@ function options() {
   const budgetMs = 1000 * Number(values.budget ?? (values.quick ? 5 : 20));
   const images = { all: [...IMAGE_SETS], none: [] }[values.images!] ?? list(values.images)!;
   for (const set of images) if (!IMAGE_SETS.includes(set as ImageSet)) throw new Error(`--images takes ${IMAGE_SETS.join(', ')}, all or none; got '${set}'`);
-  if (![...strides, reps, searchReps, pagePauses, wasmThreads ?? 1, queueRounds || 1, wasmProfile || 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
-    throw new Error('--strides, --reps, --search-reps, --page-pauses, --queue, --wasm-threads and --wasm-profile take positive integers, --budget a positive number of seconds');
+  if (![...strides, reps, searchReps, searchProcesses, pagePauses, wasmThreads ?? 1, queueRounds || 1, wasmProfile || 1].every((v) => Number.isInteger(v) && v > 0) || !(budgetMs > 0)) {
+    throw new Error('--strides, --reps, --search-reps, --search-processes, --page-pauses, --queue, --wasm-threads and --wasm-profile take positive integers, --budget a positive number of seconds');
   }
   return {
     quick: values.quick!, backends: backends as Ours[], peers: [...new Set(peerList)] as Peer[], ops: ops as OpName[], shapes, strides, reps, budgetMs,
-    search, searchBackends, searchReps, wasmThreads, wasmProfile, images: images as ImageSet[], page: page as Ours[], pagePauses, queueRounds,
+    search, searchBackends, searchReps, searchProcesses, wasmThreads, wasmProfile, images: images as ImageSet[], page: page as Ours[], pagePauses, queueRounds,
     profile: values.profile!, webgpu: { adapter: values.adapter, kernels: kernelPolicy(values.kernels!) },
   };
 }
@@ -403,6 +412,15 @@ function formatStep(cols: StepColumn[], r: SearchStepResult): string {
   return [cols.map((c, i) => pad(c, c.value(r), i)).join(' '), ...notes.map((n) => `  ${r.backend} ${r.setting}: ${n}`)].join('\n');
 }
 
+/** Each process's step and GEMM peak, both sides: how far a slow process was from the best. */
+function formatProcesses(processes: ProcessFigures[]): string {
+  const list = (values: (number | null | undefined)[], digits: number) => values.map((v) => (v == null ? 'n/a' : v.toFixed(digits))).join(', ');
+  const ours = `ours a+w ${list(processes.map((p) => (p.oursStepMs ?? NaN) / 1000), 2)} s (GEMM ${list(processes.map((p) => p.oursGflops), 1)} GFLOP/s)`;
+  const torch = processes[0]!.torchGflops === undefined ? ''
+    : `; pytorch a+w ${list(processes.map((p) => (p.peerStepMs ?? NaN) / 1000), 2)} s (sgemm ${list(processes.map((p) => p.torchGflops), 1)} GFLOP/s)`;
+  return `  processes: ${ours}${torch}`;
+}
+
 /** PyTorch at our wasm backend's thread count, or null with the reason printed and the hint to get it. */
 async function startTorch(opts: Options): Promise<TorchPeer | null> {
   const threads = opts.wasmThreads ?? (await hardwareThreads());
@@ -488,6 +506,9 @@ async function main(): Promise<void> {
     console.log([
       'Whole search step: forward (training mode, nothing recorded), Architect step (first order: fwd+bwd to the alphas, Adam), weight step',
       `(fwd+bwd, clipping, SGD), as Search runs them, on synthetic batches; minimum of ${opts.searchReps} run${opts.searchReps > 1 ? 's' : ''} after one warm-up; a+w = one search step.`,
+      ...(opts.searchProcesses > 1
+        ? [`wasm: each setting runs in ${opts.searchProcesses} fresh processes (PyTorch in fresh ones beside them); each side's best process counts, and each process's a+w and GEMM peak are listed.`]
+        : []),
       torch
         ? `PyTorch (bench/torch_peer.py, the same network and step) runs each part right after ours, at ${torch.info.threads} thread${torch.info.threads > 1 ? 's' : ''}; pytorch/ours > 1: we are faster.`
         : 'No PyTorch in this run (--peers torch adds it).',
@@ -504,11 +525,19 @@ async function main(): Promise<void> {
     for (const setting of opts.search) {
       for (const kind of opts.searchBackends) {
         if (kind === 'webgpu') webgpu ??= await createWebGpuBackend(opts.webgpu);
-        const peer = torch && kind === 'wasm' ? await torch.prepare(peerStepCommand(setting)) : undefined;
-        const stepPeer = peer && { run: (part: Part) => peer.run(part), release: () => peer.release() };
-        const result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, peer: stepPeer, profile: opts.profile });
+        let result: SearchStepResult;
+        if (kind === 'wasm' && opts.searchProcesses > 1) {
+          const answers = [];
+          for (let i = 0; i < opts.searchProcesses; i++) answers.push(await runStepProcess({ setting: setting.key, reps: opts.searchReps, threads, torch: torch !== null }));
+          result = bestOfProcesses(answers);
+        } else {
+          const peer = torch && kind === 'wasm' ? await torch.prepare(peerStepCommand(setting)) : undefined;
+          const stepPeer = peer && { run: (part: Part) => peer.run(part), release: () => peer.release() };
+          result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, peer: stepPeer, profile: opts.profile });
+        }
         steps.push(result);
         console.log(formatStep(stepCols, result));
+        if (result.processes) console.log(formatProcesses(result.processes));
         if (result.profile) console.log(profileTable(result.profile));
         save();
       }

@@ -84,6 +84,15 @@ export interface SearchStepResult {
   submitsPerStep: number | null;
   /** --profile (WebGPU): each kernel's time in one search step. */
   profile?: StepProfile;
+  /** --search-processes above 1: each process's step (a+w) on both sides and the GEMM peak each side reached there. */
+  processes?: ProcessFigures[];
+}
+
+export interface ProcessFigures {
+  oursStepMs: number | null;
+  peerStepMs?: number | null;
+  oursGflops: number;
+  torchGflops?: number;
 }
 
 type Destroyable = Backend & { destroy?(): void; threads?: number; build?: string };
@@ -297,6 +306,38 @@ export async function timeSearchStep(
     await peer?.release();
   }
   return result;
+}
+
+/** Times of one side over several processes: every sample, each part's best, the best process's step. */
+function bestOf(times: PartTimes[]): PartTimes {
+  const best = emptyTimes();
+  for (const part of PARTS) best.samples[part] = times.flatMap((t) => t.samples[part]);
+  summarize(best);
+  const steps = times.map((t) => t.stepMs).filter((ms): ms is number => ms !== null);
+  best.stepMs = steps.length ? Math.min(...steps) : null;
+  // A part that failed in one process and ran in another has a time; one that failed in all has none.
+  const failed = times.filter((t) => t.na);
+  if (failed.length === times.length) best.na = failed[0]!.na;
+  return best;
+}
+
+/**
+ * The same setting timed in several fresh processes, each side's best kept: a process that is slow
+ * from its start (seen on shared VMs, on either side) weighs no more than a slow round does.
+ */
+export function bestOfProcesses(answers: { result: SearchStepResult; peak: { oursGflops: number; torchGflops?: number } }[]): SearchStepResult {
+  const results = answers.map((a) => a.result);
+  const first = results.find((r) => !r.na) ?? results[0]!;
+  return {
+    ...first,
+    na: results.every((r) => r.na) ? first.na : undefined,
+    ours: bestOf(results.map((r) => r.ours)),
+    peer: first.peer && bestOf(results.map((r) => r.peer!)),
+    peakLiveBytes: Math.max(...results.map((r) => r.peakLiveBytes)),
+    processes: answers.map(({ result, peak }) => ({
+      oursStepMs: result.ours.stepMs, peerStepMs: result.peer?.stepMs, oursGflops: peak.oursGflops, torchGflops: peak.torchGflops,
+    })),
+  };
 }
 
 /** Each part's kernels timed on a fresh wasm backend (bench/kernelProfile.ts): where the step's time goes. */

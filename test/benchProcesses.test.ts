@@ -1,0 +1,65 @@
+// The bench's search step in fresh processes (bench/stepProcess.ts): a child process answers its
+// timings, and the best of several processes keeps each side's fastest, so one slow process on
+// either side does not set a ratio.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bestOfProcesses, type PartTimes, type SearchStepResult } from '../bench/searchStep.ts';
+import { runStepProcess } from '../bench/stepProcess.ts';
+
+const times = (forward: number[], architectStep: number[], weightStep: number[], na?: string): PartTimes => {
+  const min = (xs: number[]) => (xs.length ? Math.min(...xs) : null);
+  return {
+    ms: { forward: min(forward), architectStep: min(architectStep), weightStep: min(weightStep) },
+    stepMs: architectStep.length ? Math.min(...architectStep.map((a, i) => a + weightStep[i]!)) : null,
+    samples: { forward, architectStep, weightStep },
+    ...(na ? { na } : {}),
+  };
+};
+
+const result = (ours: PartTimes, peer: PartTimes, peakLiveBytes: number): SearchStepResult => ({
+  setting: 'fmnist', label: 'fmnist', backend: 'wasm', threads: 1, ours, peer, flops: { forward: 1, weightStep: 2, architectStep: 3 },
+  memory: null, peakLiveBytes, neededBytes: 10, recomputeCells: false, dispatchesPerStep: 100, submitsPerStep: null,
+});
+
+test('the best of processes keeps each side its fastest process, part by part, and lists every process', () => {
+  // Ours is slow in the first process, PyTorch in the second.
+  const slowOurs = result(times([40], [100, 90], [60, 70]), times([80], [200, 190], [300, 310]), 5);
+  const slowPeer = result(times([30], [70, 75], [50, 40]), times([95], [260, 250], [330, 320]), 7);
+  const best = bestOfProcesses([
+    { result: slowOurs, peak: { oursGflops: 39, torchGflops: 105 } },
+    { result: slowPeer, peak: { oursGflops: 44, torchGflops: 96 } },
+  ]);
+  assert.deepEqual(best.ours.ms, { forward: 30, architectStep: 70, weightStep: 40 });
+  // The step is the best process's paired round (75 + 40), not the sum of parts' minima from different rounds.
+  assert.equal(best.ours.stepMs, 115);
+  assert.equal(best.peer!.stepMs, 500);
+  assert.deepEqual(best.peer!.ms, { forward: 80, architectStep: 190, weightStep: 300 });
+  assert.equal(best.ours.samples.architectStep.length, 4);
+  assert.equal(best.peakLiveBytes, 7);
+  assert.deepEqual(best.processes, [
+    { oursStepMs: 160, peerStepMs: 500, oursGflops: 39, torchGflops: 105 },
+    { oursStepMs: 115, peerStepMs: 570, oursGflops: 44, torchGflops: 96 },
+  ]);
+});
+
+test('a part that failed in one process keeps the other process\'s time; failed in all, it says why', () => {
+  const failed = result(times([], [], [], 'architectStep: out of memory'), times([80], [200], [300]), 5);
+  const ran = result(times([30], [70], [50]), times([90], [210], [310]), 5);
+  const best = bestOfProcesses([{ result: failed, peak: { oursGflops: 40 } }, { result: ran, peak: { oursGflops: 41 } }]);
+  assert.equal(best.ours.na, undefined);
+  assert.equal(best.ours.stepMs, 120);
+  const none = bestOfProcesses([{ result: failed, peak: { oursGflops: 40 } }, { result: failed, peak: { oursGflops: 41 } }]);
+  assert.equal(none.ours.na, 'architectStep: out of memory');
+  assert.equal(none.ours.stepMs, null);
+});
+
+test('a fresh process times a setting and answers its step and GEMM peak', async () => {
+  const { result: r, peak } = await runStepProcess({ setting: 'fmnist', reps: 1, threads: 1, torch: false });
+  assert.equal(r.setting, 'fmnist');
+  assert.equal(r.na, undefined);
+  assert.equal(r.threads, 1);
+  assert.ok(r.ours.stepMs! > 0 && r.ours.stepMs === r.ours.samples.architectStep[0]! + r.ours.samples.weightStep[0]!, `step ${r.ours.stepMs} ms`);
+  assert.ok(r.flops.weightStep > r.flops.forward, 'the weight step counts a backward on top of the forward');
+  assert.ok(peak.oursGflops > 0 && peak.torchGflops === undefined, `peak ${JSON.stringify(peak)}`);
+  await assert.rejects(runStepProcess({ setting: 'mnist', reps: 1, threads: 1, torch: false }), /unknown search setting 'mnist'/);
+});
