@@ -532,8 +532,7 @@ async function main(): Promise<void> {
           result = bestOfProcesses(answers);
         } else {
           const peer = torch && kind === 'wasm' ? await torch.prepare(peerStepCommand(setting)) : undefined;
-          const stepPeer = peer && { run: (part: Part) => peer.run(part), release: () => peer.release() };
-          result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, peer: stepPeer, profile: opts.profile });
+          result = await timeSearchStep(kind, setting, opts.searchReps, { shared: webgpu, wasmThreads: opts.wasmThreads, peer, profile: opts.profile });
         }
         steps.push(result);
         console.log(formatStep(stepCols, result));

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { measurePeak, type Peak } from './peak.ts';
-import { peerStepCommand, SEARCH_SETTINGS, timeSearchStep, type Part, type SearchStepResult } from './searchStep.ts';
+import { peerStepCommand, SEARCH_SETTINGS, timeSearchStep, type SearchStepResult } from './searchStep.ts';
 import { TorchPeer } from './torchPeer.ts';
 
 export interface StepProcessRequest {
@@ -32,8 +32,7 @@ async function timeHere(request: StepProcessRequest): Promise<StepProcessAnswer>
   try {
     const peak = await measurePeak(request.threads, torch);
     const peer = torch ? await torch.prepare(peerStepCommand(setting)) : undefined;
-    const stepPeer = peer && { run: (part: Part) => peer.run(part), release: () => peer.release() };
-    const result = await timeSearchStep('wasm', setting, request.reps, { wasmThreads: request.threads, peer: stepPeer });
+    const result = await timeSearchStep('wasm', setting, request.reps, { wasmThreads: request.threads, peer });
     return { result, peak };
   } finally {
     torch?.close();
