@@ -161,6 +161,37 @@ static void unpad_plane(const Run *runs, u32 count, u32 stride, const float *q, 
   }
 }
 
+// Whether the runs of a stride-2 plane pair up into whole input rows: on each real row, in turn,
+// the runs of its even and of its odd columns (one value fewer where the row is odd-sized), so that
+// unpadding needs no zeroing and no scatter (unpad_pairs). Returns 0 where they do not, else 1 + the
+// index in each pair of the even columns' run (the padding's parity sets which phase holds them).
+static u32 whole_row_pairs(const Params *p, const Run *runs, u32 count) {
+  if (p->stride != 2 || p->top || p->left || count != 2 * p->h) return 0;
+  u32 even = runs[0].src % 2;
+  for (u32 k = 0; k < count; k += 2) {
+    const Run *e = runs + k + even, *o = runs + k + 1 - even;
+    if (e->src != k / 2 * p->w || o->src != e->src + 1 || e->count != (p->w + 1) / 2 || o->count != p->w / 2) return 0;
+  }
+  return 1 + even;
+}
+
+// unpad_plane for planes whose runs pair up as whole_row_pairs says (`even`: the index in each
+// pair of the even columns' run): each row's even and odd columns interleaved in registers, eight
+// values a store.
+static void unpad_pairs(const Run *runs, u32 count, u32 even_run, u32 w, const float *q, float *dx) {
+  for (u32 k = 0; k < count; k += 2) {
+    const float *even = q + runs[k + even_run].dst, *odd = q + runs[k + 1 - even_run].dst;
+    float *row = dx + runs[k + even_run].src;
+    for (u32 j = 0; 2 * j < w; j += 4) {
+      f4 a = wasm_v128_load(even + j), b = wasm_v128_load(odd + j);
+      f4 lo = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), hi = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+      u32 left = w - 2 * j;
+      store_lanes(row + 2 * j, lo, left);
+      if (left > 4) store_lanes(row + 2 * j + 4, hi, left - 4);
+    }
+  }
+}
+
 static u32 taps(const Params *p) { return p->kh * p->kw; }
 static u32 in_plane(const Params *p) { return p->h * p->w; }
 static u32 out_plane(const Params *p) { return p->oh * p->ow; }
@@ -432,6 +463,7 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
   u32 count = real_runs(p, &g, runs), first[count + 1];
   Reach reach[count * taps(p) + 1];
   reaching_taps(p, &g, runs, count, margin, dyw, first, reach);
+  u32 pairs = whole_row_pairs(p, runs, count);
   for (u32 plane = lo; plane < hi; plane++) {
     const float *w = c->io[WEIGHT] + (plane % p->ci) * taps(p);
     const float *dy = c->io[DY] + plane * out_plane(p);
@@ -448,7 +480,8 @@ static void dw_backward_input_range(const Call *c, u32 lo, u32 hi) {
       if (j < runs[k].count) dw_gather4(rows + j, r, n, w, out + j);
     }
     float *dx = c->io[DX] + plane * in_plane(p);
-    unpad_plane(runs, count, s, q, dx, in_plane(p));
+    if (pairs) unpad_pairs(runs, count, pairs - 1, p->w, q, dx);
+    else unpad_plane(runs, count, s, q, dx, in_plane(p));
     if (p->relu_grad) relu_mask(dx, c->io[RELU_X] + plane * in_plane(p), in_plane(p));
   }
 }
