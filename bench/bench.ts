@@ -53,7 +53,7 @@ import type { AdapterSummary } from '../runtime/adapters.ts';
 import { profileTable, stepProfile, type StepProfile } from '../src/cli/profile.ts';
 import { opRuns } from '../src/nn/opRuns.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
-import { ourCases, tfCases, torchCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
+import { N, ourCases, SHAPES, shapeName, tfCases, torchCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
 import { measurePeak } from './peak.ts';
 import { formatProfile } from './kernelProfile.ts';
 import {
@@ -66,8 +66,6 @@ import { benchQueueOverhead } from './queueOverhead.ts';
 import type { Tf } from './tfjsOps.ts';
 import { TORCH_HINT, TorchPeer } from './torchPeer.ts';
 
-const N = 64;
-const SHAPES: Shape[] = [{ N, C: 16, H: 32, W: 32 }, { N, C: 32, H: 16, W: 16 }, { N, C: 64, H: 8, W: 8 }];
 type Ours = 'webgpu' | 'wasm';
 type Peer = 'webgpu' | 'wasm' | 'cpu' | 'torch';
 const OURS = { webgpu: 'oursWebgpu', wasm: 'oursWasm' } as const;
@@ -173,7 +171,6 @@ function options() {
   };
 }
 
-const shapeName = (s: Shape) => `${s.C}x${s.H}x${s.W}`;
 
 function kernelPolicy(value: string): KernelPolicy {
   if (!KERNEL_POLICIES.includes(value as KernelPolicy)) throw new Error(`--kernels takes ${KERNEL_POLICIES.join(', ')}, got '${value}'`);

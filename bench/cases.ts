@@ -9,6 +9,11 @@ import { tfOperation, type Tf } from './tfjsOps.ts';
 
 export type { Shape };
 
+/** The batch and the DARTS CIFAR search shapes every per-op row runs at: a normal cell's, then each reduction's. */
+export const N = 64;
+export const SHAPES: Shape[] = [{ N, C: 16, H: 32, W: 32 }, { N, C: 32, H: 16, W: 16 }, { N, C: 64, H: 8, W: 8 }];
+export const shapeName = (s: Shape) => `${s.C}x${s.H}x${s.W}`;
+
 export type Mode = 'fwd' | 'fwdBwd';
 
 export interface Case {

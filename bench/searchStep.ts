@@ -340,19 +340,31 @@ export function bestOfProcesses(answers: { result: SearchStepResult; peak: { our
   };
 }
 
+/** A search step's parts on `backend`, its memory as 'auto' plans it there; release() frees the network, optimizers and batches. */
+export async function searchStepParts(backend: Backend, s: SearchSetting): Promise<{ run: Record<Part, () => Promise<void>>; release(): void }> {
+  const config = settingConfig(s);
+  const plan = await planSearchMemory('auto', config, stepShape(s, config), backend);
+  const owned: { release(): void }[] = [];
+  const release = () => owned.reverse().forEach((o) => o.release());
+  try {
+    return { run: buildStep(backend, s, plan, owned), release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
 /** Each part's kernels timed on a fresh wasm backend (bench/kernelProfile.ts): where the step's time goes. */
 export async function profileSearchStep(s: SearchSetting, reps: number, wasmThreads?: number): Promise<{ threads: number; build: string; parts: Record<Part, PartProfile> }> {
   const backend = await createWasmBackend({ threads: wasmThreads });
-  const owned: { release(): void }[] = [];
+  let step: Awaited<ReturnType<typeof searchStepParts>> | undefined;
   try {
-    const config = settingConfig(s);
-    const plan = await planSearchMemory('auto', config, stepShape(s, config), backend);
-    const run = buildStep(backend, s, plan, owned);
+    step = await searchStepParts(backend, s);
     const parts = {} as Record<Part, PartProfile>;
-    for (const part of PARTS) parts[part] = await profilePart(backend, run[part], reps);
+    for (const part of PARTS) parts[part] = await profilePart(backend, step.run[part], reps);
     return { threads: backend.threads, build: backend.build, parts };
   } finally {
-    for (const o of owned.reverse()) o.release();
+    step?.release();
     backend.destroy();
   }
 }

@@ -1,7 +1,8 @@
 // The bench's search step in fresh processes (bench/stepProcess.ts): a child process answers its
 // timings, and the best of several processes keeps each side's fastest, so one slow process on
-// either side does not set a ratio.
+// either side does not set a ratio. And two kernel builds compared in one process (bench/compareKernels.ts).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { bestOfProcesses, type PartTimes, type SearchStepResult } from '../bench/searchStep.ts';
 import { runStepProcess } from '../bench/stepProcess.ts';
@@ -62,4 +63,23 @@ test('a fresh process times a setting and answers its step and GEMM peak', async
   assert.ok(r.flops.weightStep > r.flops.forward, 'the weight step counts a backward on top of the forward');
   assert.ok(peak.oursGflops > 0 && peak.torchGflops === undefined, `peak ${JSON.stringify(peak)}`);
   await assert.rejects(runStepProcess({ setting: 'mnist', reps: 1, threads: 1, torch: false }), /unknown search setting 'mnist'/);
+});
+
+test('compare-kernels times two builds in one process, a line per case, and refuses a folder without kernels', () => {
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', '--import', './scripts/wgsl-hook.mjs', 'bench/compareKernels.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+  // This tree's own kernels on both sides: the same build, so both columns are times of the same work.
+  const same = run(['--against', 'dist/wasm', '--ops', 'avg_pool_3x3', '--shapes', '64x8x8', '--strides', '1,2', '--search', 'none', '--rounds', '1']);
+  assert.equal(same.status, 0, same.stderr);
+  const rows = same.stdout.split('\n').filter((line) => line.startsWith('avg_pool_3x3 64x8x8'));
+  assert.deepEqual(rows.map((line) => line.split(/\s+/).slice(0, 4).join(' ')), [
+    'avg_pool_3x3 64x8x8 s1 fwd', 'avg_pool_3x3 64x8x8 s1 f+b', 'avg_pool_3x3 64x8x8 s2 fwd', 'avg_pool_3x3 64x8x8 s2 f+b',
+  ]);
+  for (const line of rows) {
+    const [other, self, ratio] = [...line.matchAll(/(\d+\.\d+)/g)].map((m) => Number(m[1]));
+    assert.ok(other! > 0 && self! > 0 && Math.abs(ratio! - other! / self!) < 0.01, line);
+  }
+  const missing = run(['--against', 'no/such/folder']);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--against no\/such\/folder: no kernels.wasm there/);
 });
