@@ -10,13 +10,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createWasmBackend, type WasmBackend } from '../runtime/index.ts';
 import { parseArgs } from 'node:util';
+import { createWasmBackend, type WasmBackend } from '../runtime/index.ts';
 import { numberFlag, POSITIVE_INTEGER, UsageError } from '../src/cli/args.ts';
 import { opRuns, type OpRuns } from '../src/nn/opRuns.ts';
 import { isOpName, PRIMITIVES, type OpName } from '../src/search/space.ts';
 import { SHAPES, shapeName } from './cases.ts';
-import { PARTS, SEARCH_SETTINGS, searchStepParts } from './searchStep.ts';
+import { SEARCH_SETTINGS, searchStepParts } from './searchStep.ts';
 
 /** Something to time on both builds: one run of it on build 0 (the other) or 1 (this tree). */
 interface Pair {

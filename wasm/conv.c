@@ -113,8 +113,13 @@ static void copy_run(const float *src, u32 count, u32 stride, int relu_input, fl
 }
 
 // dst[j] = src[j] for j < count, through ReLU where asked: vectors, and for a count past a multiple
-// of four the last four values again, overlapping (the same values stored twice).
+// of four the last four values again, overlapping (the same values stored twice); a row of under
+// four values as copy_run gathers it.
 static inline __attribute__((always_inline)) void copy_row(const float *src, u32 count, const int relu_input, float *dst) {
+  if (count < 4) {
+    copy_run(src, count, 1, relu_input, dst);
+    return;
+  }
   u32 j = 0;
   for (; j + 4 <= count; j += 4) {
     f4 v = wasm_v128_load(src + j);
@@ -137,8 +142,8 @@ static inline __attribute__((always_inline)) void copy_rows(const float *src, u3
 // length, input rows w apart: copied as such, with no run to look up per row (on the small planes
 // of reduction cells the lookups cost as much as the copying).
 static void pad_plane(const Params *p, const Run *runs, u32 count, const float *x, float *q) {
-  if (p->stride == 1 && count > 1 && runs[0].count >= 4) {
-    u32 dst_stride = runs[1].dst - runs[0].dst;
+  if (p->stride == 1 && count) {
+    u32 dst_stride = count > 1 ? runs[1].dst - runs[0].dst : 0;
     if (p->relu_input) copy_rows(x + runs[0].src, p->w, runs[0].count, count, 1, q + runs[0].dst, dst_stride);
     else copy_rows(x + runs[0].src, p->w, runs[0].count, count, 0, q + runs[0].dst, dst_stride);
     return;
@@ -433,11 +438,7 @@ static void dw_backward_input_blocked(const Call *c, u32 lo, u32 hi, DwPlane blo
     const float *w = c->io[WEIGHT] + (plane % p->ci) * T;
     for (u32 t = 0; t < T; t++) flipped[t] = w[T - 1 - t];
     const float *dy = c->io[DY] + plane * out_plane(p);
-    if (ow1 >= ow0 + 4) {
-      if (oh0 < oh1) copy_rows(dy + oh0 * p->ow + ow0, p->ow, ow1 - ow0, oh1 - oh0, 0, q + (oh0 + shift) * g.width + ow0 + shift, g.width);
-    } else {
-      for (u32 oh = oh0; ow0 < ow1 && oh < oh1; oh++) copy_run(dy + oh * p->ow + ow0, ow1 - ow0, 1, 0, q + (oh + shift) * g.width + ow0 + shift);
-    }
+    if (ow0 < ow1 && oh0 < oh1) copy_rows(dy + oh0 * p->ow + ow0, p->ow, ow1 - ow0, oh1 - oh0, 0, q + (oh0 + shift) * g.width + ow0 + shift, g.width);
     float *dx = c->io[DX] + plane * in_plane(p);
     // The cropped-away border gets no gradient.
     if (p->top || p->left) zero(dx, in_plane(p));
