@@ -137,15 +137,63 @@ static inline __attribute__((always_inline)) void copy_rows(const float *src, u3
   for (u32 r = 0; r < rows; r++) copy_row(src + r * src_stride, count, relu_input, dst + r * dst_stride);
 }
 
+// Whether the runs of a stride-2 plane pair up into whole input rows: on each real row, in turn,
+// the runs of its even and of its odd columns (one value fewer where the row is odd-sized), so that
+// unpadding needs no zeroing and no scatter (unpad_pairs). Returns 0 where they do not, else 1 + the
+// index in each pair of the even columns' run (the padding's parity sets which phase holds them).
+static u32 whole_row_pairs(const Params *p, const Run *runs, u32 count) {
+  if (p->stride != 2 || p->top || p->left || count != 2 * p->h) return 0;
+  u32 even = runs[0].src % 2;
+  for (u32 k = 0; k < count; k += 2) {
+    const Run *e = runs + k + even, *o = runs + k + 1 - even;
+    if (e->src != k / 2 * p->w || o->src != e->src + 1 || e->count != (p->w + 1) / 2 || o->count != p->w / 2) return 0;
+  }
+  return 1 + even;
+}
+
+// The four even and the four odd values of x[0..8), through ReLU where asked, stored at even[0..4)
+// and odd[0..4).
+static inline __attribute__((always_inline)) void split8(const float *x, const int relu_input, float *even, float *odd) {
+  f4 a = wasm_v128_load(x), b = wasm_v128_load(x + 4);
+  f4 e = wasm_i32x4_shuffle(a, b, 0, 2, 4, 6), o = wasm_i32x4_shuffle(a, b, 1, 3, 5, 7);
+  wasm_v128_store(even, relu_input ? relu4(e) : e);
+  wasm_v128_store(odd, relu_input ? relu4(o) : o);
+}
+
+// pad_plane for stride-2 planes whose runs pair up as whole_row_pairs says, on rows of w ≥ 8 input
+// values: each row's even and odd columns split in registers, eight values a load, and a row's last
+// w mod 8 values as part of its last eight, overlapping (the same values stored twice).
+static inline __attribute__((always_inline)) void pad_pairs(const Run *runs, u32 count, u32 even_run, u32 w, const int relu_input,
+                                                            const float *x, float *q) {
+  for (u32 k = 0; k < count; k += 2) {
+    float *even = q + runs[k + even_run].dst, *odd = q + runs[k + 1 - even_run].dst;
+    const float *row = x + runs[k + even_run].src;
+    u32 j = 0;
+    for (; j + 8 <= w; j += 8) split8(row + j, relu_input, even + j / 2, odd + j / 2);
+    if (j < w) {
+      // Starting at an odd column, the first of the eight is odd.
+      u32 last = w - 8;
+      if (last % 2) split8(row + last, relu_input, odd + last / 2, even + last / 2 + 1);
+      else split8(row + last, relu_input, even + last / 2, odd + last / 2);
+    }
+  }
+}
+
 // Copies one input plane's real values into a padded plane whose padding is already zero, through
 // ReLU where the convolution takes relu(x). At stride 1 the runs are consecutive rows of one
 // length, input rows w apart: copied as such, with no run to look up per row (on the small planes
-// of reduction cells the lookups cost as much as the copying).
-static void pad_plane(const Params *p, const Run *runs, u32 count, const float *x, float *q) {
+// of reduction cells the lookups cost as much as the copying); at stride 2, rows whose runs pair up
+// (`pairs`, whole_row_pairs's answer) are split into their phases whole.
+static void pad_plane(const Params *p, const Run *runs, u32 count, u32 pairs, const float *x, float *q) {
   if (p->stride == 1 && count) {
     u32 dst_stride = count > 1 ? runs[1].dst - runs[0].dst : 0;
     if (p->relu_input) copy_rows(x + runs[0].src, p->w, runs[0].count, count, 1, q + runs[0].dst, dst_stride);
     else copy_rows(x + runs[0].src, p->w, runs[0].count, count, 0, q + runs[0].dst, dst_stride);
+    return;
+  }
+  if (pairs && p->w >= 8) {
+    if (p->relu_input) pad_pairs(runs, count, pairs - 1, p->w, 1, x, q);
+    else pad_pairs(runs, count, pairs - 1, p->w, 0, x, q);
     return;
   }
   for (u32 k = 0; k < count; k++) copy_run(x + runs[k].src, runs[k].count, p->stride, (int)p->relu_input, q + runs[k].dst);
@@ -164,20 +212,6 @@ static void unpad_plane(const Run *runs, u32 count, u32 stride, const float *q, 
       for (u32 j = 0; j < runs[k].count; j++) dst[j * stride] = src[j];
     }
   }
-}
-
-// Whether the runs of a stride-2 plane pair up into whole input rows: on each real row, in turn,
-// the runs of its even and of its odd columns (one value fewer where the row is odd-sized), so that
-// unpadding needs no zeroing and no scatter (unpad_pairs). Returns 0 where they do not, else 1 + the
-// index in each pair of the even columns' run (the padding's parity sets which phase holds them).
-static u32 whole_row_pairs(const Params *p, const Run *runs, u32 count) {
-  if (p->stride != 2 || p->top || p->left || count != 2 * p->h) return 0;
-  u32 even = runs[0].src % 2;
-  for (u32 k = 0; k < count; k += 2) {
-    const Run *e = runs + k + even, *o = runs + k + 1 - even;
-    if (e->src != k / 2 * p->w || o->src != e->src + 1 || e->count != (p->w + 1) / 2 || o->count != p->w / 2) return 0;
-  }
-  return 1 + even;
 }
 
 // unpad_plane for planes whose runs pair up as whole_row_pairs says (`even`: the index in each
@@ -343,13 +377,13 @@ static void dw_forward_range(const Call *c, u32 lo, u32 hi) {
   i32 offsets[T];
   Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
-  u32 count = real_runs(p, &g, runs);
+  u32 count = real_runs(p, &g, runs), pairs = whole_row_pairs(p, runs, count);
   DwPlane blocked = dw_plane_kernel(p);
   zero(q, g.size);
   for (u32 plane = lo; plane < hi; plane++) {
     const float *w = c->io[1] + (plane % p->ci) * T;
     float *y = c->io[2] + plane * out_plane(p);
-    pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
+    pad_plane(p, runs, count, pairs, c->io[0] + plane * in_plane(p), q);
     if (blocked) {
       blocked(q, &g, w, y, p->oh, p->ow, p->ow);
       continue;
@@ -537,7 +571,7 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   i32 offsets[T];
   Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
-  u32 count = real_runs(p, &g, runs);
+  u32 count = real_runs(p, &g, runs), pairs = whole_row_pairs(p, runs, count);
   zero(q, g.size);
   float sums[T];
   for (u32 item = lo; item < hi; item++) {
@@ -546,7 +580,7 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
     for (u32 t = 0; t < T; t++) sums[t] = 0.0f;
     for (u32 row = first; row < end;) {
       u32 n = row / p->oh, plane = n * p->ci + ch, stop = min_u(end, (n + 1) * p->oh);
-      pad_plane(p, runs, count, c->io[0] + plane * in_plane(p), q);
+      pad_plane(p, runs, count, pairs, c->io[0] + plane * in_plane(p), q);
       const float *dy = c->io[1] + plane * out_plane(p);
       dw_all_tap_sums(p, dy, q, offsets, p->stride * g.width, row - n * p->oh, stop - n * p->oh, sums);
       row = stop;
@@ -591,13 +625,13 @@ static void dense_forward_range(const Call *c, u32 lo, u32 hi) {
   i32 offsets[T], boff[KC];
   Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
-  u32 count = real_runs(p, &g, runs);
+  u32 count = real_runs(p, &g, runs), pairs = whole_row_pairs(p, runs, count);
   zero(q, group * g.size);
   for (u32 n = lo; n < hi; n++) {
     for (u32 c0 = 0; c0 < p->ci; c0 += group) {
       u32 cg = min_u(group, p->ci - c0), kc = cg * T;
       for (u32 i = 0; i < cg; i++) {
-        pad_plane(p, runs, count, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        pad_plane(p, runs, count, pairs, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (u32 t = 0; t < T; t++) boff[i * T + t] = (i32)(i * g.size) + offsets[t];
       }
       for (u32 oh = 0; oh < p->oh; oh++) {
@@ -625,7 +659,7 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
   i32 offsets[T], boff[KC], prow[KC];
   Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
-  u32 count = real_runs(p, &g, runs);
+  u32 count = real_runs(p, &g, runs), pairs = whole_row_pairs(p, runs, count);
   packed_rows(KC, prow);
   for (u32 n = lo; n < hi; n++) {
     const float *dy = c->io[DY] + n * p->co * out_plane(p);
@@ -657,7 +691,8 @@ static void dense_backward_input_range(const Call *c, u32 lo, u32 hi) {
       }
       for (u32 i = 0; i < cg; i++) {
         u32 at = (n * p->ci + c0 + i) * in_plane(p);
-        unpad_plane(runs, count, p->stride, q + i * g.size, c->io[DX] + at, in_plane(p));
+        if (pairs) unpad_pairs(runs, count, pairs - 1, p->w, q + i * g.size, c->io[DX] + at);
+        else unpad_plane(runs, count, p->stride, q + i * g.size, c->io[DX] + at, in_plane(p));
         if (p->relu_grad) relu_mask(c->io[DX] + at, c->io[RELU_X] + at, in_plane(p));
       }
     }
@@ -677,7 +712,7 @@ static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
   i32 offsets[T], prow[KC], col[KC];
   Run runs[g.rows * p->stride];
   tap_offsets(p, &g, offsets);
-  u32 count = real_runs(p, &g, runs);
+  u32 count = real_runs(p, &g, runs), pairs = whole_row_pairs(p, runs, count);
   zero(q, group * g.size);
   packed_rows(KC, prow);
   for (u32 chunk = lo; chunk < hi; chunk++) {
@@ -690,7 +725,7 @@ static void dense_backward_weight_range(const Call *c, u32 lo, u32 hi) {
       int add = 0;
       for (u32 row = first; row < end;) {
         u32 n = row / p->oh, stop = min_u(end, (n + 1) * p->oh);
-        for (u32 i = 0; i < cg; i++) pad_plane(p, runs, count, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
+        for (u32 i = 0; i < cg; i++) pad_plane(p, runs, count, pairs, c->io[0] + (n * p->ci + c0 + i) * in_plane(p), q + i * g.size);
         for (; row < stop; row++, add = 1) {
           u32 oh = row % p->oh;
           const float *A = c->io[1] + (n * p->co * p->oh + oh) * p->ow, *base = q + oh * p->stride * g.width;
