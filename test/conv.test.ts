@@ -53,6 +53,12 @@ const DEPTHWISE: Case[] = [
   depthwise([1, 2, 12, 13], 5, 1, 4, 2),
   depthwise([1, 2, 9, 10], 3, 1, 0, 1),
   { x: [1, 2, 8, 9], w: [2, 1, 3, 3], opts: { stride: 1, pad: 1, groups: 2, crop: [1, 2] } },
+  // Stride 2 over rows of 8 and more, odd and even (padded by splitting whole rows), and the unrolled
+  // input gradients: two vectors of each column parity, an odd last row, blocks of two row pairs.
+  depthwise([1, 2, 7, 17], 3, 2, 1, 1),
+  depthwise([1, 2, 9, 18], 3, 2, 2, 2),
+  depthwise([1, 2, 6, 11], 5, 2, 2, 1),
+  depthwise([1, 2, 5, 16], 5, 2, 4, 2),
 ];
 
 const POINTWISE: Case[] = [
