@@ -1,7 +1,8 @@
 // Per-op benchmark of the eight DARTS primitives at the CIFAR search shapes, our kernels on both of
 // our backends (WGSL on WebGPU, C on WebAssembly) against TensorFlow.js on the same WebGPU adapter, on
 // its WebAssembly backend and on its CPU backend, and PyTorch CPU (bench/torch_peer.py, at our wasm
-// backend's thread count); then whole search steps of the full search network (forward, Architect
+// backend's thread count), with the rows PyTorch wins set against our GEMMs' floor (bench/gemmBound.ts);
+// then whole search steps of the full search network (forward, Architect
 // step, weight step) beside the same steps in PyTorch, with the floating-point work each step does and
 // the GFLOP/s each side reached; then how quickly the search page answers input while a search runs,
 // per backend. Ratios are peer time / our time (> 1: we are faster); all implementations of a row or
@@ -54,7 +55,8 @@ import { profileTable, stepProfile, type StepProfile } from '../src/cli/profile.
 import { opRuns } from '../src/nn/opRuns.ts';
 import { PRIMITIVES, isOpName, type OpName } from '../src/search/space.ts';
 import { N, ourCases, SHAPES, shapeName, tfCases, torchCases, type Case, type CaseSet, type Mode, type Shape } from './cases.ts';
-import { measurePeak } from './peak.ts';
+import { measurePeak, type Peak } from './peak.ts';
+import { boundLine, opGemmFlops, type GemmWork } from './gemmBound.ts';
 import { formatProfile } from './kernelProfile.ts';
 import {
   bestOfProcesses, PARTS, peerStepCommand, profileSearchStep, SEARCH_SETTINGS, timeSearchStep, type Part, type PartTimes, type ProcessFigures, type SearchStepResult,
@@ -93,6 +95,8 @@ interface Row {
   memory: Partial<Record<Ours, MemoryStats>>;
   /** --profile: each kernel's time in one forward+backward of ours on WebGPU. */
   profile?: StepProfile;
+  /** Rows PyTorch wins on wasm: our GEMM kernels' floating-point work. */
+  gemmFlops?: GemmWork;
 }
 
 type Options = ReturnType<typeof options>;
@@ -429,6 +433,27 @@ async function startTorch(opts: Options): Promise<TorchPeer | null> {
   return peer;
 }
 
+/** Under the table, the rows PyTorch wins on wasm, each with our GEMMs' time at the measured peak. */
+async function printGemmBounds(rows: Row[], peak: Peak): Promise<void> {
+  const lost: { row: Row; mode: Mode }[] = [];
+  for (const row of rows) {
+    for (const mode of ['fwd', 'fwdBwd'] as const) {
+      const [peer, ours] = [row.timings.torch?.[mode]?.ms, row.timings.oursWasm?.[mode]?.ms];
+      if (peer && ours && peer < ours) lost.push({ row, mode });
+    }
+  }
+  if (!lost.length) return;
+  console.log(
+    `Rows PyTorch wins, against our GEMMs alone at our ${peak.n}³ GEMM peak (${peak.oursGflops.toFixed(1)} GFLOP/s, 128-bit wasm SIMD` +
+      (peak.torchGflops ? `; pytorch sgemm ${peak.torchGflops.toFixed(1)} GFLOP/s` : '') + '):',
+  );
+  for (const { row, mode } of lost) {
+    row.gemmFlops ??= await opGemmFlops(row.op, row.shape, row.stride);
+    const name = `${row.op} ${shapeName(row.shape).replaceAll('x', '×')} s${row.stride} ${mode === 'fwd' ? 'fwd' : 'f+b'}`;
+    console.log(boundLine({ name, oursMs: row.timings.oursWasm![mode]!.ms!, peerMs: row.timings.torch![mode]!.ms!, gemmFlops: row.gemmFlops[mode] }, peak.oursGflops));
+  }
+}
+
 async function main(): Promise<void> {
   const opts = options();
   const date = new Date().toISOString();
@@ -438,6 +463,7 @@ async function main(): Promise<void> {
   const save = () => writeFileSync(file, JSON.stringify(json, null, 1) + '\n');
 
   const rows: Row[] = [];
+  let peak: Peak | undefined;
   const torch = opts.peers.includes('torch') ? await startTorch(opts) : null;
   if (!torch) opts.peers = opts.peers.filter((p) => p !== 'torch');
   if (torch) {
@@ -490,6 +516,11 @@ async function main(): Promise<void> {
       }
     }
     footnotes.forEach((reason, i) => console.log(`n/a[${i + 1}]: ${reason}`));
+    if (wasm && torch) {
+      peak = await measurePeak(opts.wasmThreads, torch);
+      await printGemmBounds(rows, peak);
+      save();
+    }
     // The search steps take a fresh wasm backend each: this one's heap would only be in the way.
     wasm?.destroy();
   }
@@ -498,7 +529,7 @@ async function main(): Promise<void> {
     const steps: SearchStepResult[] = [];
     json.searchSteps = steps;
     console.log();
-    const peak = await measurePeak(opts.wasmThreads, torch);
+    peak ??= await measurePeak(opts.wasmThreads, torch);
     json.peak = peak;
     console.log([
       'Whole search step: forward (training mode, nothing recorded), Architect step (first order: fwd+bwd to the alphas, Adam), weight step',

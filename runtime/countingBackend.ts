@@ -11,6 +11,8 @@ export class CountingBackend implements Backend {
   peakBytes = 0;
   /** Floating-point operations of every kernel call so far (KernelCall.flops). */
   flops = 0;
+  /** The same, per kernel (family/entry). */
+  readonly flopsByKernel = new Map<string, number>();
   private buffers = 0;
 
   /** `sizeClass` rounds a request as the backend being modelled does (the wasm heap's classes, say). */
@@ -36,6 +38,7 @@ export class CountingBackend implements Backend {
 
   run(call: KernelCall): void {
     this.flops += call.flops ?? 0;
+    this.flopsByKernel.set(call.kernel, (this.flopsByKernel.get(call.kernel) ?? 0) + (call.flops ?? 0));
   }
 
   async read(storage: Storage): Promise<Float32Array> {
