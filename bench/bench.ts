@@ -2,12 +2,11 @@
 // our backends (WGSL on WebGPU, C on WebAssembly) against TensorFlow.js on the same WebGPU adapter, on
 // its WebAssembly backend and on its CPU backend, and PyTorch CPU (bench/torch_peer.py, at our wasm
 // backend's thread count), with the rows PyTorch wins set against our GEMMs' floor (bench/gemmBound.ts);
-// then whole search steps of the full search network (forward, Architect
-// step, weight step) beside the same steps in PyTorch, with the floating-point work each step does and
-// the GFLOP/s each side reached; then how quickly the search page answers input while a search runs,
-// per backend. Ratios are peer time / our time (> 1: we are faster); all implementations of a row or
-// a step are measured in interleaved rounds, so load from other work on the machine falls on each of
-// them alike.
+// then whole search steps of the full search network (forward, Architect step, weight step) beside the
+// same steps in PyTorch, with the floating-point work each step does and the GFLOP/s each side reached;
+// then how quickly the search page answers input while a search runs, per backend. Ratios are peer
+// time / our time (> 1: we are faster); all implementations of a row or a step are measured in
+// interleaved rounds, so load from other work on the machine falls on each of them alike.
 //
 //   npm run bench -- [--quick] [--backends webgpu,wasm] [--peers auto|none|all|webgpu,wasm,cpu,torch]
 //                    [--ops a,b|none] [--shapes 16x32x32,...] [--strides 1,2] [--reps n] [--budget seconds]
