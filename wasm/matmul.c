@@ -97,62 +97,37 @@ static inline const float *opaque(const float *p) {
   return p;
 }
 
-// tile() for a packed strip of A and a packed panel of B: both walk forward by a pointer, with
-// no per-k offsets to look up or add, which with a few dozen k per call is much of the work
-// besides the arithmetic.
-static inline void tile_packed(u32 kc, const float *a, const float *b, float *C, u32 cm, u32 mr, u32 nr, int add) {
-  f4 c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+// tile() for a packed strip of A (`rows` ≤ WIDE_M values a k) and a packed panel of B: both walk
+// forward by a pointer, with no per-k offsets to look up or add, which with a few dozen k per call
+// is much of the work besides the arithmetic. `rows` is a constant where it is inlined, so the
+// accumulators are registers; each value of C is the same sum, in the same order, at any `rows`.
+static inline __attribute__((always_inline)) void tile_packed_rows(u32 kc, const float *a, const float *b, float *C, u32 cm, u32 mr, u32 nr,
+                                                                   int add, const u32 rows) {
+  f4 acc[WIDE_M][2];
+#pragma clang loop unroll(full)
+  for (u32 r = 0; r < rows; r++) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0);
   for (u32 k = 0; k < kc; k++) {
-    const float *ak = opaque(a + k * TILE_M), *bk = opaque(b + k * TILE_N);
+    const float *ak = opaque(a + k * rows), *bk = opaque(b + k * TILE_N);
     f4 b0 = wasm_v128_load(bk), b1 = wasm_v128_load(bk + 4);
-    f4 x = wasm_v128_load32_splat(ak);
-    c00 = madd(x, b0, c00);
-    c01 = madd(x, b1, c01);
-    x = wasm_v128_load32_splat(ak + 1);
-    c10 = madd(x, b0, c10);
-    c11 = madd(x, b1, c11);
-    x = wasm_v128_load32_splat(ak + 2);
-    c20 = madd(x, b0, c20);
-    c21 = madd(x, b1, c21);
-    x = wasm_v128_load32_splat(ak + 3);
-    c30 = madd(x, b0, c30);
-    c31 = madd(x, b1, c31);
+#pragma clang loop unroll(full)
+    for (u32 r = 0; r < rows; r++) {
+      f4 x = wasm_v128_load32_splat(ak + r);
+      acc[r][0] = madd(x, b0, acc[r][0]);
+      acc[r][1] = madd(x, b1, acc[r][1]);
+    }
   }
-  f4 acc[TILE_M][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 } };
-  store_tile(acc, C, cm, mr, nr, add);
+  store_tile(acc, C, cm, min_u(mr, TILE_M), nr, add);
+  if (mr > TILE_M) store_tile(acc + TILE_M, C + TILE_M * cm, cm, mr - TILE_M, nr, add);
 }
 
-// tile_packed for a wide strip: WIDE_M × 8 in twelve accumulators, every row stored. Each value of
-// C is the same sum, in the same order, as the 4×8 tiles make it.
+static inline void tile_packed(u32 kc, const float *a, const float *b, float *C, u32 cm, u32 mr, u32 nr, int add) {
+  tile_packed_rows(kc, a, b, C, cm, mr, nr, add, TILE_M);
+}
+
+// A wide strip, every row stored; out of line, as inlined into packed_strips the JIT spills its
+// twelve accumulators.
 __attribute__((noinline)) static void tile_packed_wide(u32 kc, const float *a, const float *b, float *C, u32 cm, u32 nr, int add) {
-  f4 c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  f4 c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (u32 k = 0; k < kc; k++) {
-    const float *ak = opaque(a + k * WIDE_M), *bk = opaque(b + k * TILE_N);
-    f4 b0 = wasm_v128_load(bk), b1 = wasm_v128_load(bk + 4);
-    f4 x = wasm_v128_load32_splat(ak);
-    c00 = madd(x, b0, c00);
-    c01 = madd(x, b1, c01);
-    x = wasm_v128_load32_splat(ak + 1);
-    c10 = madd(x, b0, c10);
-    c11 = madd(x, b1, c11);
-    x = wasm_v128_load32_splat(ak + 2);
-    c20 = madd(x, b0, c20);
-    c21 = madd(x, b1, c21);
-    x = wasm_v128_load32_splat(ak + 3);
-    c30 = madd(x, b0, c30);
-    c31 = madd(x, b1, c31);
-    x = wasm_v128_load32_splat(ak + 4);
-    c40 = madd(x, b0, c40);
-    c41 = madd(x, b1, c41);
-    x = wasm_v128_load32_splat(ak + 5);
-    c50 = madd(x, b0, c50);
-    c51 = madd(x, b1, c51);
-  }
-  f4 top[TILE_M][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 } };
-  f4 bottom[TILE_M][2] = { { c40, c41 }, { c50, c51 } };
-  store_tile(top, C, cm, TILE_M, nr, add);
-  store_tile(bottom, C + TILE_M * cm, cm, WIDE_M - TILE_M, nr, add);
+  tile_packed_rows(kc, a, b, C, cm, WIDE_M, nr, add, WIDE_M);
 }
 
 // Every packed strip of rows [m0, m1) against one packed panel. Not inlined, like strips(): in
