@@ -517,6 +517,7 @@ async function main(): Promise<void> {
     footnotes.forEach((reason, i) => console.log(`n/a[${i + 1}]: ${reason}`));
     if (wasm && torch) {
       peak = await measurePeak(opts.wasmThreads, torch);
+      json.peak = peak;
       await printGemmBounds(rows, peak);
       save();
     }

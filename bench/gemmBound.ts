@@ -43,6 +43,6 @@ export function boundLine(r: BoundRow, peakGflops: number): string {
   const floorMs = r.gemmFlops / peakGflops / 1e6;
   const verdict = r.peerMs <= floorMs
     ? 'GEMM-bound: PyTorch takes no longer than our GEMMs alone'
-    : `${(r.oursMs - floorMs).toFixed(2)} ms outside our GEMMs, ${(r.peerMs - floorMs).toFixed(2)} ms would tie`;
+    : `${(r.oursMs - floorMs).toFixed(2)} ms outside our GEMMs, ${(r.peerMs - floorMs).toFixed(2)} ms there would tie`;
   return `  ${r.name}: pytorch ${r.peerMs.toFixed(2)} ms, ours ${r.oursMs.toFixed(2)} ms; our GEMMs ${(r.gemmFlops / 1e6).toFixed(0)} MFLOP = ${floorMs.toFixed(2)} ms at peak (${verdict})`;
 }

@@ -23,5 +23,5 @@ test('a row is GEMM-bound where PyTorch takes no longer than our GEMMs alone at 
   const bound = boundLine({ name: 'op', oursMs: 3, peerMs: 1.9, gemmFlops: 100e6 }, 50);
   assert.match(bound, /pytorch 1\.90 ms, ours 3\.00 ms; our GEMMs 100 MFLOP = 2\.00 ms at peak \(GEMM-bound/);
   const open = boundLine({ name: 'op', oursMs: 3, peerMs: 2.5, gemmFlops: 100e6 }, 50);
-  assert.match(open, /\(1\.00 ms outside our GEMMs, 0\.50 ms would tie\)/);
+  assert.match(open, /\(1\.00 ms outside our GEMMs, 0\.50 ms there would tie\)/);
 });

@@ -486,10 +486,12 @@ static void dw_backward_input_blocked(const Call *c, u32 lo, u32 hi, DwPlane blo
 // small stride-1 convolution of dy, the same taps for every j. The search space's kernels take this
 // path with every loop unrolled: per block of input row pairs (2i, 2i + 1), four or eight columns
 // of each parity, from dy copied into scratch with zero margins, interleaved into dx in registers. A
-// position sums its taps in tap order, as the gather does; the margins add products with zero,
-// which leave a sum that starts at +0 bit for bit unchanged.
+// position sums its taps in tap order, as the gather does; the margins add products of finite
+// weights with zero, which leave a sum that starts at +0 (and so is never −0) bit for bit unchanged.
 
-// dy's scratch plane: row i + M holds dy row i, column j + M dy column j (M = ⌈pad / 2⌉).
+// dy's scratch plane: row i + M holds dy row i, column j + M dy column j (M = ⌈pad / 2⌉), with
+// zeros as far as the blocks read: M rows and columns before dy, and ⌊(1 + pad) / 2⌋ rows and
+// columns past the last row pair and the last block's columns (blocks of eight a parity).
 typedef struct {
   u32 margin, rows, width;
 } DyPlane;

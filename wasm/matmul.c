@@ -18,8 +18,8 @@ typedef struct {
 
 // Columns of C per work item this launch: NB, or fewer where NB would leave under four items per
 // thread (a weight gradient's small C over a long k, which would run on one thread). A multiple of
-// TILE_N, so every value of C comes from the same 4×8 tile, summed in the same order, whatever the
-// split and the thread count. Set before the launch's parallel_for, which publishes it to the workers.
+// TILE_N, so every value of C comes from the same tile (its strip of A is set by its MB-row block),
+// summed in the same order, whatever the split and the thread count. Set before the launch's parallel_for, which publishes it to the workers.
 static u32 block_cols = NB;
 
 // Packs a panel of B stored by columns (b_k = 1, as the weight gradients' x): column j < nr of
