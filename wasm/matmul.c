@@ -19,7 +19,8 @@ typedef struct {
 // Columns of C per work item this launch: NB, or fewer where NB would leave under four items per
 // thread (a weight gradient's small C over a long k, which would run on one thread). A multiple of
 // TILE_N, so every value of C comes from the same tile (its strip of A is set by its MB-row block),
-// summed in the same order, whatever the split and the thread count. Set before the launch's parallel_for, which publishes it to the workers.
+// summed in the same order, whatever the split and the thread count. Set before the launch's
+// parallel_for, which publishes it to the workers.
 static u32 block_cols = NB;
 
 // Packs a panel of B stored by columns (b_k = 1, as the weight gradients' x): column j < nr of
@@ -54,8 +55,9 @@ static void pack_transposed(u32 kc, const float *B, u32 ldb, u32 nr, float *pane
 // registers, 15 of x64's 16), about a tenth faster than the 4×8 tile where both sit in L1.
 #define WIDE_M 6
 
-// How many wide strips rows [m0, m1) take: as many as leave a multiple of TILE_M rows (or, where
-// none do, none), so that no strip computes rows it does not store but the last of an odd count.
+// How many wide strips rows [m0, m1) take: as many as leave a multiple of TILE_M rows (none where
+// no count does), so that only a last 4-row strip, where the rows run out, computes rows it does
+// not store.
 static u32 wide_strips(u32 m0, u32 m1) {
   u32 rows = m1 - m0, wide = rows / WIDE_M;
   while (wide && (rows - wide * WIDE_M) % TILE_M) wide--;
@@ -120,10 +122,6 @@ static inline __attribute__((always_inline)) void tile_packed_rows(u32 kc, const
   if (mr > TILE_M) store_tile(acc + TILE_M, C + TILE_M * cm, cm, mr - TILE_M, nr, add);
 }
 
-static inline void tile_packed(u32 kc, const float *a, const float *b, float *C, u32 cm, u32 mr, u32 nr, int add) {
-  tile_packed_rows(kc, a, b, C, cm, mr, nr, add, TILE_M);
-}
-
 // A wide strip, every row stored; out of line, as inlined into packed_strips the JIT spills its
 // twelve accumulators.
 __attribute__((noinline)) static void tile_packed_wide(u32 kc, const float *a, const float *b, float *C, u32 cm, u32 nr, int add) {
@@ -136,7 +134,7 @@ __attribute__((noinline)) static void packed_strips(const float *apack, u32 m0, 
   u32 m = m0, wide_end = m0 + wide_strips(m0, m1) * WIDE_M;
   for (; m < wide_end; m += WIDE_M, apack += kc * WIDE_M) tile_packed_wide(kc, apack, panel, C + m * cm, cm, nr, add);
   for (; m < m1; m += TILE_M, apack += kc * TILE_M) {
-    tile_packed(kc, apack, panel, C + m * cm, cm, min_u(TILE_M, m1 - m), nr, add);
+    tile_packed_rows(kc, apack, panel, C + m * cm, cm, min_u(TILE_M, m1 - m), nr, add, TILE_M);
   }
 }
 
