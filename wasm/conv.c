@@ -288,7 +288,11 @@ static void dw_forward4(const float *src, const i32 *offsets, const float *w, u3
 // R output rows × n ≤ 8 columns from the padded plane q at the block's first output (rows of width
 // floats, stride phases `phase` apart); y is the block's first output, rows `ystride` apart. K, D, S, R
 // and the spacing are constants where it is inlined, so every loop unrolls, the rows no output
-// reads are never loaded, and the accumulators stay in registers.
+// reads are never loaded, and the accumulators stay in registers. Measured against this form in
+// one process at 1 thread, and not kept: the kernel rows as a real loop, each input vector loaded
+// once per output row (0.78–0.94×); skipping rows that are all padding, a branch a row (0.87–1.04×,
+// 0.78–1.22× for dilation 2 alone); blocks of 2 or 3 rows instead of 4 (0.77–1.05×); and padding
+// the next plane before computing this one (0.78–0.97×).
 static inline __attribute__((always_inline)) void dw_block(const float *q, u32 width, u32 phase, const float *w, float *y, u32 ystride, u32 n,
                                                            const u32 K, const u32 D, const u32 S, const u32 R, const u32 spacing) {
   f4 acc[4][2];
