@@ -554,9 +554,21 @@ async function main(): Promise<void> {
       for (const kind of opts.searchBackends) {
         if (kind === 'webgpu') webgpu ??= await createWebGpuBackend(opts.webgpu);
         let result: SearchStepResult;
+        // A process that fails (its PyTorch peer gone, say) leaves the others to count; all failed, it says why in the row's place.
+        const failures: string[] = [];
         if (kind === 'wasm' && opts.searchProcesses > 1) {
           const answers = [];
-          for (let i = 0; i < opts.searchProcesses; i++) answers.push(await runStepProcess({ setting: setting.key, reps: opts.searchReps, threads, torch: torch !== null }));
+          for (let i = 0; i < opts.searchProcesses; i++) {
+            try {
+              answers.push(await runStepProcess({ setting: setting.key, reps: opts.searchReps, threads, torch: torch !== null }));
+            } catch (error) {
+              failures.push(`  ${(error as Error).message}`);
+            }
+          }
+          if (!answers.length) {
+            console.log(failures.join('\n'));
+            continue;
+          }
           result = bestOfProcesses(answers);
         } else {
           const peer = torch && kind === 'wasm' ? await torch.prepare(peerStepCommand(setting)) : undefined;
@@ -565,6 +577,7 @@ async function main(): Promise<void> {
         steps.push(result);
         console.log(formatStep(stepCols, result));
         if (result.processes) console.log(formatProcesses(result.processes));
+        for (const failure of failures) console.log(failure);
         if (result.profile) console.log(profileTable(result.profile));
         save();
       }

@@ -39,6 +39,15 @@ async function timeHere(request: StepProcessRequest): Promise<StepProcessAnswer>
   }
 }
 
+/**
+ * The line of a child's stderr that says what went wrong: our one-line message, or, from a crash
+ * Node printed itself (source line, stack, error fields, version), its `…Error: …` line.
+ */
+export function failureLine(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((line) => line.trim() && !/^\s+at /.test(line) && !/^Node\.js v/.test(line));
+  return lines.filter((line) => /^\w*Error\b/.test(line)).at(-1) ?? lines.at(-1) ?? '';
+}
+
 /** Runs this file in a fresh Node process (the caller's loader flags) and answers what it printed. */
 export function runStepProcess(request: StepProcessRequest): Promise<StepProcessAnswer> {
   return new Promise((resolve, reject) => {
@@ -50,7 +59,7 @@ export function runStepProcess(request: StepProcessRequest): Promise<StepProcess
     proc.on('close', (code) => {
       const last = stdout.trim().split('\n').at(-1) ?? '';
       if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as StepProcessAnswer);
-      else reject(new Error(`search step process for ${request.setting} exited (${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      else reject(new Error(`search step process for ${request.setting} exited (${code}): ${failureLine(stderr)}`));
     });
   });
 }

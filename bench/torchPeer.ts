@@ -33,6 +33,8 @@ type Answer = Record<string, unknown> & { error?: string };
 export class TorchPeer {
   private readonly answers: ((answer: Answer) => void)[] = [];
   private nextId = 0;
+  /** Why the process is gone, once it is: every later command fails with it at once. */
+  private exited: string | null = null;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly info: TorchInfo) {}
 
@@ -60,10 +62,14 @@ export class TorchPeer {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const peer = new TorchPeer(child, { python: found.python, version: '', threads: 0, mkldnn: false, ompWaitPolicy: '' });
     createInterface({ input: child.stdout }).on('line', (line) => peer.answers.shift()?.(JSON.parse(line) as Answer));
-    child.on('exit', (code) => {
-      const why = `PyTorch peer exited (${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`;
-      for (const answer of peer.answers.splice(0)) answer({ error: why });
+    // 'close', not 'exit': by then stderr has been read to its end.
+    child.on('close', (code, signal) => {
+      const last = stderr.trim().split('\n').at(-1);
+      peer.exited = `PyTorch peer exited (${signal ?? code})${last ? `: ${last}` : ''}`;
+      for (const answer of peer.answers.splice(0)) answer({ error: peer.exited });
     });
+    // A command written as the process dies fails with EPIPE; the exit above answers it with why.
+    child.stdin.on('error', () => {});
     const info = await peer.ask({ cmd: 'info' });
     Object.assign(peer.info, { version: info.version, threads: info.threads, mkldnn: info.mkldnn, ompWaitPolicy: info.ompWaitPolicy });
     return peer;
@@ -76,6 +82,7 @@ export class TorchPeer {
    * they take none, and each side runs at its own defaults.
    */
   async ask(command: Record<string, unknown>): Promise<Answer> {
+    if (this.exited) throw new Error(`pytorch: ${this.exited}`);
     const answer = await new Promise<Answer>((resolve) => {
       this.answers.push(resolve);
       this.child.kill('SIGCONT');

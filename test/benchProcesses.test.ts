@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { bestOfProcesses, type PartTimes, type SearchStepResult } from '../bench/searchStep.ts';
-import { runStepProcess } from '../bench/stepProcess.ts';
+import { failureLine, runStepProcess } from '../bench/stepProcess.ts';
+import { TORCH_HINT, TorchPeer } from '../bench/torchPeer.ts';
 
 const times = (forward: number[], architectStep: number[], weightStep: number[], na?: string): PartTimes => {
   const min = (xs: number[]) => (xs.length ? Math.min(...xs) : null);
@@ -82,4 +83,33 @@ test('compare-kernels times two builds in one process, a line per case, and refu
   const missing = run(['--against', 'no/such/folder']);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /--against no\/such\/folder: no kernels.wasm there/);
+});
+
+// The PyTorch peer gone (here its stdin closed, so it ends), a command fails with one line that
+// says so, instead of an unhandled EPIPE taking the bench down. Needs a Python with torch
+// (bash scripts/setup.sh --bench).
+const torchMissing = (() => {
+  const found = TorchPeer.findPython();
+  return 'missing' in found ? `${found.missing}; ${TORCH_HINT}` : false;
+})();
+
+test('a command to a PyTorch peer that has exited fails with why, at once', { skip: torchMissing }, async () => {
+  const peer = await TorchPeer.start(1);
+  assert.ok(peer instanceof TorchPeer);
+  assert.ok((await peer.gemmGflops(64)) > 0);
+  peer.close();
+  await assert.rejects(peer.gemmGflops(64), /^Error: pytorch: PyTorch peer exited \(0\)$/);
+  await assert.rejects(peer.gemmGflops(64), /^Error: pytorch: PyTorch peer exited \(0\)$/);
+});
+
+test("a step process's failure is quoted by its error line, not by Node's version under a crash dump", () => {
+  assert.equal(failureLine('pytorch: PyTorch peer exited (SIGKILL)\n'), 'pytorch: PyTorch peer exited (SIGKILL)');
+  const crash = [
+    'node:events:502', '      throw er; // Unhandled \'error\' event', '      ^', '',
+    'Error: write EPIPE', '    at afterWriteDispatched (node:internal/stream_base_commons:161:15)',
+    'Emitted \'error\' event on Socket instance at:', '    at emitErrorNT (node:internal/streams/destroy:169:8) {',
+    '  errno: -32,', '  code: \'EPIPE\',', '  syscall: \'write\'', '}', '', 'Node.js v20.20.2', '',
+  ].join('\n');
+  assert.equal(failureLine(crash), 'Error: write EPIPE');
+  assert.equal(failureLine(''), '');
 });
