@@ -68,7 +68,7 @@ export class TorchPeer {
       peer.exited = `PyTorch peer exited (${signal ?? code})${last ? `: ${last}` : ''}`;
       for (const answer of peer.answers.splice(0)) answer({ error: peer.exited });
     });
-    // A command written as the process dies fails with EPIPE; the exit above answers it with why.
+    // A command written as the process dies fails with EPIPE; the 'close' above answers it with why.
     child.stdin.on('error', () => {});
     const info = await peer.ask({ cmd: 'info' });
     Object.assign(peer.info, { version: info.version, threads: info.threads, mkldnn: info.mkldnn, ompWaitPolicy: info.ompWaitPolicy });
