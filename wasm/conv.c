@@ -80,13 +80,6 @@ static u32 real_runs(const Params *p, const Padded *g, Run *runs) {
   return n;
 }
 
-static void zero(float *q, u32 size) {
-  for (u32 i = 0; i < size; i++) q[i] = 0.0f;
-}
-
-// ReLU on four lanes as relu() does it: negatives to zero, NaN kept.
-static f4 relu4(f4 v) { return wasm_v128_andnot(v, wasm_f32x4_lt(v, wasm_f32x4_splat(0))); }
-
 // dst[j] = src[j·stride] for j < count, through ReLU where asked. Vectors throughout, the last few
 // values gathered into one: ReLU on a lone float becomes a branch in the JIT's code, which random
 // signs mispredict.
@@ -744,11 +737,13 @@ static void dw_backward_weight_range(const Call *c, u32 lo, u32 hi) {
 
 KERNEL(conv, dw_forward) {
   const Params *p = PARAMS(Params);
+  if (dw4_forward(c)) return;
   parallel_for(c, dw_forward_range, p->n * p->ci, 2.0 * out_plane(p) * taps(p));
 }
 
 KERNEL(conv, dw_backward_input) {
   const Params *p = PARAMS(Params);
+  if (dw4_backward_input(c)) return;
   parallel_for(c, dw_backward_input_range, p->n * p->ci, 2.0 * out_plane(p) * taps(p));
 }
 

@@ -27,11 +27,22 @@ static inline void relu_mask(float *dx, const float *x, u32 size) {
   for (; i < size; i++) dx[i] = x[i] > 0.0f ? dx[i] : 0.0f;
 }
 
+static inline void zero(float *q, u32 size) {
+  for (u32 i = 0; i < size; i++) q[i] = 0.0f;
+}
+
+// ReLU on four lanes as relu() does it: negatives to zero, NaN kept.
+static inline f4 relu4(f4 v) { return wasm_v128_andnot(v, wasm_f32x4_lt(v, wasm_f32x4_splat(0))); }
+
 // The (n, oh) rows [first, end) of a weight-gradient chunk.
 static inline void chunk_rows(const Params *p, u32 chunk, u32 *first, u32 *end) {
   *first = chunk * p->chunk_rows;
   *end = min_u(p->n * p->oh, *first + p->chunk_rows);
 }
+
+// Depthwise convolutions four channels at a time (depthwise4.c); 0 where a launch is not theirs.
+int dw4_forward(const Call *c);
+int dw4_backward_input(const Call *c);
 
 // Dense 1×1 convolutions with a stride, padding or crop (conv1x1.c).
 void dense1x1_forward(const Call *c);
