@@ -749,6 +749,7 @@ KERNEL(conv, dw_backward_input) {
 
 KERNEL(conv, dw_backward_weight) {
   const Params *p = PARAMS(Params);
+  if (dw4_backward_weight(c)) return;
   parallel_for(c, dw_backward_weight_range, p->chunks * p->ci, 2.0 * p->chunk_rows * p->ow * taps(p));
 }
 

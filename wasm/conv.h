@@ -43,6 +43,7 @@ static inline void chunk_rows(const Params *p, u32 chunk, u32 *first, u32 *end) 
 // Depthwise convolutions four channels at a time (depthwise4.c); 0 where a launch is not theirs.
 int dw4_forward(const Call *c);
 int dw4_backward_input(const Call *c);
+int dw4_backward_weight(const Call *c);
 
 // Dense 1×1 convolutions with a stride, padding or crop (conv1x1.c).
 void dense1x1_forward(const Call *c);

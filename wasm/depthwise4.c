@@ -221,6 +221,101 @@ static void backward_input_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+// The weight gradient's sums, the bits of conv.c's dw_tap_sums: there, per plane of a chunk and
+// per tap, lane l of a vector sums the products at columns 4g + l (g < ow / 4) over the rows, in
+// row order, a scalar sums the last ow mod 4 columns, and the plane adds (l0 + l1) + (l2 + l3) +
+// tail to the tap's sum. Here each of those partial sums is a vector over four channels, built in
+// the same order: lane l one pass over the rows at a time, n ≤ 5 taps of it at once.
+static inline __attribute__((always_inline)) void tap_sums(const float *X, u32 xrow, const float *DY, u32 dyrow, u32 rows, u32 ow,
+                                                           const i32 *offsets, f4 *sums, const u32 n, const u32 S) {
+  f4 lane[4][5];
+  for (u32 l = 0; l < 4; l++) {
+    f4 acc[5];
+    for (u32 k = 0; k < n; k++) acc[k] = wasm_f32x4_splat(0);
+    for (u32 oh = 0; oh < rows; oh++) {
+      const float *d = DY + oh * dyrow + l * 4, *x = X + oh * S * xrow + l * S * 4;
+      for (u32 g = 0; g + 4 <= ow; g += 4) {
+        f4 dv = wasm_v128_load(d + g * 4);
+        const float *at = x + g * S * 4;
+        for (u32 k = 0; k < n; k++) acc[k] = madd(dv, wasm_v128_load(at + offsets[k]), acc[k]);
+      }
+    }
+    for (u32 k = 0; k < n; k++) lane[l][k] = acc[k];
+  }
+  f4 tail[5];
+  for (u32 k = 0; k < n; k++) tail[k] = wasm_f32x4_splat(0);
+  for (u32 oh = 0; oh < rows; oh++) {
+    for (u32 j = ow / 4 * 4; j < ow; j++) {
+      f4 dv = wasm_v128_load(DY + oh * dyrow + j * 4);
+      const float *at = X + oh * S * xrow + j * S * 4;
+      for (u32 k = 0; k < n; k++) tail[k] = wasm_f32x4_add(tail[k], wasm_f32x4_mul(dv, wasm_v128_load(at + offsets[k])));
+    }
+  }
+  for (u32 k = 0; k < n; k++) {
+    f4 plane = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(lane[0][k], lane[1][k]), wasm_f32x4_add(lane[2][k], lane[3][k])), tail[k]);
+    sums[k] = wasm_f32x4_add(sums[k], plane);
+  }
+}
+
+#define ROW_TAPS 5
+static inline __attribute__((always_inline)) void all_tap_sums(const float *X, u32 xrow, const float *DY, u32 dyrow, u32 rows, u32 ow,
+                                                               const i32 *offsets, u32 T, f4 *sums, const u32 S) {
+  for (u32 t = 0; t < T; t += ROW_TAPS) {
+    switch (min_u(ROW_TAPS, T - t)) {
+      case 4: tap_sums(X, xrow, DY, dyrow, rows, ow, offsets + t, sums + t, 4, S); break;
+      default: tap_sums(X, xrow, DY, dyrow, rows, ow, offsets + t, sums + t, 5, S); break;
+    }
+  }
+}
+
+// (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, group of four channels).
+static void backward_weight_range(const Call *c, u32 lo, u32 hi) {
+  const Params *p = PARAMS(Params);
+  Grid g = grid(p->oh, p->ow, p->kh, p->dil, p->stride);
+  u32 dyrow = round_up4(p->ow) * 4;
+  float Q[g.size] __attribute__((aligned(16)));
+  float DY[p->oh * dyrow] __attribute__((aligned(16)));
+  zero(Q, g.size);
+  zero(DY, p->oh * dyrow);
+  u32 T = p->kh * p->kw, groups = p->ci / 4, in = p->h * p->w, out = p->oh * p->ow;
+  i32 offsets[T];
+  for (u32 t = 0; t < T; t++) offsets[t] = (i32)((t / p->kw * p->dil * g.cols + t % p->kw * p->dil) * 4);
+  Placement xs = { in, p->w, p->h - p->top, p->w - p->left, (i32)p->pad, (i32)p->pad };
+  Grid dyg = { p->oh, round_up4(p->ow), p->oh * dyrow };
+  Placement dys = { out, p->ow, p->oh, p->ow, 0, 0 };
+  f4 sums[T];
+  for (u32 item = lo; item < hi; item++) {
+    u32 chunk = item / groups, ch = item % groups * 4, first, end;
+    chunk_rows(p, chunk, &first, &end);
+    for (u32 t = 0; t < T; t++) sums[t] = wasm_f32x4_splat(0);
+    for (u32 row = first; row < end;) {
+      u32 n = row / p->oh, stop = min_u(end, (n + 1) * p->oh), oh0 = row - n * p->oh;
+      u32 plane = n * p->ci + ch;
+      const float *x = c->io[0] + plane * in + p->top * p->w + p->left;
+      if (p->relu_input) fill(&xs, &g, x, 1, Q);
+      else fill(&xs, &g, x, 0, Q);
+      fill(&dys, &dyg, c->io[1] + plane * out, 0, DY);
+      const float *X = Q + oh0 * p->stride * g.cols * 4, *D = DY + oh0 * dyrow;
+      if (p->stride == 1) all_tap_sums(X, g.cols * 4, D, dyrow, stop - row, p->ow, offsets, T, sums, 1);
+      else all_tap_sums(X, g.cols * 4, D, dyrow, stop - row, p->ow, offsets, T, sums, 2);
+      row = stop;
+    }
+    float *partial = c->io[2] + chunk * p->ci * T + ch * T;
+    for (u32 t = 0; t < T; t++) {
+      float v[4] __attribute__((aligned(16)));
+      wasm_v128_store(v, sums[t]);
+      for (u32 k = 0; k < 4; k++) partial[k * T + t] = v[k];
+    }
+  }
+}
+
+int dw4_backward_weight(const Call *c) {
+  const Params *p = PARAMS(Params);
+  if (!outputs_kernel(p, p->stride)) return 0;
+  parallel_for(c, backward_weight_range, p->chunks * p->ci / 4, 8.0 * p->chunk_rows * p->ow * p->kh * p->kw);
+  return 1;
+}
+
 int dw4_forward(const Call *c) {
   const Params *p = PARAMS(Params);
   if (!outputs_kernel(p, p->stride)) return 0;
