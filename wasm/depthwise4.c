@@ -58,6 +58,20 @@ typedef struct {
   i32 row0, col0;
 } Placement;
 
+// The grid's rows [r0, r1) and columns [c0, c1) that hold source values; the rest is padding.
+typedef struct {
+  u32 r0, r1, c0, c1;
+} Real;
+
+static Real real_region(const Placement *s, const Grid *g) {
+  Real r;
+  r.r0 = (u32)max_i(0, s->row0);
+  r.r1 = (u32)max_i((i32)r.r0, min_i((i32)g->rows, s->row0 + (i32)s->rows));
+  r.c0 = (u32)max_i(0, s->col0);
+  r.c1 = (u32)max_i((i32)r.c0, min_i((i32)g->cols, s->col0 + (i32)s->cols));
+  return r;
+}
+
 // Copies four planes' real values into the grid, through ReLU where asked: vectors, and a row's
 // last count mod 4 values as part of its last four, overlapping (the same values stored twice).
 static inline __attribute__((always_inline)) void fill(const Placement *s, const Grid *g, const float *x, const int relu_input, float *Q) {
@@ -86,11 +100,11 @@ static inline __attribute__((always_inline)) void fill(const Placement *s, const
 // Output columns j..j+3 of one row from the grid at its first tap (src), transposed to a[k] =
 // channel k's four outputs. For 3×3 each tap row is unrolled; 5×5 rows stay loops, since with five
 // weights and the inputs they meet live at once V8's code spills (measured 1.0–1.18× slower).
-static inline __attribute__((always_inline)) void columns(const float *src, u32 rowstep, const float *W, f4 *a, const u32 K, const u32 D,
-                                                          const u32 S) {
+static inline __attribute__((always_inline)) void columns(const float *src, u32 rowstep, const float *W, u32 kh0, u32 kh1, u32 kw0, u32 kw1,
+                                                          f4 *a, const u32 K, const u32 D, const u32 S) {
   f4 a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
 #pragma clang loop unroll(disable)
-  for (u32 kh = 0; kh < K; kh++) {
+  for (u32 kh = kh0; kh < kh1; kh++) {
     const float *r = src + kh * rowstep, *w = W + kh * K * 4;
     if (K == 3) {
 #pragma clang loop unroll(full)
@@ -104,7 +118,7 @@ static inline __attribute__((always_inline)) void columns(const float *src, u32 
       }
     } else {
 #pragma clang loop unroll(disable)
-      for (u32 kw = 0; kw < K; kw++) {
+      for (u32 kw = kw0; kw < kw1; kw++) {
         f4 wt = wasm_v128_load(w + kw * 4);
         const float *s = r + kw * D * 4;
         a0 = madd(wt, wasm_v128_load(s), a0);
@@ -121,30 +135,44 @@ static inline __attribute__((always_inline)) void columns(const float *src, u32 
   a[3] = a3;
 }
 
-// oh × ow outputs of four channels: y's rows ystride apart, its planes `plane` apart.
-static inline __attribute__((always_inline)) void outputs(const float *Q, u32 cols, const float *W, float *y, u32 plane, u32 ystride, u32 oh,
-                                                          u32 ow, const u32 K, const u32 D, const u32 S) {
+// The taps [*k0, *k1) of K taps D apart that read some real position in [real0, real1) for
+// outputs whose first tap is at positions first..last; the other taps read padding only.
+static inline void reaching(u32 first, u32 last, u32 real0, u32 real1, u32 K, u32 D, u32 *k0, u32 *k1) {
+  *k0 = real0 > last ? ceil_div_u(real0 - last, D) : 0;
+  *k1 = max_u(*k0, min_u(K, real1 > first ? ceil_div_u(real1 - first, D) : 0));
+}
+
+// oh × ow outputs of four channels: y's rows ystride apart, its planes `plane` apart. 5×5 kernels
+// skip the tap rows, and at dilation 2 the tap columns, that read only padding (on an 8×8 plane at
+// dilation 2 half their products): those products are w·0 = ±0, and adding ±0 leaves a sum that
+// starts at +0 bit for bit unchanged, as conv.c's stride-2 input gradient relies on. Measured in one
+// process: 5×5 forward 1.03–1.38× faster; for 3×3 the skipping cost more than it saved (0.87–0.96×).
+static inline __attribute__((always_inline)) void outputs(const float *Q, u32 cols, const Real *real, const float *W, float *y, u32 plane,
+                                                          u32 ystride, u32 oh, u32 ow, const u32 K, const u32 D, const u32 S) {
   for (u32 i = 0; i < oh; i++) {
     const float *row = Q + i * S * cols * 4;
     float *out = y + i * ystride;
+    u32 kh0 = 0, kh1 = K, kw0 = 0, kw1 = K;
+    if (K == 5) reaching(i * S, i * S, real->r0, real->r1, K, D, &kh0, &kh1);
     f4 a[4];
-    u32 j = 0;
-    for (; j + 4 <= ow; j += 4) {
-      columns(row + j * S * 4, D * cols * 4, W, a, K, D, S);
-      for (u32 k = 0; k < 4; k++) wasm_v128_store(out + k * plane + j, a[k]);
-    }
-    if (j < ow) {
-      columns(row + j * S * 4, D * cols * 4, W, a, K, D, S);
-      for (u32 k = 0; k < 4; k++) store_lanes(out + k * plane + j, a[k], ow - j);
+    for (u32 j = 0; j < ow; j += 4) {
+      if (K == 5 && D == 2) reaching(j * S, (j + 3) * S, real->c0, real->c1, K, D, &kw0, &kw1);
+      columns(row + j * S * 4, D * cols * 4, W, kh0, kh1, kw0, kw1, a, K, D, S);
+      if (j + 4 <= ow) {
+        for (u32 k = 0; k < 4; k++) wasm_v128_store(out + k * plane + j, a[k]);
+      } else {
+        for (u32 k = 0; k < 4; k++) store_lanes(out + k * plane + j, a[k], ow - j);
+      }
     }
   }
 }
 
-typedef void (*Outputs)(const float *Q, u32 cols, const float *W, float *y, u32 plane, u32 ystride, u32 oh, u32 ow);
+typedef void (*Outputs)(const float *Q, u32 cols, const Real *real, const float *W, float *y, u32 plane, u32 ystride, u32 oh, u32 ow);
 
 #define OUTPUTS(K, D, S)                                                                                                          \
-  static void outputs_##K##_##D##_##S(const float *Q, u32 cols, const float *W, float *y, u32 plane, u32 ystride, u32 oh, u32 ow) { \
-    outputs(Q, cols, W, y, plane, ystride, oh, ow, K, D, S);                                                                      \
+  static void outputs_##K##_##D##_##S(const float *Q, u32 cols, const Real *real, const float *W, float *y, u32 plane, u32 ystride, \
+                                      u32 oh, u32 ow) {                                                                                \
+    outputs(Q, cols, real, W, y, plane, ystride, oh, ow, K, D, S);                                                                    \
   }
 OUTPUTS(3, 1, 1)
 OUTPUTS(3, 2, 1)
@@ -186,12 +214,13 @@ static void forward_range(const Call *c, u32 lo, u32 hi) {
   interleave_weights(p, c->io[1], 0, W);
   // Grid position r holds input row r + top − pad, real from row top on.
   Placement s = { in, p->w, p->h - p->top, p->w - p->left, (i32)p->pad, (i32)p->pad };
+  Real real = real_region(&s, &g);
   for (u32 item = lo; item < hi; item++) {
     u32 first = item / groups * p->ci + item % groups * 4;
     const float *x = c->io[0] + first * in + p->top * p->w + p->left;
     if (p->relu_input) fill(&s, &g, x, 1, Q);
     else fill(&s, &g, x, 0, Q);
-    kernel(Q, g.cols, W + item % groups * T * 4, c->io[2] + first * out, out, p->ow, p->oh, p->ow);
+    kernel(Q, g.cols, &real, W + item % groups * T * 4, c->io[2] + first * out, out, p->ow, p->oh, p->ow);
   }
 }
 
@@ -210,13 +239,14 @@ static void backward_input_range(const Call *c, u32 lo, u32 hi) {
   interleave_weights(p, c->io[WEIGHT], 1, W);
   i32 shift = (i32)margin - (i32)p->pad;
   Placement s = { out, p->ow, p->oh, p->ow, shift, shift };
+  Real real = real_region(&s, &g);
   for (u32 item = lo; item < hi; item++) {
     u32 first = item / groups * p->ci + item % groups * 4;
     fill(&s, &g, c->io[DY] + first * out, 0, Q);
     float *dx = c->io[DX] + first * in;
     // The cropped-away border gets no gradient.
     if (p->top || p->left) zero(dx, 4 * in);
-    kernel(Q, g.cols, W + item % groups * T * 4, dx + p->top * p->w + p->left, in, p->w, rows, cols);
+    kernel(Q, g.cols, &real, W + item % groups * T * 4, dx + p->top * p->w + p->left, in, p->w, rows, cols);
     if (p->relu_grad) relu_mask(dx, c->io[RELU_X] + first * in, 4 * in);
   }
 }
