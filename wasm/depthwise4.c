@@ -251,6 +251,98 @@ static void backward_input_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+// (dy, w) → dx at stride 2, uncropped, with the kernel's own padding: padded position r = ih + pad
+// sums w[kh, kw]·dy[(r − kh·d) / 2, (q − kw·d) / 2] over the taps where both divide, in tap order,
+// as conv.c's gather and its stride-2 kernel do (taps that reach past dy read the grid's zero
+// margins, which leaves the bits unchanged). Eight dx columns of one row at a time: their even and
+// their odd positions are each four consecutive dy positions for any one tap, so each parity is an
+// accumulator a column of four channels, and the two are interleaved once transposed.
+static inline __attribute__((always_inline)) void s2_input_row(const float *P, u32 pcols, const float *W, u32 r, float *dx, u32 plane,
+                                                               u32 w, const u32 K, const u32 D, const u32 pad, const u32 M) {
+  for (u32 iw0 = 0; iw0 < w; iw0 += 8) {
+    // acc[e][v]: dx column iw0 + 2v + e, four channels.
+    f4 acc[2][4];
+    for (u32 e = 0; e < 2; e++) {
+      for (u32 v = 0; v < 4; v++) acc[e][v] = wasm_f32x4_splat(0);
+    }
+#pragma clang loop unroll(disable)
+    for (u32 kh = (D % 2) * (r % 2); kh < K; kh += 1 + D % 2) {
+      i32 dyrow = (i32)r - (i32)(kh * D);
+      if (dyrow % 2) break;
+      const float *row = P + (u32)(dyrow / 2 + (i32)M) * pcols * 4, *wk = W + kh * K * 4;
+#pragma clang loop unroll(full)
+      for (u32 e = 0; e < 2; e++) {
+#pragma clang loop unroll(full)
+        for (u32 kw = 0; kw < K; kw++) {
+          if ((pad + e + 2 * K - kw * D) % 2) continue;
+          f4 wt = wasm_v128_load(wk + kw * 4);
+          const float *src = row + ((i32)(iw0 + pad + e) - (i32)(kw * D)) / 2 * 4 + M * 4;
+#pragma clang loop unroll(full)
+          for (u32 v = 0; v < 4; v++) acc[e][v] = madd(wt, wasm_v128_load(src + v * 4), acc[e][v]);
+        }
+      }
+    }
+    transpose4(&acc[0][0], &acc[0][1], &acc[0][2], &acc[0][3]);
+    transpose4(&acc[1][0], &acc[1][1], &acc[1][2], &acc[1][3]);
+    u32 left = w - iw0;
+    for (u32 k = 0; k < 4; k++) {
+      f4 even = acc[0][k], odd = acc[1][k];
+      f4 lo = wasm_i32x4_shuffle(even, odd, 0, 4, 1, 5), hi = wasm_i32x4_shuffle(even, odd, 2, 6, 3, 7);
+      float *out = dx + k * plane + iw0;
+      store_lanes(out, lo, left);
+      if (left > 4) store_lanes(out + 4, hi, left - 4);
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void s2_input_plane(const float *P, u32 pcols, const float *W, float *dx, u32 plane, u32 h,
+                                                                 u32 w, const u32 K, const u32 D) {
+  const u32 pad = (K - 1) * D / 2, M = (pad + 1) / 2;
+  for (u32 ih = 0; ih < h; ih++) s2_input_row(P, pcols, W, ih + pad, dx + ih * w, plane, w, K, D, pad, M);
+}
+
+typedef void (*S2Input)(const float *P, u32 pcols, const float *W, float *dx, u32 plane, u32 h, u32 w);
+#define S2_INPUT(K, D)                                                                                \
+  static void s2_input_##K##_##D(const float *P, u32 pcols, const float *W, float *dx, u32 plane, u32 h, u32 w) { \
+    s2_input_plane(P, pcols, W, dx, plane, h, w, K, D);                                                \
+  }
+S2_INPUT(3, 1)
+S2_INPUT(3, 2)
+S2_INPUT(5, 1)
+S2_INPUT(5, 2)
+
+// dy's grid: position (a, b) holds dy[a − M, b − M], zero around it as far as the rows read.
+static Grid s2_dy_grid(const Params *p, u32 *M) {
+  u32 pad = p->pad, w8 = (p->w + 7) / 8 * 8;
+  *M = (pad + 1) / 2;
+  Grid g;
+  g.rows = max_u((pad + p->h - 1) / 2, p->oh - 1) + *M + 1;
+  g.cols = max_u((w8 - 8 + pad + 1) / 2 + 3, p->ow - 1) + *M + 1;
+  g.size = g.rows * g.cols * 4;
+  return g;
+}
+
+static void s2_input_range(const Call *c, u32 lo, u32 hi) {
+  const Params *p = PARAMS(Params);
+  static const S2Input kernels[2][2] = { { s2_input_3_1, s2_input_3_2 }, { s2_input_5_1, s2_input_5_2 } };
+  S2Input kernel = kernels[p->kh == 5][p->dil - 1];
+  u32 M;
+  Grid g = s2_dy_grid(p, &M);
+  float P[g.size] __attribute__((aligned(16)));
+  zero(P, g.size);
+  u32 T = p->kh * p->kw, groups = p->ci / 4, in = p->h * p->w, out = p->oh * p->ow;
+  float W[p->ci * T] __attribute__((aligned(16)));
+  interleave_weights(p, c->io[WEIGHT], 0, W);
+  Placement s = { out, p->ow, p->oh, p->ow, (i32)M, (i32)M };
+  for (u32 item = lo; item < hi; item++) {
+    u32 first = item / groups * p->ci + item % groups * 4;
+    fill(&s, &g, c->io[DY] + first * out, 0, P);
+    float *dx = c->io[DX] + first * in;
+    kernel(P, g.cols, W + item % groups * T * 4, dx, in, p->h, p->w);
+    if (p->relu_grad) relu_mask(dx, c->io[RELU_X] + first * in, 4 * in);
+  }
+}
+
 // The weight gradient's sums, the bits of conv.c's dw_tap_sums: there, per plane of a chunk and
 // per tap, lane l of a vector sums the products at columns 4g + l (g < ow / 4) over the rows, in
 // row order, a scalar sums the last ow mod 4 columns, and the plane adds (l0 + l1) + (l2 + l3) +
@@ -355,6 +447,10 @@ int dw4_forward(const Call *c) {
 
 int dw4_backward_input(const Call *c) {
   const Params *p = PARAMS(Params);
+  if (p->stride == 2 && outputs_kernel(p, 2) && !p->top && !p->left && p->pad == (p->kh - 1) * p->dil / 2) {
+    parallel_for(c, s2_input_range, p->n * p->ci / 4, 8.0 * p->oh * p->ow * p->kh * p->kw);
+    return 1;
+  }
   if (p->stride != 1 || !outputs_kernel(p, 1)) return 0;
   parallel_for(c, backward_input_range, p->n * p->ci / 4, 8.0 * p->oh * p->ow * p->kh * p->kw);
   return 1;
