@@ -59,6 +59,19 @@ const DEPTHWISE: Case[] = [
   depthwise([1, 2, 9, 18], 3, 2, 2, 2),
   depthwise([1, 2, 6, 11], 5, 2, 2, 1),
   depthwise([1, 2, 5, 16], 5, 2, 4, 2),
+  // Four channels at a time (C a multiple of four, as in every search network): each kernel,
+  // dilation and stride of the search space, on odd and even planes, rows under four wide, padding
+  // other than the kernel's own, and crops.
+  depthwise([2, 4, 7, 9], 3, 1, 1, 1),
+  depthwise([1, 8, 8, 8], 5, 1, 4, 2),
+  depthwise([1, 4, 9, 6], 5, 2, 2, 1),
+  depthwise([2, 4, 8, 11], 3, 2, 2, 2),
+  depthwise([1, 4, 13, 10], 5, 2, 4, 2),
+  depthwise([1, 8, 5, 3], 3, 2, 1, 1),
+  depthwise([1, 4, 6, 7], 5, 1, 1, 1),
+  depthwise([1, 4, 7, 6], 3, 2, 3, 2),
+  { x: [1, 4, 9, 8], w: [4, 1, 3, 3], opts: { stride: 2, pad: 1, groups: 4, crop: [1, 1] } },
+  { x: [1, 4, 7, 9], w: [4, 1, 5, 5], opts: { pad: 2, groups: 4, crop: [2, 1] } },
 ];
 
 const POINTWISE: Case[] = [
@@ -99,6 +112,7 @@ for (const c of DENSE) test(`dense conv ${describe(c)}`, () => check('dense', c)
 // Weight gradients longer than one chunk of the reduction, added in order.
 const CHUNKED: Case[] = [
   { ...depthwise([2, 2, 40, 64], 3, 1, 1, 1), weightOnly: true },
+  { ...depthwise([2, 4, 40, 64], 5, 2, 4, 2), weightOnly: true },
   { x: [2, 2, 40, 64], w: [3, 2, 3, 3], opts: { pad: 1, dilation: 2 }, weightOnly: true },
   { x: [2, 2, 40, 40], w: [3, 2, 1, 1], opts: {}, weightOnly: true },
 ];

@@ -431,27 +431,35 @@ static void backward_weight_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+// Scratch a range of work items keeps on its thread's 4 MiB stack, in floats: larger planes (over
+// about 250×250) take conv.c's per-plane kernels, whose scratch is a quarter of this.
+#define STACK_FLOATS (256 * 1024)
+
+static int fits(const Params *p, u32 grids) { return grids + p->ci * p->kh * p->kw <= STACK_FLOATS; }
+
 int dw4_backward_weight(const Call *c) {
   const Params *p = PARAMS(Params);
   if (!outputs_kernel(p, p->stride)) return 0;
+  if (!fits(p, grid(p->oh, p->ow, p->kh, p->dil, p->stride).size + p->oh * round_up4(p->ow) * 4)) return 0;
   parallel_for(c, backward_weight_range, p->chunks * p->ci / 4, 8.0 * p->chunk_rows * p->ow * p->kh * p->kw);
   return 1;
 }
 
 int dw4_forward(const Call *c) {
   const Params *p = PARAMS(Params);
-  if (!outputs_kernel(p, p->stride)) return 0;
+  if (!outputs_kernel(p, p->stride) || !fits(p, grid(p->oh, p->ow, p->kh, p->dil, p->stride).size)) return 0;
   parallel_for(c, forward_range, p->n * p->ci / 4, 8.0 * p->oh * p->ow * p->kh * p->kw);
   return 1;
 }
 
 int dw4_backward_input(const Call *c) {
   const Params *p = PARAMS(Params);
-  if (p->stride == 2 && outputs_kernel(p, 2) && !p->top && !p->left && p->pad == (p->kh - 1) * p->dil / 2) {
+  u32 M;
+  if (p->stride == 2 && outputs_kernel(p, 2) && !p->top && !p->left && p->pad == (p->kh - 1) * p->dil / 2 && fits(p, s2_dy_grid(p, &M).size)) {
     parallel_for(c, s2_input_range, p->n * p->ci / 4, 8.0 * p->oh * p->ow * p->kh * p->kw);
     return 1;
   }
-  if (p->stride != 1 || !outputs_kernel(p, 1)) return 0;
+  if (p->stride != 1 || !outputs_kernel(p, 1) || !fits(p, grid(p->h - p->top, p->w - p->left, p->kh, p->dil, 1).size)) return 0;
   parallel_for(c, backward_input_range, p->n * p->ci / 4, 8.0 * p->oh * p->ow * p->kh * p->kw);
   return 1;
 }
