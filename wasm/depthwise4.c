@@ -282,15 +282,24 @@ static inline __attribute__((always_inline)) void s2_input_row(const float *P, u
         }
       }
     }
-    transpose4(&acc[0][0], &acc[0][1], &acc[0][2], &acc[0][3]);
-    transpose4(&acc[1][0], &acc[1][1], &acc[1][2], &acc[1][3]);
+    // Channel k's eight columns in 16 shuffles (two transposes and an interleave took 24): pair the
+    // parities, (even, odd) of channels 0 and 1 in lo[v], of 2 and 3 in hi[v], then take the halves.
+    f4 lo[4], hi[4];
+    for (u32 v = 0; v < 4; v++) {
+      lo[v] = wasm_i32x4_shuffle(acc[0][v], acc[1][v], 0, 4, 1, 5);
+      hi[v] = wasm_i32x4_shuffle(acc[0][v], acc[1][v], 2, 6, 3, 7);
+    }
+    f4 rows[4][2] = {
+      { wasm_i32x4_shuffle(lo[0], lo[1], 0, 1, 4, 5), wasm_i32x4_shuffle(lo[2], lo[3], 0, 1, 4, 5) },
+      { wasm_i32x4_shuffle(lo[0], lo[1], 2, 3, 6, 7), wasm_i32x4_shuffle(lo[2], lo[3], 2, 3, 6, 7) },
+      { wasm_i32x4_shuffle(hi[0], hi[1], 0, 1, 4, 5), wasm_i32x4_shuffle(hi[2], hi[3], 0, 1, 4, 5) },
+      { wasm_i32x4_shuffle(hi[0], hi[1], 2, 3, 6, 7), wasm_i32x4_shuffle(hi[2], hi[3], 2, 3, 6, 7) },
+    };
     u32 left = w - iw0;
     for (u32 k = 0; k < 4; k++) {
-      f4 even = acc[0][k], odd = acc[1][k];
-      f4 lo = wasm_i32x4_shuffle(even, odd, 0, 4, 1, 5), hi = wasm_i32x4_shuffle(even, odd, 2, 6, 3, 7);
       float *out = dx + k * plane + iw0;
-      store_lanes(out, lo, left);
-      if (left > 4) store_lanes(out + 4, hi, left - 4);
+      store_lanes(out, rows[k][0], left);
+      if (left > 4) store_lanes(out + 4, rows[k][1], left - 4);
     }
   }
 }
