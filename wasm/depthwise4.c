@@ -1,12 +1,14 @@
-// Depthwise convolutions four channels at a time, for the search space's kernels (3×3 and 5×5,
-// dilation 1 or 2, stride 1 or 2) where the channel count is a multiple of four. Four planes of one
-// image are interleaved into one padded grid whose positions are vectors of the four channels'
-// values; an output vector is then Σ_t w_t·grid[position + offset_t] with w_t the four channels'
-// weights of tap t, in tap order, which is the sum conv.c's per-plane kernels compute for each
-// output, so the bits are the same. Against those kernels this needs no weight splats, no stride
-// phases (a stride-2 output reads every other position), one accumulator per four outputs instead
-// of eight per block, and so no spills in V8's code: measured in one process at 1 thread, forward
-// 1.13–1.99× faster over the search's shapes, most on the small planes of the deep cells.
+// Depthwise convolutions four channels at a time, forward and both gradients, for the search
+// space's kernels (3×3 and 5×5, dilation 1 or 2, stride 1 or 2) where the channel count is a
+// multiple of four (every search and training network); conv.c's per-plane kernels take the rest.
+// Four planes of one image are interleaved into one padded grid whose positions are vectors of the
+// four channels' values; an output vector is then Σ_t w_t·grid[position + offset_t], w_t the four
+// channels' weights of tap t, in tap order: for each output the sum conv.c's kernels compute, so the
+// bits are the same. Against those kernels this needs no weight splats, no stride phases (a
+// stride-2 output reads every other position), one accumulator per four outputs instead of eight
+// per block, and so no spills in V8's code. Measured in one process at 1 thread against them over
+// the search's shapes: forward 1.2–2.4×, forward and both gradients 1.04–1.5×, most on the small
+// planes of the deep cells.
 #include "conv.h"
 
 static u32 round_up4(u32 v) { return (v + 3) / 4 * 4; }
@@ -388,6 +390,7 @@ static inline __attribute__((always_inline)) void tap_sums(const float *X, u32 x
   }
 }
 
+// Every tap's sums, five at a time (9 = 5 + 4 taps, 25 = 5 · 5), each group's count a constant.
 #define ROW_TAPS 5
 static inline __attribute__((always_inline)) void all_tap_sums(const float *X, u32 xrow, const float *DY, u32 dyrow, u32 rows, u32 ow,
                                                                const i32 *offsets, u32 T, f4 *sums, const u32 S) {
