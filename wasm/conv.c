@@ -230,8 +230,9 @@ static u32 out_plane(const Params *p) { return p->oh * p->ow; }
 
 // ---- Depthwise: weight [C, 1, KH, KW], p->ci = p->co = C. Where C is a multiple of four and the
 // kernel is the search space's, depthwise4.c takes the launch four channels at a time (the same
-// bits, faster); the kernels here take the rest: other channel counts, kernels and crops, and planes
-// too large for its scratch.
+// bits, faster); the kernels here take the rest: other channel counts, kernels and crops, planes too
+// large for its scratch, and the stride-1 gradients on rows 28 wide or more, where these measured
+// faster inside whole steps.
 
 // Stores the first n lanes of a block: whole vectors unless the block passes the row's end.
 static void store8(float *out, f4 a0, f4 a1, u32 n) {
