@@ -99,6 +99,15 @@ static inline __attribute__((always_inline)) void fill(const Placement *s, const
   }
 }
 
+// One tap's four channel weights w times the grid at four output columns from s, added in.
+static inline __attribute__((always_inline)) void tap(const float *w, const float *s, const u32 S, f4 *a0, f4 *a1, f4 *a2, f4 *a3) {
+  f4 wt = wasm_v128_load(w);
+  *a0 = madd(wt, wasm_v128_load(s), *a0);
+  *a1 = madd(wt, wasm_v128_load(s + S * 4), *a1);
+  *a2 = madd(wt, wasm_v128_load(s + 2 * S * 4), *a2);
+  *a3 = madd(wt, wasm_v128_load(s + 3 * S * 4), *a3);
+}
+
 // Output columns j..j+3 of one row from the grid at its first tap (src), transposed to a[k] =
 // channel k's four outputs. For 3×3 each tap row is unrolled; 5×5 rows stay loops, since with five
 // weights and the inputs they meet live at once V8's code spills (measured 1.0–1.18× slower).
@@ -110,24 +119,10 @@ static inline __attribute__((always_inline)) void columns(const float *src, u32 
     const float *r = src + kh * rowstep, *w = W + kh * K * 4;
     if (K == 3) {
 #pragma clang loop unroll(full)
-      for (u32 kw = 0; kw < K; kw++) {
-        f4 wt = wasm_v128_load(w + kw * 4);
-        const float *s = r + kw * D * 4;
-        a0 = madd(wt, wasm_v128_load(s), a0);
-        a1 = madd(wt, wasm_v128_load(s + S * 4), a1);
-        a2 = madd(wt, wasm_v128_load(s + 2 * S * 4), a2);
-        a3 = madd(wt, wasm_v128_load(s + 3 * S * 4), a3);
-      }
+      for (u32 kw = 0; kw < K; kw++) tap(w + kw * 4, r + kw * D * 4, S, &a0, &a1, &a2, &a3);
     } else {
 #pragma clang loop unroll(disable)
-      for (u32 kw = kw0; kw < kw1; kw++) {
-        f4 wt = wasm_v128_load(w + kw * 4);
-        const float *s = r + kw * D * 4;
-        a0 = madd(wt, wasm_v128_load(s), a0);
-        a1 = madd(wt, wasm_v128_load(s + S * 4), a1);
-        a2 = madd(wt, wasm_v128_load(s + 2 * S * 4), a2);
-        a3 = madd(wt, wasm_v128_load(s + 3 * S * 4), a3);
-      }
+      for (u32 kw = kw0; kw < kw1; kw++) tap(w + kw * 4, r + kw * D * 4, S, &a0, &a1, &a2, &a3);
     }
   }
   transpose4(&a0, &a1, &a2, &a3);
