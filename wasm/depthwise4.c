@@ -27,15 +27,6 @@ static Grid grid(u32 oh, u32 ow, u32 K, u32 D, u32 S) {
   return g;
 }
 
-static inline __attribute__((always_inline)) void transpose4(f4 *a0, f4 *a1, f4 *a2, f4 *a3) {
-  f4 t0 = wasm_i32x4_shuffle(*a0, *a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(*a2, *a3, 0, 4, 1, 5);
-  f4 t2 = wasm_i32x4_shuffle(*a0, *a1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(*a2, *a3, 2, 6, 3, 7);
-  *a0 = wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5);
-  *a1 = wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7);
-  *a2 = wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5);
-  *a3 = wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7);
-}
-
 // Four values of each of four planes (`plane` floats apart) → four positions of the grid.
 static inline __attribute__((always_inline)) void interleave4(const float *x, u32 plane, const int relu_input, float *dst) {
   f4 a0 = wasm_v128_load(x), a1 = wasm_v128_load(x + plane), a2 = wasm_v128_load(x + 2 * plane), a3 = wasm_v128_load(x + 3 * plane);

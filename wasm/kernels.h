@@ -62,6 +62,16 @@ static inline f4 madd(f4 a, f4 b, f4 c) {
 #endif
 }
 
+// Four vectors, taken as the rows of a 4×4 block, replaced by its columns: a0 = (a0[0], a1[0], a2[0], a3[0]), ...
+static inline __attribute__((always_inline)) void transpose4(f4 *a0, f4 *a1, f4 *a2, f4 *a3) {
+  f4 t0 = wasm_i32x4_shuffle(*a0, *a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(*a2, *a3, 0, 4, 1, 5);
+  f4 t2 = wasm_i32x4_shuffle(*a0, *a1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(*a2, *a3, 2, 6, 3, 7);
+  *a0 = wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5);
+  *a1 = wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7);
+  *a2 = wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5);
+  *a3 = wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7);
+}
+
 // A vector's lanes summed in a fixed order, so a sum never depends on which thread made it.
 static inline float hsum(f4 v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));

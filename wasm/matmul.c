@@ -36,13 +36,9 @@ static void pack_transposed(u32 kc, const float *B, u32 ldb, u32 nr, float *pane
     for (u32 half = 0; half < 2; half++) {
       f4 r[4];
       for (u32 j = 0; j < 4; j++) r[j] = half * 4 + j < nr ? wasm_v128_load(col[half * 4 + j] + k) : zero;
-      f4 t0 = wasm_i32x4_shuffle(r[0], r[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r[0], r[1], 2, 6, 3, 7);
-      f4 t2 = wasm_i32x4_shuffle(r[2], r[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r[2], r[3], 2, 6, 3, 7);
+      transpose4(&r[0], &r[1], &r[2], &r[3]);
       float *out = panel + k * TILE_N + half * 4;
-      wasm_v128_store(out, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-      wasm_v128_store(out + TILE_N, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-      wasm_v128_store(out + 2 * TILE_N, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-      wasm_v128_store(out + 3 * TILE_N, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+      for (u32 j = 0; j < 4; j++) wasm_v128_store(out + j * TILE_N, r[j]);
     }
   }
   for (; k < kc; k++) {
