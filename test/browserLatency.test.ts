@@ -34,6 +34,7 @@ test('during a search with steps over 1 s, page.evaluate and the Pause acknowled
   assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
   await page.reload();
   assert.equal(await page.evaluate(() => window.sgas.ready), true);
+  assert.equal(await page.evaluate(() => window.sgas.restored), false);
   assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
   assert.equal(await page.isHidden('#resume-banner'), true);
   await page.close();

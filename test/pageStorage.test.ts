@@ -1,5 +1,6 @@
 // The page's saves in IndexedDB carry the checkpoint's checksum: after a reload, a damaged newest
-// save falls back to the one before it, saying so, and two damaged saves are said plainly.
+// save falls back to the one before it, saying so, and two damaged saves are said plainly. A
+// Discard holds even when the page reloads before IndexedDB has deleted the search.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -68,5 +69,51 @@ test('a damaged newest save in IndexedDB falls back to the save before it; both 
   assert.match((await page.textContent('#status-text'))!,
     new RegExp(`^failed — could not read the stored search: no intact checkpoint: the newest saved checkpoint is damaged: checksum mismatch .*; ` +
       `the checkpoint saved before it is damaged: truncated: ${previous.length - 1000} of its ${previous.length} bytes$`));
+  await context.close();
+});
+
+test('Discard holds when the page reloads before IndexedDB has deleted the search (its delete still waiting)', { skip }, async () => {
+  const context = await h.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${h.server.url}?backend=wasm`);
+  assert.equal(await page.evaluate(() => window.sgas.ready), true);
+  void page.evaluate(() => window.sgas.runSearch({ preset: 'tiny', seed: 3 })).catch(() => 'discarded');
+  await page.waitForFunction(() => window.sgas.savedEpoch() >= 1, null, { timeout: 120_000 });
+  await page.evaluate(() => window.sgas.pause());
+  await page.waitForFunction(() => window.sgas.state() === 'paused', null, { timeout: 60_000 });
+  // Another connection's read-write transaction on the store, kept open by one read after another,
+  // holds the Discard's delete back until the page goes, as a large save in progress would.
+  await page.evaluate(() => new Promise<void>((resolve, reject) => {
+    const request = indexedDB.open('sgas-webgpu', 1);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      // An object's method, not a named function: the test's transform would wrap that in a helper the page lacks.
+      const hold = {
+        store: request.result.transaction('search', 'readwrite').objectStore('search'),
+        again(): void {
+          hold.store.get('current').onsuccess = () => hold.again();
+        },
+      };
+      hold.store.get('current').onsuccess = () => {
+        hold.again();
+        resolve();
+      };
+    };
+  }));
+  await page.click('#discard');
+  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
+  await page.reload();
+  assert.equal(await page.evaluate(() => window.sgas.ready), true);
+  assert.equal(await page.evaluate(() => window.sgas.restored), false);
+  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
+  assert.equal(await page.isHidden('#resume-banner'), true);
+  assert.deepEqual(await page.evaluate(() => new Promise((resolve, reject) => {
+    const request = indexedDB.open('sgas-webgpu', 1);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const keys = request.result.transaction('search', 'readonly').objectStore('search').getAllKeys();
+      keys.onsuccess = () => resolve({ keys: keys.result, note: localStorage.getItem('sgas-webgpu:discarded-at') });
+    };
+  })), { keys: [], note: null });
   await context.close();
 });

@@ -188,6 +188,7 @@ function clearProgress(epochs = 0): void {
 
 const actions = {
   ready,
+  restored: ready.then(takeUpStored),
   adapter: () => (backendReady ? ui.adapter.textContent : null),
   backendName: () => (backendReady ? document.body.dataset.backend ?? null : null),
   engine,
@@ -230,12 +231,13 @@ ui.leaveSweep.addEventListener('click', () => {
 installHook(session, actions);
 installGpuHook(engine, session);
 
-void ready.then(async (ok) => {
+/** Opens the page on its backend and takes up what IndexedDB holds; whether a search was stored. */
+async function takeUpStored(ok: boolean): Promise<boolean> {
   backendReady = ok;
   if (!ok) {
     for (const b of [ui.start, ui.pause, ui.resume, ui.discard]) b.disabled = true;
     form.disabled = true;
-    return;
+    return false;
   }
   ui.sweep.hidden = !(await sweep.lending());
   const stored = await session.restore();
@@ -253,4 +255,5 @@ void ready.then(async (ok) => {
     }
   }
   render(session.state, session.message);
-});
+  return stored !== null;
+}

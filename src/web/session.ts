@@ -8,7 +8,7 @@ import type { EpochRecord, StepInfo } from '../search/search.ts';
 import { describeLoss, type DeviceLoss } from '../train/deviceLoss.ts';
 import type { EngineClient } from './engineClient.ts';
 import type { DataSource, EngineEvent, FolderSummary, SearchSettings, StepPosition } from './protocol.ts';
-import { clearSearch, loadFolder, loadSearch, saveFolder, saveSearch, type RestoredSearch, type StoredFolder, type StoredSearch } from './storage.ts';
+import { clearSearch, dropDiscarded, loadFolder, loadSearch, noteDiscard, saveFolder, saveSearch, type RestoredSearch, type StoredFolder, type StoredSearch } from './storage.ts';
 
 export type { SearchReport, SearchSettings };
 
@@ -83,6 +83,7 @@ export class SearchSession {
   async restore(): Promise<RestoredSearch | null> {
     let stored: RestoredSearch | null;
     try {
+      await dropDiscarded();
       [stored, this.folder] = await Promise.all([loadSearch(), loadFolder()]);
     } catch (e) {
       this.setState('failed', `could not read the stored search: ${(e as Error).message}`);
@@ -260,8 +261,9 @@ export class SearchSession {
   }
 
   private clearStored(): Promise<void> {
+    const note = noteDiscard();
     const job = this.job;
-    return this.queue(clearSearch).catch((e: Error) => void this.settle(job, 'failed', `could not clear the stored search in IndexedDB: ${e.message}`));
+    return this.queue(() => clearSearch(note)).catch((e: Error) => void this.settle(job, 'failed', `could not clear the stored search in IndexedDB: ${e.message}`));
   }
 
   /** Keeps the folder a new search runs on in IndexedDB, once, as the engine decoded it. */

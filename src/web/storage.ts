@@ -26,6 +26,8 @@ export interface StoredFolder {
   summary: FolderSummary;
   /** The search's training images, in order. */
   files: string[];
+  /** When it was saved (absent in records written before discards were noted). */
+  savedAt?: string;
 }
 
 export interface RestoredSearch extends StoredSearch {
@@ -38,6 +40,14 @@ const STORE = 'search';
 const NEWEST = 'current';
 const PREVIOUS = 'previous';
 const FOLDER = 'folder';
+/**
+ * A discard has to hold when the page goes away right after it (a reload, a closed tab): IndexedDB's
+ * delete is a transaction that may wait behind a save in progress and not commit before the page
+ * unloads, and the search would come back. So a discard is first noted in localStorage, which is
+ * written at once: the next load drops every save made before the note, and the delete's commit
+ * takes the note away. Where localStorage cannot be used (an opaque origin) nothing is noted.
+ */
+const DISCARDED = 'sgas-webgpu:discarded-at';
 
 let database: Promise<IDBDatabase> | null = null;
 
@@ -102,17 +112,66 @@ export async function loadSearch(): Promise<RestoredSearch | null> {
   return null;
 }
 
-/** Forgets the search and its folder. */
-export async function clearSearch(): Promise<void> {
+function localStore(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function discardNote(): string | null {
+  return localStore()?.getItem(DISCARDED) ?? null;
+}
+
+function endDiscardNote(note: string | null): void {
+  if (note !== null && discardNote() === note) localStore()?.removeItem(DISCARDED);
+}
+
+/**
+ * Notes, at once and so even if the page unloads next, that every save made until now is discarded;
+ * the note to hand to the clearSearch that follows (null where none could be written).
+ */
+export function noteDiscard(): string | null {
+  const note = new Date().toISOString();
+  try {
+    localStore()?.setItem(DISCARDED, note);
+    return note;
+  } catch {
+    // A full or refused localStorage leaves the discard to IndexedDB's delete alone.
+    return null;
+  }
+}
+
+/** Forgets the search and its folder; then ends the discard's note, unless a later discard has replaced it. */
+export async function clearSearch(note: string | null = null): Promise<void> {
   await transact('readwrite', (store) => {
     for (const key of [NEWEST, PREVIOUS, FOLDER]) store.delete(key);
     return () => undefined;
   });
+  endDiscardNote(note);
+}
+
+/** Deletes the saves a discard noted and did not get to delete, the page having gone first; run before loading. */
+export async function dropDiscarded(): Promise<void> {
+  const note = discardNote();
+  if (note === null) return;
+  await transact('readwrite', (store) => {
+    for (const key of [NEWEST, PREVIOUS, FOLDER]) {
+      const request = store.get(key);
+      request.onsuccess = () => {
+        const saved = request.result as { savedAt?: string } | undefined;
+        if (saved && !(saved.savedAt && saved.savedAt > note)) store.delete(key);
+      };
+    }
+    return () => undefined;
+  });
+  endDiscardNote(note);
 }
 
 export async function saveFolder(folder: StoredFolder): Promise<void> {
   await transact('readwrite', (store) => {
-    store.put(folder, FOLDER);
+    store.put({ ...folder, savedAt: new Date().toISOString() }, FOLDER);
     return () => undefined;
   });
 }

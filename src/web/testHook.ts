@@ -19,6 +19,8 @@ export interface SgasHook {
    * it cannot be (the no-WebGPU message when WebGPU was asked for).
    */
   ready: Promise<boolean>;
+  /** Resolves once the page has taken up what IndexedDB holds after ready: true when it held a search. */
+  restored: Promise<boolean>;
   /** The header's line: "WebGPU: <adapter>" or "WebAssembly: <threads>…"; null until ready. */
   adapter(): string | null;
   /** 'webgpu' or 'wasm' once ready. */
@@ -53,6 +55,7 @@ declare global {
 
 export interface PageActions {
   ready: Promise<boolean>;
+  restored: Promise<boolean>;
   adapter(): string | null;
   backendName(): string | null;
   engine: EngineClient;
@@ -97,6 +100,7 @@ async function untilFinished(session: SearchSession, action: () => Promise<void>
 export function installHook(session: SearchSession, actions: PageActions): void {
   window.sgas = {
     ready: actions.ready,
+    restored: actions.restored,
     adapter: actions.adapter,
     backend: actions.backendName,
     state: () => session.state,
