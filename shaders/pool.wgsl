@@ -47,8 +47,14 @@ fn pixel(i: u32, rows: u32, cols: u32) -> Pixel {
 // loaded about three times instead of nine (loads dominate on SwiftShader, and private arrays are
 // slow there, hence named registers).
 
+// NaN by its bits: WGSL lets a compiler assume that v != v never holds.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 // Column c's aggregate over window rows h0..h0+2, taps outside the image skipped.
-// Max: (largest value, its first row), or (−3.4e38, 3) with no tap; average: (sum, taps).
+// Max: (largest value, its first row; a NaN, its last row, as PyTorch's scan takes every NaN), or
+// (−3.4e38, 3) with no tap; average: (sum, taps).
 fn column3(base: u32, h0: i32, c: i32, is_max: bool) -> vec2f {
   let in_width = c >= 0 && c < i32(p.width);
   let col = u32(clamp(c, 0, i32(p.width) - 1));
@@ -58,7 +64,7 @@ fn column3(base: u32, h0: i32, c: i32, is_max: bool) -> vec2f {
     let inside = in_width && h >= 0 && h < i32(p.height);
     let v = x[base + u32(clamp(h, 0, i32(p.height) - 1)) * p.width + col];
     if (is_max) {
-      agg = select(agg, vec2f(v, f32(kh)), inside && (v > agg.x || agg.y == 3.0));
+      agg = select(agg, vec2f(v, f32(kh)), inside && (v > agg.x || agg.y == 3.0 || is_nan(v)));
     } else {
       agg += select(vec2f(0.0), vec2f(v, 1.0), inside);
     }
@@ -81,7 +87,12 @@ fn slide3(w: Window3, base: u32, h0: i32, w0: i32, is_max: bool) -> Window3 {
 }
 
 // Max: a later column wins only with a larger value, or an equal one on an earlier row (scan order).
+// A column with no tap (row 3) never wins and always loses, whatever its −3.4e38 meets (−∞ too); a
+// NaN wins over a number, and over a NaN unless from an earlier row, as PyTorch's scan takes the last.
 fn wins(v: vec2f, best: vec2f) -> bool {
+  if (v.y == 3.0) { return false; }
+  if (best.y == 3.0) { return true; }
+  if (is_nan(v.x)) { return !is_nan(best.x) || v.y >= best.y; }
   return v.x > best.x || (v.x == best.x && v.y < best.y);
 }
 

@@ -53,7 +53,10 @@ test('global average pool at odd sizes', async () => {
   }
 });
 
-/** Max pool with PyTorch's routing: each window's gradient goes to its first maximum in scan order. */
+/**
+ * Max pool with PyTorch's routing: each window's gradient goes to its first maximum in scan order,
+ * starting from its first in-image tap; a NaN wins whatever it meets, so the last NaN takes it.
+ */
 function maxPoolRef(x: T64, { kernel: k, stride: s, pad }: Required<PoolWindow>, dy?: T64): { y: T64; dx: T64 } {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const OH = Math.floor((H + 2 * pad - k) / s) + 1;
@@ -68,7 +71,7 @@ function maxPoolRef(x: T64, { kernel: k, stride: s, pad }: Required<PoolWindow>,
       const w = ow * s - pad + kw;
       if (h < 0 || h >= H || w < 0 || w >= W) continue;
       const i = (nc * H + h) * W + w;
-      if (x.data[i]! > best) [best, at] = [x.data[i]!, i];
+      if (at < 0 || x.data[i]! > best || Number.isNaN(x.data[i])) [best, at] = [x.data[i]!, i];
     }
     const o = (nc * OH + oh) * OW + ow;
     y.data[o] = best;
@@ -92,6 +95,38 @@ test('max pool routes each window\'s gradient to its first maximum when values t
     tape.backward(y, tape.run(() => toGpu(be, dy)));
     assert.deepEqual(Array.from(await y.read()), Array.from(want.y.data), `forward, stride ${stride} at [${shape}]`);
     assertClose(await xt.grad!.read(), want.dx.data, `dx, stride ${stride} at [${shape}]`);
+    tape.dispose();
+    xt.grad!.release();
+    xt.release();
+  }
+});
+
+test('max pool passes NaN on as PyTorch does (its gradient to the window\'s last NaN), and takes windows of −∞', async () => {
+  const be = await gpu();
+  const special = [NaN, Infinity, -Infinity, 0, -0, 1, -1];
+  const cases: [number, T64][] = [];
+  // PyTorch 1.13's max_pool2d_with_indices on this plane: indices [[3, 3, 1], [3, 8, 8], [3, 8, 8]].
+  cases.push([1, { shape: [1, 1, 3, 3], data: Float64Array.from([1, NaN, 3, NaN, 5, 6, 7, 8, NaN]) }]);
+  for (const [stride, shape] of [[1, [2, 3, 5, 7]], [2, [2, 3, 5, 7]], [1, [1, 2, 33, 35]], [2, [1, 2, 33, 35]], [1, [1, 1, 1, 1030]]] as const) {
+    const x = random(shape, rng);
+    x.data = x.data.map((v) => special[Math.floor(Math.abs(v) * 1e6) % special.length]!);
+    cases.push([stride, x]);
+  }
+  cases.push([1, { shape: [1, 1, 2, 2], data: Float64Array.from([-Infinity, -Infinity, -Infinity, -Infinity]) }]);
+  for (const [stride, x] of cases) {
+    const window = { kernel: 3, stride, pad: 1 };
+    const outputs = maxPoolRef(x, window).y;
+    // Distinct powers of two: each input's gradient says exactly which windows routed to it.
+    const dy = { shape: outputs.shape, data: outputs.data.map((_, i) => 2 ** (i % 40)) };
+    const want = maxPoolRef(x, window, dy);
+    if (x === cases[0]![1]) assert.deepEqual(Array.from(want.dx.data), [0, 4, 0, 1 + 2 + 8 + 64, 0, 0, 0, 0, 16 + 32 + 128 + 256], 'the reference routes as PyTorch');
+    const tape = new Tape();
+    const xt = param(be, x, 'x');
+    const y = tape.run(() => maxPool2d(xt, window));
+    tape.backward(y, tape.run(() => toGpu(be, dy)));
+    const where = `stride ${stride} at [${x.shape}]`;
+    assert.deepEqual(Array.from(await y.read()), Array.from(Float32Array.from(want.y.data)), `forward, ${where}`);
+    assert.deepEqual(Array.from(await xt.grad!.read()), Array.from(Float32Array.from(want.dx.data)), `dx, ${where}`);
     tape.dispose();
     xt.grad!.release();
     xt.release();

@@ -24,19 +24,27 @@ static f4 window_column(const float *row, u32 ow, u32 kw, u32 stride) {
   return wasm_f32x4_make(at[0], at[stride], at[2 * stride], at[3 * stride]);
 }
 
-// A window's best so far over its columns: (value, first row, column). Column kw with (u, its row
-// ur) wins with a larger value, or an equal one from an earlier row (the scan goes row, then column).
+static inline f4 is_nan4(f4 v) { return wasm_f32x4_ne(v, v); }
+
+// A window's best so far over its columns: (value, row, column). Column kw with (u, its row ur)
+// wins with a larger value, or an equal one from an earlier row (the scan goes row, then column).
+// NaN wins as in PyTorch, whose scan takes every NaN it meets: a column's NaN from its last NaN
+// row, and the window's over a NaN best unless from an earlier row (later in the scan otherwise).
 typedef struct { f4 value, row, column; } ColumnBest;
 
-static inline ColumnBest take_column(ColumnBest best, f4 u, f4 ur, u32 kw) {
-  f4 wins = wasm_v128_or(wasm_f32x4_gt(u, best.value), wasm_v128_and(wasm_f32x4_eq(u, best.value), wasm_f32x4_lt(ur, best.row)));
-  return (ColumnBest){ wasm_v128_bitselect(u, best.value, wins), wasm_v128_bitselect(ur, best.row, wins),
-                       wasm_v128_bitselect(wasm_f32x4_splat((float)kw), best.column, wins) };
+// Without nan_aware, for planes known to hold no NaN.
+static inline __attribute__((always_inline)) ColumnBest take_column(ColumnBest best, f4 u, f4 ur, u32 kw, const int nan_aware) {
+  f4 earlier = wasm_f32x4_lt(ur, best.row);
+  f4 wins = wasm_v128_or(wasm_f32x4_gt(u, best.value), wasm_v128_and(wasm_f32x4_eq(u, best.value), earlier));
+  if (nan_aware) wins = wasm_v128_or(wins, wasm_v128_andnot(is_nan4(u), wasm_v128_and(is_nan4(best.value), earlier)));
+  return (ColumnBest){ select_lanes(u, best.value, wins), select_lanes(ur, best.row, wins),
+                       select_lanes(wasm_f32x4_splat((float)kw), best.column, wins) };
 }
 
-// Padding acts as −∞; ties keep the first maximum in scan order (row, then column), as PyTorch;
-// argmax = kh·k + kw. Per column: the largest value and its first row, padding columns (−∞, k) so
-// that any real column beats them, as in the WGSL.
+// Padding acts as −∞; ties keep the first maximum in scan order (row, then column), and a NaN wins
+// from the last NaN, as PyTorch; argmax = kh·k + kw. Per column: the largest value and its first
+// row (a NaN and its last row), padding columns (−∞, k) so that any real column beats them, as in
+// the WGSL.
 static void max_pool_forward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   i32 k = (i32)p->kernel, H = (i32)p->height, W = (i32)p->width;
@@ -64,12 +72,12 @@ static void max_pool_forward_range(const Call *c, u32 lo, u32 hi) {
         i32 w = 0;
         for (; w + 4 <= W; w += 4) {
           f4 v = wasm_v128_load(row + w), m = wasm_v128_load(b + w);
-          f4 take = wasm_f32x4_gt(v, m);
-          wasm_v128_store(b + w, wasm_v128_bitselect(v, m, take));
-          wasm_v128_store(a + w, wasm_v128_bitselect(r, wasm_v128_load(a + w), take));
+          f4 take = wasm_v128_or(wasm_f32x4_gt(v, m), is_nan4(v));
+          wasm_v128_store(b + w, select_lanes(v, m, take));
+          wasm_v128_store(a + w, select_lanes(r, wasm_v128_load(a + w), take));
         }
         for (; w < W; w++) {
-          if (row[w] > b[w]) {
+          if (row[w] > b[w] || row[w] != row[w]) {
             b[w] = row[w];
             a[w] = (float)kh;
           }
@@ -77,7 +85,7 @@ static void max_pool_forward_range(const Call *c, u32 lo, u32 hi) {
       }
       for (u32 ow = 0; ow < p->out_width; ow += 4) {
         ColumnBest win = { window_column(best, ow, 0, p->stride), window_column(at, ow, 0, p->stride), wasm_f32x4_splat(0) };
-        for (u32 kw = 1; kw < p->kernel; kw++) win = take_column(win, window_column(best, ow, kw, p->stride), window_column(at, ow, kw, p->stride), kw);
+        for (u32 kw = 1; kw < p->kernel; kw++) win = take_column(win, window_column(best, ow, kw, p->stride), window_column(at, ow, kw, p->stride), kw, 1);
         u32 out = oh * p->out_width + ow;
         store_lanes(y + out, win.value, p->out_width - ow);
         store_lanes(arg + out, wasm_f32x4_add(wasm_f32x4_mul(win.row, fk), win.column), p->out_width - ow);
@@ -114,6 +122,43 @@ static void plane_edges(const Params *p, Edges *edges, u32 vectors) {
   }
 }
 
+// One plane (copied into `plane`, between its margins) into y and arg; nan_aware where it may hold NaN.
+static inline __attribute__((always_inline)) void max_pool_flat_plane(const Edges *edges, u32 W, u32 n, u32 vectors, const float *plane,
+                                                                      float *best, float *at, float *y, float *arg, const int nan_aware) {
+  const f4 none = wasm_f32x4_splat(-INFINITY_F), fk = wasm_f32x4_splat(3.0f);
+  // Each column's largest value over the window's rows and its first row: the row above where it
+  // is real, then strictly larger ones below, or NaN.
+  for (u32 v = 0; v < vectors; v++) {
+    const float *mid = plane + W + 4 * v;
+    const Edges *e = edges + v;
+    f4 b = select_lanes(wasm_v128_load(mid - W), none, e->up);
+    f4 r = select_lanes(wasm_f32x4_splat(0.0f), fk, e->up);
+    f4 u = wasm_v128_load(mid);
+    f4 larger = wasm_f32x4_gt(u, b);
+    if (nan_aware) larger = wasm_v128_or(larger, is_nan4(u));
+    f4 take = wasm_v128_or(larger, wasm_v128_not(e->up));
+    b = select_lanes(u, b, take);
+    r = select_lanes(wasm_f32x4_splat(1.0f), r, take);
+    u = wasm_v128_load(mid + W);
+    larger = wasm_f32x4_gt(u, b);
+    if (nan_aware) larger = wasm_v128_or(larger, is_nan4(u));
+    take = wasm_v128_and(larger, e->down);
+    wasm_v128_store(best + 4 * v, select_lanes(u, b, take));
+    wasm_v128_store(at + 4 * v, select_lanes(wasm_f32x4_splat(2.0f), r, take));
+  }
+  // Then each window's over its columns, as the row walk does it.
+  for (u32 v = 0; v < vectors; v++) {
+    u32 i = 4 * v;
+    ColumnBest win = { select_lanes(wasm_v128_load(best + i - 1), none, edges[v].left),
+                       select_lanes(wasm_v128_load(at + i - 1), fk, edges[v].left), wasm_f32x4_splat(0.0f) };
+    win = take_column(win, wasm_v128_load(best + i), wasm_v128_load(at + i), 1, nan_aware);
+    win = take_column(win, select_lanes(wasm_v128_load(best + i + 1), none, edges[v].right),
+                      select_lanes(wasm_v128_load(at + i + 1), fk, edges[v].right), 2, nan_aware);
+    store_lanes(y + i, win.value, n - i);
+    store_lanes(arg + i, wasm_f32x4_add(wasm_f32x4_mul(win.row, fk), win.column), n - i);
+  }
+}
+
 static void max_pool_flat_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   u32 W = p->width, n = p->height * W, vectors = ceil_div_u(n, 4);
@@ -126,38 +171,24 @@ static void max_pool_flat_range(const Call *c, u32 lo, u32 hi) {
   for (u32 i = 0; i < W + 4 * vectors + W + 4; i++) plane[i] = 0.0f;
   for (u32 i = 0; i < 4 + 4 * vectors + 4; i++) best_at[0][i] = best_at[1][i] = 0.0f;
   float *best = best_at[0] + 4, *at = best_at[1] + 4;
-  const f4 none = wasm_f32x4_splat(-INFINITY_F), fk = wasm_f32x4_splat(3.0f);
   for (u32 plane_index = lo; plane_index < hi; plane_index++) {
     const float *x = c->io[0] + plane_index * n;
     float *y = c->io[1] + plane_index * n, *arg = c->io[2] + plane_index * n;
-    for (u32 i = 0; i < n; i++) plane[W + i] = x[i];
-    // Each column's largest value over the window's rows and its first row: the row above where it
-    // is real, then strictly larger ones below.
-    for (u32 v = 0; v < vectors; v++) {
-      const float *mid = plane + W + 4 * v;
-      const Edges *e = edges + v;
-      f4 b = wasm_v128_bitselect(wasm_v128_load(mid - W), none, e->up);
-      f4 r = wasm_v128_bitselect(wasm_f32x4_splat(0.0f), fk, e->up);
-      f4 u = wasm_v128_load(mid);
-      f4 take = wasm_v128_or(wasm_f32x4_gt(u, b), wasm_v128_not(e->up));
-      b = wasm_v128_bitselect(u, b, take);
-      r = wasm_v128_bitselect(wasm_f32x4_splat(1.0f), r, take);
-      u = wasm_v128_load(mid + W);
-      take = wasm_v128_and(wasm_f32x4_gt(u, b), e->down);
-      wasm_v128_store(best + 4 * v, wasm_v128_bitselect(u, b, take));
-      wasm_v128_store(at + 4 * v, wasm_v128_bitselect(wasm_f32x4_splat(2.0f), r, take));
+    // The copy notes whether the plane holds a NaN: the NaN rules cost a fifth of the kernel.
+    f4 nan = wasm_f32x4_splat(0.0f);
+    u32 i = 0;
+    for (; i + 4 <= n; i += 4) {
+      f4 v = wasm_v128_load(x + i);
+      wasm_v128_store(plane + W + i, v);
+      nan = wasm_v128_or(nan, is_nan4(v));
     }
-    // Then each window's over its columns, as the row walk does it.
-    for (u32 v = 0; v < vectors; v++) {
-      u32 i = 4 * v;
-      ColumnBest win = { wasm_v128_bitselect(wasm_v128_load(best + i - 1), none, edges[v].left),
-                         wasm_v128_bitselect(wasm_v128_load(at + i - 1), fk, edges[v].left), wasm_f32x4_splat(0.0f) };
-      win = take_column(win, wasm_v128_load(best + i), wasm_v128_load(at + i), 1);
-      win = take_column(win, wasm_v128_bitselect(wasm_v128_load(best + i + 1), none, edges[v].right),
-                        wasm_v128_bitselect(wasm_v128_load(at + i + 1), fk, edges[v].right), 2);
-      store_lanes(y + i, win.value, n - i);
-      store_lanes(arg + i, wasm_f32x4_add(wasm_f32x4_mul(win.row, fk), win.column), n - i);
+    int has_nan = wasm_v128_any_true(nan);
+    for (; i < n; i++) {
+      plane[W + i] = x[i];
+      has_nan |= x[i] != x[i];
     }
+    if (has_nan) max_pool_flat_plane(edges, W, n, vectors, plane, best, at, y, arg, 1);
+    else max_pool_flat_plane(edges, W, n, vectors, plane, best, at, y, arg, 0);
   }
 }
 
