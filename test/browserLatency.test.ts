@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LATENCY_SEARCH, measurePageLatency, percentile } from '../bench/pageLatency.ts';
-import { pageHarness, screenshotWidths, skip } from './helpers/page.ts';
+import { discardAndReload, pageHarness, screenshotWidths, skip } from './helpers/page.ts';
 
 const h = pageHarness();
 const LIMIT_MS = 250;
@@ -30,12 +30,6 @@ test('during a search with steps over 1 s, page.evaluate and the Pause acknowled
   await screenshotWidths(page, 'search-wasm-mid');
 
   // Discard, mid-step: the page forgets the search at once, and a reload finds nothing stored.
-  await page.click('#discard');
-  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
-  await page.reload();
-  assert.equal(await page.evaluate(() => window.sgas.ready), true);
-  assert.equal(await page.evaluate(() => window.sgas.restored), false);
-  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
-  assert.equal(await page.isHidden('#resume-banner'), true);
+  await discardAndReload(page);
   await page.close();
 });

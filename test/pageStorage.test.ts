@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { pageHarness, skip } from './helpers/page.ts';
+import { discardAndReload, pageHarness, skip } from './helpers/page.ts';
 
 const h = pageHarness();
 
@@ -100,13 +100,7 @@ test('Discard holds when the page reloads before IndexedDB has deleted the searc
       };
     };
   }));
-  await page.click('#discard');
-  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
-  await page.reload();
-  assert.equal(await page.evaluate(() => window.sgas.ready), true);
-  assert.equal(await page.evaluate(() => window.sgas.restored), false);
-  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
-  assert.equal(await page.isHidden('#resume-banner'), true);
+  await discardAndReload(page);
   assert.deepEqual(await page.evaluate(() => new Promise((resolve, reject) => {
     const request = indexedDB.open('sgas-webgpu', 1);
     request.onerror = () => reject(request.error);

@@ -1,6 +1,7 @@
 // What every page test needs: the built page served on an ephemeral port, Debian's Chromium
 // driven through playwright-core, a screenshot folder (and screenshots at a wide and a narrow
 // width), and temporary folders removed afterwards.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,4 +62,15 @@ export async function screenshotWidths(page: Page, name: string): Promise<void> 
     await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
   }
   if (viewport) await page.setViewportSize(viewport);
+}
+
+/** Discard, then a reload at once: the page is idle right away, and after the reload nothing stored comes back. */
+export async function discardAndReload(page: Page): Promise<void> {
+  await page.click('#discard');
+  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
+  await page.reload();
+  assert.equal(await page.evaluate(() => window.sgas.ready), true);
+  assert.equal(await page.evaluate(() => window.sgas.restored), false);
+  assert.equal(await page.evaluate(() => window.sgas.state()), 'idle');
+  assert.equal(await page.isHidden('#resume-banner'), true);
 }
