@@ -270,7 +270,7 @@ export class SearchSession {
   private keepFolder({ job, kept, files }: Extract<EngineEvent, { type: 'data' }>): void {
     const { source, summary } = this.data;
     if (source.kind !== 'folder' || !summary) return;
-    const folder: StoredFolder = { folder: { ...source.folder, files: [], kept }, settings: source.settings, summary, files };
+    const folder: StoredFolder = { folder: { ...source.folder, files: [], kept }, settings: source.settings, summary, files, savedAt: new Date().toISOString() };
     this.folder = folder;
     this.queue(() => saveFolder(folder)).catch((e: Error) => this.settle(job, 'failed', `could not keep the folder's images in IndexedDB: ${e.message}`));
   }

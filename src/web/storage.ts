@@ -26,7 +26,10 @@ export interface StoredFolder {
   summary: FolderSummary;
   /** The search's training images, in order. */
   files: string[];
-  /** When it was saved (absent in records written before discards were noted). */
+  /**
+   * When its save was asked for, as StoredSearch's (absent in records written before discards were
+   * noted): a save asked for before a discard and run after it is one the discard drops.
+   */
   savedAt?: string;
 }
 
@@ -171,7 +174,7 @@ export async function dropDiscarded(): Promise<void> {
 
 export async function saveFolder(folder: StoredFolder): Promise<void> {
   await transact('readwrite', (store) => {
-    store.put({ ...folder, savedAt: new Date().toISOString() }, FOLDER);
+    store.put(folder, FOLDER);
     return () => undefined;
   });
 }
