@@ -43,6 +43,8 @@ const STORE = 'search';
 const NEWEST = 'current';
 const PREVIOUS = 'previous';
 const FOLDER = 'folder';
+/** Every record the store holds: what a discard forgets. */
+const RECORDS = [NEWEST, PREVIOUS, FOLDER];
 /**
  * A discard has to hold when the page goes away right after it (a reload, a closed tab): IndexedDB's
  * delete is a transaction that may wait behind a save in progress and not commit before the page
@@ -149,7 +151,7 @@ export function noteDiscard(): string | null {
 /** Forgets the search and its folder; then ends the discard's note, unless a later discard has replaced it. */
 export async function clearSearch(note: string | null = null): Promise<void> {
   await transact('readwrite', (store) => {
-    for (const key of [NEWEST, PREVIOUS, FOLDER]) store.delete(key);
+    for (const key of RECORDS) store.delete(key);
     return () => undefined;
   });
   endDiscardNote(note);
@@ -160,7 +162,7 @@ export async function dropDiscarded(): Promise<void> {
   const note = discardNote();
   if (note === null) return;
   await transact('readwrite', (store) => {
-    for (const key of [NEWEST, PREVIOUS, FOLDER]) {
+    for (const key of RECORDS) {
       const request = store.get(key);
       request.onsuccess = () => {
         const saved = request.result as { savedAt?: string } | undefined;
