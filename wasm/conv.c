@@ -350,14 +350,7 @@ typedef void (*DwPlane)(const float *q, const Padded *g, const float *w, float *
   static void dw_plane_##K##_##D##_##S(const float *q, const Padded *g, const float *w, float *y, u32 oh, u32 ow, u32 ystride) { \
     dw_blocks(q, g, w, y, oh, ow, ystride, K, D, S);                                                               \
   }
-DW_PLANE(3, 1, 1)
-DW_PLANE(3, 2, 1)
-DW_PLANE(5, 1, 1)
-DW_PLANE(5, 2, 1)
-DW_PLANE(3, 1, 2)
-DW_PLANE(3, 2, 2)
-DW_PLANE(5, 1, 2)
-DW_PLANE(5, 2, 2)
+DW_SHAPES(DW_PLANE)
 
 // The blocked plane kernel for a square kernel, dilation and stride, or NULL.
 static DwPlane dw_plane_kernel(const Params *p) {

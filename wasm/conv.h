@@ -40,6 +40,10 @@ static inline void chunk_rows(const Params *p, u32 chunk, u32 *first, u32 *end) 
   *end = min_u(p->n * p->oh, *first + p->chunk_rows);
 }
 
+// The depthwise shapes (kernel size, dilation, stride) of the search space, each with its own
+// compiled copy of a kernel: X(K, D, S) for every one.
+#define DW_SHAPES(X) X(3, 1, 1) X(3, 2, 1) X(5, 1, 1) X(5, 2, 1) X(3, 1, 2) X(3, 2, 2) X(5, 1, 2) X(5, 2, 2)
+
 // Depthwise convolutions four channels at a time (depthwise4.c); 0 where a launch is not theirs.
 int dw4_forward(const Call *c);
 int dw4_backward_input(const Call *c);

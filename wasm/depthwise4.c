@@ -245,14 +245,7 @@ typedef void (*Outputs)(const float *Q, u32 cols, const Real *real, const float 
                                       u32 oh, u32 ow) {                                                                                \
     outputs(Q, cols, real, W, y, plane, ystride, oh, ow, K, D, S);                                                                    \
   }
-OUTPUTS(3, 1, 1)
-OUTPUTS(3, 2, 1)
-OUTPUTS(5, 1, 1)
-OUTPUTS(5, 2, 1)
-OUTPUTS(3, 1, 2)
-OUTPUTS(3, 2, 2)
-OUTPUTS(5, 1, 2)
-OUTPUTS(5, 2, 2)
+DW_SHAPES(OUTPUTS)
 
 // The kernel for a launch at the given stride, or NULL where this file does not take it.
 static Outputs outputs_kernel(const Params *p, u32 stride) {
@@ -487,14 +480,7 @@ typedef void (*TapSums)(const float *X, u32 xrow, const float *DY, u32 dyrow, u3
   static void tap_sums_##K##_##D##_##S(const float *X, u32 xrow, const float *DY, u32 dyrow, u32 rows, u32 ow, f4 *sums) { \
     all_tap_sums(X, xrow, DY, dyrow, rows, ow, sums, K, D, S);                                                             \
   }
-TAP_SUMS(3, 1, 1)
-TAP_SUMS(3, 2, 1)
-TAP_SUMS(5, 1, 1)
-TAP_SUMS(5, 2, 1)
-TAP_SUMS(3, 1, 2)
-TAP_SUMS(3, 2, 2)
-TAP_SUMS(5, 1, 2)
-TAP_SUMS(5, 2, 2)
+DW_SHAPES(TAP_SUMS)
 
 // (x, dy) → partial[chunk, c·KH·KW + tap]; items are (chunk, group of four channels).
 static void backward_weight_range(const Call *c, u32 lo, u32 hi) {
