@@ -52,7 +52,9 @@ typedef void (*Item)(const Call *c, const Params *p, u32 j, u32 ch, const Run *r
 static inline __attribute__((always_inline)) void for_items(const Call *c, u32 lo, u32 hi, const Item item) {
   const Params *p = PARAMS(Params);
   u32 C = p->channels, block = min_u(max_u(p->chunks / p->batch, 1), BLOCK_CHUNKS), width = max_runs(p);
-  Run runs[BLOCK_CHUNKS * width];
+  // Blocks of several chunks have chunks of at most half a plane, so two runs each at most; a chunk
+  // with many runs (a whole batch of small planes) comes alone.
+  Run runs[block * width];
   u32 counts[BLOCK_CHUNKS];
   float values[BLOCK_CHUNKS];
   for (u32 j0 = lo / C; j0 * C < hi; j0 += block) {

@@ -180,6 +180,7 @@ static inline __attribute__((always_inline)) void column_pair(const float *src, 
   }
 }
 
+// Four channels' outputs at columns j..j+3 of a row (fewer where the row ends) into out.
 static inline __attribute__((always_inline)) void store_columns(float *out, u32 plane, u32 j, u32 ow, const f4 *a) {
   if (j + 4 <= ow) {
     for (u32 k = 0; k < 4; k++) wasm_v128_store(out + k * plane + j, a[k]);
@@ -418,8 +419,8 @@ static void s2_input_range(const Call *c, u32 lo, u32 hi) {
 
 // Lanes l and l + L of one kernel row's K taps (D apart) over the rows: two lanes' passes in one
 // loop, so 2K sums are independent chains, and the taps' offsets are constants, so each input
-// vector is one load. L is the lane whose taps are most of lane l's, shifted by one: 1, or 2 at
-// dilation 2 and stride 1 (there lane l + 1 shares none, and its 2K loads measured 0.83× slower).
+// vector is one load. Lane l + L reads most of lane l's inputs, one tap along: L = 1, or 2 at
+// dilation 2 and stride 1 (there lanes l and l + 1 share none, and their 2K loads ran 0.83×).
 static inline __attribute__((always_inline)) void lane_pair(const float *X, u32 xrow, const float *DY, u32 dyrow, u32 rows, u32 ow, f4 *first,
                                                             f4 *second, const u32 K, const u32 D, const u32 S, const u32 L) {
   f4 a0[5], a1[5];
