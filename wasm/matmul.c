@@ -3,6 +3,8 @@
 // reduction steps, each 8-column panel of B (read in place when its rows are contiguous and one
 // strip of A reads it, packed otherwise) meets every 4-row strip of A in the 4×8 register tile
 // (tile.h), or, for contiguous rows and several strips, strips of 6 and 4 rows with A packed too.
+// Where both A and B run along k contiguously (a weight gradient over pixels), each value of C is a
+// dot product instead, both read in place (gemm_dot_range).
 #include "tile.h"
 
 typedef struct {
@@ -227,12 +229,116 @@ static void gemm_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+// Both operands contiguous along k (a_ki = b_k = 1): the weight gradients' dy·xᵀ, summed over
+// pixels, and a linear layer's x·Wᵀ. Either would have to be transposed into the 4×8 tile's layout
+// (for the weight gradients, once per image), so here each value of C is a dot product instead:
+// a block of DOT_M rows × DOT_N columns holds eight f32x4 sums, lane j over k ≡ j (mod 4), both
+// operands read four k to a vector in place, and the lanes are added at the end.
+#define DOT_M 2
+#define DOT_N 4
+#define DOT_SUMS (DOT_M * DOT_N)
+// Columns of C per work item on this path: the item's sums (16 bytes a value) stay on the stack.
+#define DOT_NB 64
+// Reduction steps per pass over the item's blocks: its rows of A and of B over that many k (about
+// 32 KiB) stay in L1 while every block reads them.
+#define DOT_L1_FLOATS 8192
+
+// Four k of a block: s[r·4 + j] += a_r · b_j lane by lane, a's lanes where mask is set.
+static inline __attribute__((always_inline)) void dot_step(const float *a0, const float *a1, const float *const b[DOT_N], u32 k, f4 mask, f4 s[DOT_SUMS]) {
+  f4 x0 = wasm_v128_and(wasm_v128_load(a0 + k), mask), x1 = wasm_v128_and(wasm_v128_load(a1 + k), mask);
+#pragma clang loop unroll(full)
+  for (u32 j = 0; j < DOT_N; j++) {
+    f4 y = wasm_v128_load(b[j] + k);
+    s[j] = madd(x0, y, s[j]);
+    s[DOT_N + j] = madd(x1, y, s[DOT_N + j]);
+  }
+}
+
+// One block's sums s over k < n (n ≥ 4): rows a0, a1 of A against rows b[] of B. A count not a
+// multiple of 4 ends with the 4 k that end at n, the lanes already summed cleared in a.
+static inline __attribute__((always_inline)) void dot_block(u32 n, const float *a0, const float *a1, const float *const b[DOT_N], f4 s[DOT_SUMS]) {
+  f4 all = wasm_i32x4_splat(-1);
+  u32 k = 0;
+  for (; k + 4 <= n; k += 4) dot_step(a0, a1, b, k, all, s);
+  if (k < n) dot_step(a0, a1, b, n - 4, wasm_i32x4_gt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat((i32)(k + 3 - n))), s);
+}
+
+// One block's sums over the reduction steps [k0, k0 + n) of outer steps [ko0, ko1).
+static void dot_pass(const Params *p, const float *A, const float *B, u32 m, u32 m1, u32 j, u32 n1, u32 ko0, u32 ko1, u32 k0, u32 n,
+                     f4 *sums) {
+  f4 s[DOT_SUMS];
+#pragma clang loop unroll(full)
+  for (u32 i = 0; i < DOT_SUMS; i++) s[i] = sums[i];
+  for (u32 ko = ko0; ko < ko1; ko++) {
+    const float *a = A + ko * p->a_ko + k0, *b = B + ko * p->b_ko + k0;
+    // Rows and columns past the end repeat the last one: valid loads whose sums are not stored.
+    const float *rows[DOT_N];
+    for (u32 t = 0; t < DOT_N; t++) rows[t] = b + min_u(j + t, n1 - 1) * p->b_n;
+    dot_block(n, a + m * p->a_m, a + min_u(m + 1, m1 - 1) * p->a_m, rows, s);
+  }
+#pragma clang loop unroll(full)
+  for (u32 i = 0; i < DOT_SUMS; i++) sums[i] = s[i];
+}
+
+// Adds each block's lanes, in a fixed order, and stores its values of C (rows [m, m1), columns
+// [n, n1) of its DOT_M × DOT_N).
+static void dot_store(const Params *p, f4 *sums, float *C, u32 m, u32 m1, u32 n, u32 n1) {
+  for (u32 r = 0; r < DOT_M && m + r < m1; r++) {
+    f4 *s = sums + r * DOT_N;
+    f4 t0 = s[0], t1 = s[1], t2 = s[2], t3 = s[3];
+    transpose4(&t0, &t1, &t2, &t3);
+    f4 v = wasm_f32x4_add(wasm_f32x4_add(t0, t1), wasm_f32x4_add(t2, t3));
+    float *out = C + (m + r) * p->c_m + n;
+    if (p->accumulate) {
+      float prev[4] = { 0, 0, 0, 0 };
+      for (u32 j = 0; j < DOT_N && n + j < n1; j++) prev[j] = out[j];
+      v = wasm_f32x4_add(wasm_v128_load(prev), v);
+    }
+    store_lanes(out, v, n1 - n);
+  }
+}
+
+// Items are blocks of C, MB rows × DOT_NB columns of one batch entry, as gemm_range's.
+static void gemm_dot_range(const Call *c, u32 lo, u32 hi) {
+  const Params *p = PARAMS(Params);
+  u32 mblocks = ceil_div_u(p->M, MB), nblocks = ceil_div_u(p->N, block_cols);
+  f4 sums[MB * DOT_NB];
+  for (u32 item = lo; item < hi; item++) {
+    u32 batch = item / (mblocks * nblocks), mb = item / nblocks % mblocks, nb = item % nblocks;
+    u32 m0 = mb * MB, m1 = min_u(p->M, m0 + MB), n0 = nb * block_cols, n1 = min_u(p->N, n0 + block_cols);
+    const float *A = c->io[0] + batch * p->a_b, *B = c->io[1] + batch * p->b_b;
+    u32 blocks = ceil_div_u(m1 - m0, DOT_M) * ceil_div_u(n1 - n0, DOT_N);
+    // Each pass reads span k of the item's rows of A and B: whole images where they fit.
+    u32 span = max_u(4, DOT_L1_FLOATS / (m1 - m0 + n1 - n0) / 4 * 4);
+    u32 kc = min_u(span, p->KI), images = max_u(1, span / p->KI);
+    for (u32 i = 0; i < blocks * DOT_SUMS; i++) sums[i] = wasm_f32x4_splat(0);
+    for (u32 ko = 0; ko < p->KO; ko += images) {
+      u32 ko1 = min_u(p->KO, ko + images);
+      for (u32 k0 = 0; k0 < p->KI; k0 += kc) {
+        // A last step under 4 k is taken with the steps before it.
+        u32 n = p->KI - k0 < kc + 4 ? p->KI - k0 : kc;
+        f4 *s = sums;
+        for (u32 m = m0; m < m1; m += DOT_M) {
+          for (u32 j = n0; j < n1; j += DOT_N, s += DOT_SUMS) dot_pass(p, A, B, m, m1, j, n1, ko, ko1, k0, n, s);
+        }
+        if (n != kc) break;
+      }
+    }
+    float *C = c->io[2] + batch * p->c_b;
+    f4 *s = sums;
+    for (u32 m = m0; m < m1; m += DOT_M) {
+      for (u32 j = n0; j < n1; j += DOT_N, s += DOT_SUMS) dot_store(p, s, C, m, m1, j, n1);
+    }
+  }
+}
+
 KERNEL(matmul, gemm) {
   const Params *p = PARAMS(Params);
   u32 rows = c->threads[2] * ceil_div_u(p->M, MB);
-  block_cols = NB;
+  int dot = p->a_ki == 1 && p->b_k == 1 && p->KI >= 4 && p->KI * p->KO > 0;
+  block_cols = dot ? DOT_NB : NB;
   u32 threads = thread_count();
   while (threads > 1 && block_cols > TILE_N && rows * ceil_div_u(p->N, block_cols) < 4 * threads) block_cols /= 2;
   u32 items = rows * ceil_div_u(p->N, block_cols);
-  parallel_for(c, gemm_range, items, 2.0 * min_u(p->M, MB) * min_u(p->N, block_cols) * p->KI * p->KO);
+  parallel_for(c, dot ? gemm_dot_range : gemm_range, items, 2.0 * min_u(p->M, MB) * min_u(p->N, block_cols) * p->KI * p->KO);
 }
