@@ -22,7 +22,9 @@ struct SumGradParams { total: u32, first: u32, count: u32, chunks: u32 }
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
 @group(0) @binding(3) var<storage, read> in3: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 @group(0) @binding(4) var<storage, read> in4: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out4: array<f32>;
 @group(0) @binding(5) var<storage, read> in5: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out5: array<f32>;
 @group(0) @binding(6) var<storage, read> in6: array<f32>;
@@ -85,6 +87,21 @@ fn block_index(i: u32) -> u32 {
   if (sp.count > 4u) { acc += weights[k + 4u] * in6[i]; }
   if (sp.count > 5u) { acc += weights[k + 5u] * in7[i]; }
   out8[i] = acc;
+}
+
+// (w, g) → (g_first … g_first+count−1): the branches' gradients w[first + k]·g where the weights
+// take none, up to six from one read of g. Output slots past count are placeholders, never written.
+@compute @workgroup_size(WG) fn weighted_sum_scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg, WG);
+  if (i >= sp.total) { return; }
+  let g = in2[i];
+  let k = sp.first;
+  out3[i] = weights[k] * g;
+  if (sp.count > 1u) { out4[i] = weights[k + 1u] * g; }
+  if (sp.count > 2u) { out5[i] = weights[k + 2u] * g; }
+  if (sp.count > 3u) { out6[i] = weights[k + 3u] * g; }
+  if (sp.count > 4u) { out7[i] = weights[k + 4u] * g; }
+  if (sp.count > 5u) { out8[i] = weights[k + 5u] * g; }
 }
 
 // (w, g, b_first, b_first+1) → (partials [branches, chunks], g_first, g_first+1): one pass over g

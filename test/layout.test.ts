@@ -112,6 +112,38 @@ test('weighted sum over more values than the dot-product chunks, bit-identical r
   }
 });
 
+// The weight step: alphas take no gradient, so each branch's is w[k]·g alone, up to six branches to
+// a dispatch (13 branches: two full dispatches and one of a single branch).
+for (const K of [1, 6, 7, 13]) {
+  test(`weighted sum of ${K} branches with weights that take no gradient: each branch gets w[k]·g`, async () => {
+    const be = await gpu();
+    const shape = [2, 3, 5, 7];
+    const branches = Array.from({ length: K }, () => random(shape, rng));
+    const w = random([K], rng);
+    const g = random(shape, rng);
+    const tape = new Tape();
+    // The last branch is a constant where there are several: it gets no gradient.
+    const bs = branches.map((b, k) => (k === K - 1 && K > 1 ? toGpu(be, b) : param(be, b, `b${k}`)));
+    const wt = toGpu(be, w);
+    const y = tape.run(() => weightedSum(bs, wt));
+    tape.backward(y, tape.run(() => toGpu(be, g)));
+    const g32 = Float64Array.from(Float32Array.from(g.data));
+    for (const [k, b] of bs.entries()) {
+      if (k === K - 1 && K > 1) {
+        assert.equal(b.grad, null, 'a constant branch gets no gradient');
+        continue;
+      }
+      const wk = Math.fround(w.data[k]!);
+      assertClose(await b.grad!.read(), g32.map((v) => v * wk), `d(branch ${k})`);
+    }
+    tape.dispose();
+    for (const t of [...bs, wt]) {
+      t.grad?.release();
+      t.release();
+    }
+  });
+}
+
 test('layout ops reject shapes they cannot take, naming the problem', async () => {
   const be = await gpu();
   const x = Tensor.zeros(be, [2, 3, 4, 5]);

@@ -95,6 +95,25 @@ static void weighted_sum_forward_range(const Call *c, u32 lo, u32 hi) {
 
 KERNEL(layout, weighted_sum_forward) { parallel_for(c, weighted_sum_forward_range, PARAMS(SumParams)->total, 2 * PARAMS(SumParams)->count); }
 
+// (w, g) → (g_first … g_first+count−1): w[first + k]·g for each branch, a block of g at a time so
+// that it is read from memory once for all of them.
+static void weighted_sum_scale_range(const Call *c, u32 lo, u32 hi) {
+  const SumParams *p = PARAMS(SumParams);
+  const float *g = c->io[1], *w = c->io[0] + p->first;
+  for (u32 i0 = lo; i0 < hi; i0 += 1024) {
+    u32 i1 = min_u(hi, i0 + 1024);
+    for (u32 k = 0; k < p->count; k++) {
+      float *out = c->io[2 + k];
+      f4 vw = wasm_f32x4_splat(w[k]);
+      u32 i = i0;
+      for (; i + 4 <= i1; i += 4) wasm_v128_store(out + i, wasm_f32x4_mul(vw, wasm_v128_load(g + i)));
+      for (; i < i1; i++) out[i] = w[k] * g[i];
+    }
+  }
+}
+
+KERNEL(layout, weighted_sum_scale) { parallel_for(c, weighted_sum_scale_range, PARAMS(SumParams)->total, PARAMS(SumParams)->count); }
+
 // (w, g, b_first, b_first+1) → (partials [branches, chunks], g_first, g_first+1). Chunk j of a dot
 // product Σ g⊙b is the j-th contiguous block of the tensor (the WGSL's chunk j is i ≡ j (mod chunks),
 // which suits a GPU's neighbouring invocations; both stages are ours, and a CPU thread wants

@@ -69,7 +69,8 @@ export function crop(x: Tensor, top: number, left: number): Tensor {
 }
 
 // Branches per forward dispatch: with the weights and the output that makes 8 storage buffers,
-// the least any WebGPU device offers (maxStorageBuffersPerShaderStage). The backward takes two
+// the least any WebGPU device offers (maxStorageBuffersPerShaderStage); as many branch gradients
+// per dispatch where the weights take none (weights, g, six gradients). The backward takes two
 // branches per dispatch for the same reason (weights, g, 2 branches, partials, 2 gradients).
 const FORWARD_BRANCHES = 6;
 const BACKWARD_BRANCHES = 2;
@@ -104,11 +105,18 @@ export function weightedSum(branches: readonly Tensor[], weights: Tensor): Tenso
   const saves = weights.requiresGrad ? [weights, ...branches] : [weights];
   Tape.record('weighted_sum', [...branches, weights], [out], ([g]) => {
     if (!weights.requiresGrad) {
-      return [...branches.map((b, k) => {
-        if (!b.requiresGrad) return null;
-        const gk = Tensor.empty(backend, b.shape);
-        sumInto(gk, [g!], k, false);
-        return gk;
+      const grads = branches.map((b) => Tensor.empty(backend, b.shape));
+      for (let k = 0; k < K; k += FORWARD_BRANCHES) {
+        const group = grads.slice(k, k + FORWARD_BRANCHES);
+        // Slots past the group are placeholders: a buffer may back only one writable binding.
+        const placeholders = Array.from({ length: FORWARD_BRANCHES - group.length }, () => Tensor.empty(backend, [1]));
+        launch('layout/weighted_sum_scale', [weights, g!], [...group, ...placeholders], { u: [n, k, group.length, 0], flops: n * group.length }, [n]);
+        for (const p of placeholders) p.release();
+      }
+      return [...grads.map((gk, k) => {
+        if (branches[k]!.requiresGrad) return gk;
+        gk.release();
+        return null;
       }), null];
     }
     const chunks = Math.min(n, DOT_CHUNKS);
