@@ -25,29 +25,6 @@ typedef struct {
 // parallel_for, which publishes it to the workers.
 static u32 block_cols = NB;
 
-// Packs a panel of B stored by columns (b_k = 1, as the weight gradients' x): column j < nr of
-// the panel is the kc contiguous floats at B + j·ldb, zero past nr. Four k of the eight columns
-// are transposed in registers at a time: the scalar gather, one float per k and column, cost
-// about as much as the arithmetic when M is small.
-static void pack_transposed(u32 kc, const float *B, u32 ldb, u32 nr, float *panel) {
-  const float *col[TILE_N];
-  for (u32 j = 0; j < TILE_N; j++) col[j] = B + (j < nr ? j : 0) * ldb;
-  f4 zero = wasm_f32x4_splat(0);
-  u32 k = 0;
-  for (; k + 4 <= kc; k += 4) {
-    for (u32 half = 0; half < 2; half++) {
-      f4 r[4];
-      for (u32 j = 0; j < 4; j++) r[j] = half * 4 + j < nr ? wasm_v128_load(col[half * 4 + j] + k) : zero;
-      transpose4(&r[0], &r[1], &r[2], &r[3]);
-      float *out = panel + k * TILE_N + half * 4;
-      for (u32 j = 0; j < 4; j++) wasm_v128_store(out + j * TILE_N, r[j]);
-    }
-  }
-  for (; k < kc; k++) {
-    for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr ? col[j][k] : 0.0f;
-  }
-}
-
 // Packed strips of A are WIDE_M rows where they can be, else TILE_M: the wide tile's twelve
 // accumulators leave each B vector and A splat feeding more multiply-adds (in this engine's
 // registers, 15 of x64's 16), about a tenth faster than the 4×8 tile where both sit in L1.
@@ -209,13 +186,7 @@ static void gemm_range(const Call *c, u32 lo, u32 hi) {
           u32 nr = min_u(TILE_N, n1 - n);
           const float *panelB = B + n * p->b_n;
           const i32 *rows = boff;
-          if (p->b_k == 1 && p->b_n != 1) {
-            // The wide packed tiles measured slower here (0.5–0.9×): the weight gradients' A (dy)
-            // moves with every ko, and packing it costs more than the wider tile saves.
-            pack_transposed(kc, panelB + boff[0], p->b_n, nr, panel);
-            panelB = panel;
-            rows = prow;
-          } else if (p->b_n != 1 || nr < TILE_N) {
+          if (p->b_n != 1 || nr < TILE_N) {
             for (u32 k = 0; k < kc; k++) {
               for (u32 j = 0; j < TILE_N; j++) panel[k * TILE_N + j] = j < nr ? panelB[boff[k] + j * p->b_n] : 0.0f;
             }
@@ -298,7 +269,7 @@ static void dot_store(const Params *p, f4 *sums, float *C, u32 m, u32 m1, u32 n,
   }
 }
 
-// Items are blocks of C, MB rows × DOT_NB columns of one batch entry, as gemm_range's.
+// Items are blocks of C, MB rows × block_cols (≤ DOT_NB) columns of one batch entry, as gemm_range's.
 static void gemm_dot_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   u32 mblocks = ceil_div_u(p->M, MB), nblocks = ceil_div_u(p->N, block_cols);
