@@ -87,6 +87,18 @@ static void forward_range(const Call *c, u32 lo, u32 hi) {
   }
 }
 
+// Stores an [input channel, 8] block's values at its pixels' input positions (nr ≤ 8 pixels).
+// Channel by channel, so that a channel's few stores share a cache line: planes are often a
+// power of two apart, and walking the channels pixel by pixel sent every store to one cache set.
+static void scatter_block(const Params *p, const float *block, const i32 *src, u32 nr, float *dx) {
+  for (u32 i = 0; i < p->ci; i++, dx += plane(p)) {
+    const float *b = block + i * TILE_N;
+    for (u32 j = 0; j < nr; j++) {
+      if (src[j] >= 0) dx[src[j]] = b[j];
+    }
+  }
+}
+
 // (dy, w) → dx; items are images. For each 8 pixels, wᵀ·dy (k = output channels, dy rows read in
 // place) into an [input channel, 8] block, then scattered to the pixels' input positions; the
 // positions no pixel reads stay zero.
@@ -119,11 +131,9 @@ static void backward_input_range(const Call *c, u32 lo, u32 hi) {
           tile(kc, w + o0 * p->ci + i, 1, p->ci, B, rows, block + i * TILE_N, TILE_N, min_u(TILE_M, p->ci - i), nr, o0 > 0);
         }
       }
-      for (u32 j = 0; j < nr; j++) {
-        if (src[p0 + j] < 0) continue;
-        for (u32 i = 0; i < p->ci; i++) dx[i * plane(p) + src[p0 + j]] = block[i * TILE_N + j];
-      }
+      scatter_block(p, block, src + p0, nr, dx);
     }
+    // Its own pass: x read in order streams; x read at the scattered positions waited on memory.
     if (p->relu_grad) relu_mask(dx, c->io[RELU_X] + n * p->ci * plane(p), p->ci * plane(p));
   }
 }
