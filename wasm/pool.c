@@ -261,15 +261,30 @@ static void row_sums(float *out, const float *rows, u32 n, u32 first, i32 last) 
   }
 }
 
+// Sums of 3-wide windows 2 apart, four at a time, each added in column order as the general loop
+// in avg_pool_forward_range does: its columns 2i, 2i + 1 and 2i + 2 are the even and odd lanes of
+// two vectors, and the evens shifted by one. Against that loop, scalar, measured in one process at
+// 1 thread: avg_pool_3x3 16×32×32 stride-2 forward 1.43× faster, 32×16×16 1.23×.
+static void stride2_windows(float *acc, const float *sums, u32 windows) {
+  for (u32 ow = 0; ow < windows; ow += 4) {
+    const float *from = sums + 2 * ow;
+    f4 a = wasm_v128_load(from), b = wasm_v128_load(from + 4), next = wasm_v128_load(from + 8);
+    f4 first = wasm_i32x4_shuffle(a, b, 0, 2, 4, 6), second = wasm_i32x4_shuffle(a, b, 1, 3, 5, 7);
+    f4 third = wasm_i32x4_shuffle(first, next, 1, 2, 3, 4);
+    wasm_v128_store(acc + ow, wasm_f32x4_add(wasm_f32x4_add(first, second), third));
+  }
+}
+
 // Mean over the in-image taps (count_include_pad=False): per output row, each input column's sum
 // over the window's rows, then each window's over its columns (zeros stand for the padding, which
 // adds nothing), then the division by the taps.
 static void avg_pool_forward_range(const Call *c, u32 lo, u32 hi) {
   const Params *p = PARAMS(Params);
   u32 k = p->kernel, W = p->width, OH = p->out_height, OW = p->out_width;
-  float divisor[OH * OW] __attribute__((aligned(16))), acc[OW] __attribute__((aligned(16)));
-  // Columns with pad zeros before and k + 4 after, so every window of a row reads inside it.
-  u32 padded = p->pad + W + k + 4;
+  float divisor[OH * OW] __attribute__((aligned(16))), acc[OW + 3] __attribute__((aligned(16)));
+  // Columns with pad zeros before and k + 8 after, so every window of a row reads inside it, four
+  // windows at a time.
+  u32 padded = p->pad + W + k + 8;
   float sums[padded] __attribute__((aligned(16)));
   for (u32 i = 0; i < padded; i++) sums[i] = 0.0f;
   float *sum = sums + p->pad;
@@ -282,6 +297,8 @@ static void avg_pool_forward_range(const Call *c, u32 lo, u32 hi) {
       row_sums(sum, x, W, (u32)max_i(h0, 0), min_i(h0 + (i32)k, (i32)p->height) - 1);
       if (p->stride == 1) {
         window_sums(acc, sums, k, OW);
+      } else if (k == 3 && p->stride == 2) {
+        stride2_windows(acc, sums, OW);
       } else {
         for (u32 ow = 0; ow < OW; ow++) {
           const float *from = sums + ow * p->stride;
